@@ -1,0 +1,3 @@
+"""syndicate: Atom, RSS, JSON Feed and iCalendar feeds from YAML content definitions."""
+
+__version__ = "0.1.0"

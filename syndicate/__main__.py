@@ -1,0 +1,5 @@
+"""`python -m syndicate` runs the command line."""
+
+from syndicate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Dates as editors write them -> timezone-aware datetimes.
+
+Accepts RFC 3339 / ISO 8601 and common written forms ("10 December 2026 18:30") through
+python-dateutil, which reads English month and day names whatever the process locale is.
+A value with no zone takes the zone it is given (the site's or the event's). A value with no
+time is a whole day. A value missing its year, month or day is refused: dateutil would
+otherwise fill the gap from today's date and the output would depend on the clock.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import parser as dateutil_parser
+from dateutil.parser import UnknownTimezoneWarning
+from dateutil.tz import tzlocal
+
+# Two reference points that differ in every field: whatever dateutil fills in from the
+# default differs between the two parses, which tells us what the editor left out.
+_DEFAULT_A = datetime(2000, 1, 1, 0, 0, 0)
+_DEFAULT_B = datetime(2001, 2, 2, 1, 1, 1)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ABBREVIATION = (
+    "{text!r} names a time zone by abbreviation, which is ambiguous; write an offset such "
+    "as '-05:00', or leave the zone out and set 'timezone'"
+)
+
+
+class DateError(ValueError):
+    """The text is not a usable date; the message says why and how to write it."""
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    """An aware datetime, and whether the editor gave only a day (no time)."""
+
+    value: datetime
+    date_only: bool
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name` (e.g. "America/New_York"); DateError if unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise DateError(
+            f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin' "
+            "or 'America/New_York'"
+        ) from error
+
+
+def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:
+    """Parse `text`; naive values are placed in `default_zone`.
+
+    A day without a time is midnight of that day in `default_zone`, with `date_only` set.
+    """
+    text = text.strip()
+    if _ISO_DATE.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as error:
+            raise DateError(f"{text!r} is not a real date ({error})") from error
+        return ParsedDate(datetime.combine(day, time(0, 0), default_zone), True)
+    first = _parse(text, _DEFAULT_A)
+    second = _parse(text, _DEFAULT_B)
+    if first.date() != second.date():
+        raise DateError(
+            f"{text!r} is missing the year, month or day; write a full date such as "
+            "'2026-12-10' or '2026-12-10T18:30'"
+        )
+    date_only = first.time() != second.time()
+    value = first
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=default_zone)
+    elif isinstance(value.tzinfo, tzlocal):
+        # dateutil reads the machine's own zone abbreviations as "local time", which would
+        # make the output depend on the TZ of the process.
+        raise DateError(_ABBREVIATION.format(text=text))
+    else:
+        offset = value.utcoffset()
+        assert offset is not None
+        value = value.replace(tzinfo=timezone(offset) if offset else UTC)
+    return ParsedDate(value, date_only)
+
+
+def _parse(text: str, default: datetime) -> datetime:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownTimezoneWarning)
+        try:
+            return dateutil_parser.parse(text, default=default)
+        except UnknownTimezoneWarning as warning:
+            raise DateError(_ABBREVIATION.format(text=text)) from warning
+        except (ValueError, OverflowError) as error:
+            raise DateError(
+                f"{text!r} is not a date; write it as '2026-12-10', '2026-12-10T18:30' or "
+                "'2026-12-10T18:30:00-05:00'"
+            ) from error

@@ -1,0 +1,353 @@
+"""Checking one YAML mapping against a schema table, value by value.
+
+`FieldReader.read` returns the converted values of a mapping's known keys and records a
+located `Problem` for every unknown key, missing required key and ill-typed value. Dates
+and HTML come back as `Raw` (text plus line): how to read them depends on other fields (the
+event's time zone, the item's URL), which the loader knows and this module does not.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from syndicate.dates import DateError, zone
+from syndicate.model import Image, Kind, Person, Program
+from syndicate.problems import Problem
+from syndicate.sanitize import clean_line, clean_text
+from syndicate.schema import IMAGE, PERSON, PROGRAM, WITHDRAWAL, Field
+from syndicate.sources import MapNode, Node, ScalarNode, SeqNode
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+TAG_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+MAX_URL_LENGTH = 2000
+# Characters a URI may contain literally; anything else (spaces excepted) is %-encoded.
+_URI_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+IMAGE_TYPES = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+    ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A value whose reading depends on context (dates, HTML): the text and its line."""
+
+    text: str
+    line: int
+
+
+class _Invalid(Exception):
+    """A value is wrong; the message says how (raised inside one conversion only)."""
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """'; did you mean 'x'?' when `name` looks like a typo of one of `choices`."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (YAML reads yes/no/on/off as true/false)"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if value is None:
+        return "nothing"
+    return "a list" if isinstance(value, tuple) else "a mapping"
+
+
+class FieldReader:
+    """Reads mappings of one file, collecting problems into a shared list."""
+
+    def __init__(self, file: str, problems: list[Problem]) -> None:
+        self.file = file
+        self.problems = problems
+
+    def problem(self, line: int, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, line, key, message))
+
+    def read(
+        self,
+        node: Node,
+        path: str,
+        spec: tuple[Field, ...],
+        also_allowed: Iterable[Field] = (),
+        foreign: Callable[[str], str | None] | None = None,
+    ) -> dict[str, Any] | None:
+        """Convert the keys of `node` declared in `spec`.
+
+        Keys in `also_allowed` are accepted but not converted (another `read` handles
+        them). `foreign(key)` may explain why a known-elsewhere key is not allowed here.
+        Returns None when `node` is not a mapping at all.
+        """
+        if not isinstance(node, MapNode):
+            self.problem(node.line, path, f"expected a mapping of keys, got {self._kind(node)}")
+            return None
+        declared = {f.name: f for f in spec}
+        allowed = set(declared) | {f.name for f in also_allowed}
+        values: dict[str, Any] = {}
+        for key, key_line, value_node in node.entries:
+            key_path = f"{path}.{key}"
+            if key not in allowed:
+                reason = foreign(key) if foreign else None
+                self.problem(key_line, key_path, reason or self._unknown(key, allowed))
+                continue
+            field = declared.get(key)
+            if field is None:
+                continue
+            if isinstance(value_node, ScalarNode) and value_node.value in (None, ""):
+                if field.required:
+                    self.problem(value_node.line, key_path, "must not be empty")
+                continue
+            try:
+                values[key] = self.convert(field.type, value_node, key_path)
+            except _Skip:
+                pass
+            except _Invalid as error:
+                self.problem(value_node.line, key_path, str(error))
+        for field in spec:
+            if field.required and field.name not in values and node.get(field.name) is None:
+                self.problem(
+                    node.line, f"{path}.{field.name}", f"required, but missing ({field.help})"
+                )
+        return values
+
+    @staticmethod
+    def _unknown(key: str, allowed: set[str]) -> str:
+        hint = suggest(key, allowed)
+        return f"unknown key '{key}'" + (hint or f"; allowed keys: {', '.join(sorted(allowed))}")
+
+    @staticmethod
+    def _kind(node: Node) -> str:
+        if isinstance(node, MapNode):
+            return "a mapping"
+        if isinstance(node, SeqNode):
+            return "a list"
+        assert isinstance(node, ScalarNode)
+        return _describe(node.value) if not isinstance(node.value, str) else "a text"
+
+    def convert(self, type_: str, node: Node, path: str) -> Any:
+        """Convert one value of schema type `type_`; raises _Invalid with the reason."""
+        if type_.startswith("list of "):
+            element = type_.removeprefix("list of ")
+            nodes = node.items if isinstance(node, SeqNode) else (node,)
+            converted = []
+            for index, child in enumerate(nodes):
+                try:
+                    converted.append(self.convert(element, child, f"{path}[{index}]"))
+                except _Skip:
+                    pass
+                except _Invalid as error:
+                    self.problem(child.line, f"{path}[{index}]", str(error))
+            return tuple(converted)
+        if type_ in _MAPPINGS:
+            return _MAPPINGS[type_](self, node, path)
+        if not isinstance(node, ScalarNode):
+            raise _Invalid(f"expected {_EXPECTED.get(type_, type_)}, got {self._kind(node)}")
+        return _SCALARS[type_](node)
+
+    # Nested mappings -------------------------------------------------------------
+
+    def person(self, node: Node, path: str) -> Person:
+        if isinstance(node, ScalarNode) and isinstance(node.value, str):
+            return Person(name=_line(node))  # shorthand: just a name
+        values = self.read(node, path, PERSON)
+        if not values or "name" not in values:
+            raise _Skip
+        return Person(values["name"], values.get("url"), values.get("email"))
+
+    def image(self, node: Node, path: str) -> Image:
+        values = self.read(node, path, IMAGE)
+        if not values or "url" not in values or "alt" not in values:
+            raise _Skip
+        media_type = values.get("type")
+        if media_type is None:
+            suffix = "." + urlsplit(values["url"]).path.rsplit(".", 1)[-1].lower()
+            media_type = IMAGE_TYPES.get(suffix)
+            if media_type is None:
+                self.problem(
+                    node.line, f"{path}.type",
+                    "cannot tell the image's media type from its URL; add 'type: image/jpeg' "
+                    "(or image/png, image/webp...)",
+                )  # fmt: skip
+                raise _Skip
+        return Image(values["url"], values["alt"], media_type)
+
+    def program(self, node: Node, path: str) -> Program:
+        if isinstance(node, ScalarNode) and isinstance(node.value, str):
+            return Program(title=_line(node))
+        values = self.read(node, path, PROGRAM)
+        if not values or "title" not in values:
+            raise _Skip
+        return Program(values["title"], values.get("url"))
+
+    def withdrawal(self, node: Node, path: str) -> dict[str, Any]:
+        values = self.read(node, path, WITHDRAWAL)
+        if not values or "date" not in values or "reason" not in values:
+            raise _Skip
+        return values
+
+
+class _Skip(_Invalid):
+    """The nested mapping already reported its own problems."""
+
+
+# Scalar conversions -----------------------------------------------------------------
+
+
+def _string(node: ScalarNode, expected: str) -> str:
+    if not isinstance(node.value, str):
+        raise _Invalid(f"expected {expected}, got {_describe(node.value)}; put it in quotes")
+    return node.value
+
+
+def _line(node: ScalarNode) -> str:
+    value = clean_line(_string(node, "one line of text"))
+    if not value:
+        raise _Invalid("must not be empty")
+    return value
+
+
+def _text(node: ScalarNode) -> str:
+    value = clean_text(_string(node, "text")).strip()
+    if not value:
+        raise _Invalid("must not be empty")
+    return value
+
+
+def _raw(node: ScalarNode) -> Raw:
+    if isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return Raw(str(node.value), node.line)  # a year, or a Unix-like number dateutil reads
+    return Raw(clean_text(_string(node, "text")).strip(), node.line)
+
+
+def _slug(node: ScalarNode) -> str:
+    value = _string(node, "a slug").strip()
+    if not SLUG.match(value):
+        raise _Invalid(
+            f"{value!r} is not a slug: use lower-case letters, digits and hyphens "
+            "(at most 100), starting with a letter or digit"
+        )
+    return value
+
+
+def _url(node: ScalarNode) -> str:
+    value = _string(node, "a URL").strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _Invalid(f"{value!r} is not an absolute http(s) URL; write it as https://...")
+    if any(c.isspace() for c in value):
+        raise _Invalid(f"{value!r} contains spaces; encode them as %20")
+    if len(value) > MAX_URL_LENGTH:
+        raise _Invalid(f"URL is {len(value)} characters, over the limit of {MAX_URL_LENGTH}")
+    if not value.isascii():
+        host = parts.hostname or ""
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+        value = quote(value.replace(host, ascii_host, 1), safe=_URI_SAFE)
+    return value
+
+
+def _email(node: ScalarNode) -> str:
+    value = _string(node, "an e-mail address").strip()
+    if not EMAIL.match(value):
+        raise _Invalid(f"{value!r} is not an e-mail address")
+    return value
+
+
+def _timezone(node: ScalarNode) -> str:
+    value = _string(node, "a time zone name").strip()
+    try:
+        zone(value)
+    except DateError as error:
+        raise _Invalid(str(error)) from error
+    return value
+
+
+def _language(node: ScalarNode) -> str:
+    value = _string(node, "a language tag").strip()
+    if not LANGUAGE.match(value):
+        raise _Invalid(f"{value!r} is not a language tag; write e.g. 'en', 'en-US' or 'ar'")
+    return value
+
+
+def _boolean(node: ScalarNode) -> bool:
+    if not isinstance(node.value, bool):
+        raise _Invalid(f"expected true or false, got {node.value!r}")
+    return node.value
+
+
+def _integer(node: ScalarNode) -> int:
+    if isinstance(node.value, bool) or not isinstance(node.value, int):
+        raise _Invalid(f"expected a whole number, got {node.value!r}")
+    return node.value
+
+
+def _kind(node: ScalarNode) -> Kind:
+    value = _string(node, "a kind").strip()
+    try:
+        return Kind(value)
+    except ValueError:
+        kinds = ", ".join(k.value for k in Kind)
+        raise _Invalid(f"unknown kind {value!r}{suggest(value, list(Kind))}; kinds: {kinds}")
+
+
+def _tag_authority(node: ScalarNode) -> str:
+    value = _string(node, "a domain name").strip().lower()
+    if not (DOMAIN.match(value) or EMAIL.match(value)):
+        raise _Invalid(
+            f"{value!r} is not a domain name or e-mail address (RFC 4151 tag authority)"
+        )
+    return value
+
+
+def _tag_date(node: ScalarNode) -> str:
+    value = str(node.value).strip() if isinstance(node.value, int) else _string(node, "a date")
+    if not TAG_DATE.match(value):
+        raise _Invalid(f"{value!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    padded = (value + "-01-01")[:10] if len(value) < 10 else value
+    try:
+        date.fromisoformat(padded)
+    except ValueError as error:
+        raise _Invalid(f"{value!r} is not a real date") from error
+    return value
+
+
+_SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
+    "line": _line,
+    "text": _text,
+    "html": _raw,
+    "date": _raw,
+    "slug": _slug,
+    "url": _url,
+    "email": _email,
+    "timezone": _timezone,
+    "language": _language,
+    "boolean": _boolean,
+    "integer": _integer,
+    "kind": _kind,
+    "tag-authority": _tag_authority,
+    "tag-date": _tag_date,
+}
+
+_MAPPINGS: dict[str, Callable[[FieldReader, Node, str], Any]] = {
+    "person": FieldReader.person,
+    "image": FieldReader.image,
+    "program": FieldReader.program,
+    "withdrawal": FieldReader.withdrawal,
+}
+
+_EXPECTED = {
+    "line": "one line of text", "text": "text", "html": "HTML text", "date": "a date",
+    "slug": "a slug", "url": "a URL", "email": "an e-mail address",
+    "timezone": "a time zone name", "language": "a language tag", "boolean": "true or false",
+    "integer": "a whole number", "kind": "a kind",
+}  # fmt: skip

@@ -1,0 +1,377 @@
+"""Content definitions (a folder of YAML) -> a validated, immutable `Catalog`.
+
+`load_catalog` is the one entry point every command uses. It reports *all* problems at once
+by raising `ContentError`, each problem located as file, line and key path. It never
+returns a partly valid catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from syndicate.dates import DateError, ParsedDate, parse_date, zone
+from syndicate.fields import FieldReader, Raw, suggest
+from syndicate.model import (
+    Catalog,
+    ContentType,
+    Event,
+    Item,
+    Kind,
+    Site,
+    SourceRef,
+    Text,
+    Topic,
+    Withdrawal,
+)
+from syndicate.problems import ContentError, Problem
+from syndicate.sanitize import clean_html, html_to_text, text_to_html
+from syndicate.schema import (
+    CONTENT_TYPE,
+    DEFAULT_FEED_SIZE,
+    EVENT,
+    FILE_KEYS,
+    ITEM,
+    MAX_FEED_SIZE,
+    RESERVED_TYPE_SLUGS,
+    SITE,
+    TOPIC,
+)
+from syndicate.sources import MapNode, Node, SeqNode, read_config
+
+
+@dataclass(frozen=True)
+class _Definition:
+    """One mapping found under a top-level key, with where it is."""
+
+    reader: FieldReader
+    node: Node
+    path: str
+
+    @property
+    def ref(self) -> SourceRef:
+        return SourceRef(self.reader.file, self.node.line)
+
+
+def load_catalog(root: Path) -> Catalog:
+    """Read, validate and index the content under `root`; ContentError lists every problem."""
+    files, problems = read_config(root)
+    sections: dict[str, list[_Definition]] = {"site": [], "type": [], "topic": [], "item": []}
+    for source in files:
+        reader = FieldReader(source.path, problems)
+        if not isinstance(source.root, MapNode):
+            reader.problem(source.root.line, "", _TOP_LEVEL_HELP)
+            continue
+        for key, key_line, node in source.root.entries:
+            _collect(reader, key, key_line, node, sections)
+    if not files and not problems:
+        problems.append(Problem(str(root), 0, "", "no .yaml files found; " + _TOP_LEVEL_HELP))
+
+    site = _site(sections["site"], problems, root)
+    types = _unique(_content_type(d) for d in sections["type"])
+    topics = _unique(_topic(d) for d in sections["topic"])
+    _check_unique(types, "type", problems)
+    _check_unique(topics, "topic", problems)
+    type_index = {t.slug: t for t, _ in types}
+    topic_index = {t.slug: t for t, _ in topics}
+    items: list[tuple[Item, SourceRef]] = []
+    if site is not None:
+        for definition in sections["item"]:
+            item = _ItemBuilder(definition, site, type_index, topic_index).build()
+            if item is not None:
+                items.append((item, item.source))
+    _check_unique(items, "item", problems)
+    if problems or site is None:
+        raise ContentError(problems)
+    return Catalog.build(site, [t for t, _ in types], [t for t, _ in topics], [i for i, _ in items])
+
+
+_TOP_LEVEL_HELP = (
+    "a content file is a mapping with any of the keys site, type(s), topic(s), item(s); "
+    "see docs/content.md"
+)
+
+
+def _collect(
+    reader: FieldReader, key: str, key_line: int, node: Node, sections: dict[str, list[_Definition]]
+) -> None:
+    section = FILE_KEYS.get(key)
+    if section is None:
+        hint = suggest(key, FILE_KEYS)
+        reader.problem(key_line, key, f"unknown top-level key '{key}'{hint}; " + _TOP_LEVEL_HELP)
+        return
+    plural = key != section
+    if plural and key != "site":
+        if not isinstance(node, SeqNode):
+            reader.problem(node.line, key, f"expected a list of {section}s (or use '{section}:')")
+            return
+        for index, child in enumerate(node.items):
+            sections[section].append(_Definition(reader, child, f"{key}[{index}]"))
+    else:
+        sections[section].append(_Definition(reader, node, key))
+
+
+def _unique(pairs: Any) -> list[Any]:
+    return [pair for pair in pairs if pair is not None]
+
+
+def _check_unique(pairs: list[tuple[Any, SourceRef]], what: str, problems: list[Problem]) -> None:
+    """Report every definition whose id was already used, naming the first place."""
+    first: dict[str, SourceRef] = {}
+    for value, ref in pairs:
+        key = value.id if what == "item" else value.slug
+        if key in first:
+            problems.append(
+                Problem(
+                    ref.file, ref.line, f"{what} '{key}'",
+                    f"duplicate {what} id, first defined at {first[key]}; ids must be unique",
+                )  # fmt: skip
+            )
+        else:
+            first[key] = ref
+
+
+def _site(definitions: list[_Definition], problems: list[Problem], root: Path) -> Site | None:
+    if not definitions:
+        problems.append(Problem(str(root), 0, "site", "no site definition; add a file with 'site:'"))
+        return None
+    for extra in definitions[1:]:
+        extra.reader.problem(
+            extra.node.line, "site", f"site is defined twice, first at {definitions[0].ref}"
+        )
+    definition = definitions[0]
+    values = definition.reader.read(definition.node, "site", SITE)
+    if values is None or any(f.required and f.name not in values for f in SITE):
+        return None
+    feed_size = values.get("feed_size", DEFAULT_FEED_SIZE)
+    if not 1 <= feed_size <= MAX_FEED_SIZE:
+        line = _line_of(definition.node, "feed_size")
+        definition.reader.problem(line, "site.feed_size", f"must be from 1 to {MAX_FEED_SIZE}")
+        return None
+    return Site(
+        title=values["title"],
+        description=values.get("description"),
+        url=values["url"],
+        feeds_url=values["feeds_url"].rstrip("/"),
+        language=values["language"],
+        timezone=values["timezone"],
+        rights=values.get("rights"),
+        publisher=values["publisher"],
+        logo=values.get("logo"),
+        icon=values.get("icon"),
+        tag_authority=values["tag_authority"],
+        tag_date=values["tag_date"],
+        feed_size=feed_size,
+    )
+
+
+def _line_of(node: Node, key: str) -> int:
+    child = node.get(key) if isinstance(node, MapNode) else None
+    return child.line if child is not None else node.line
+
+
+def _content_type(definition: _Definition) -> tuple[ContentType, SourceRef] | None:
+    values = definition.reader.read(definition.node, definition.path, CONTENT_TYPE)
+    if values is None or any(f.required and f.name not in values for f in CONTENT_TYPE):
+        return None
+    if values["slug"] in RESERVED_TYPE_SLUGS:
+        definition.reader.problem(
+            _line_of(definition.node, "slug"), f"{definition.path}.slug",
+            f"'{values['slug']}' is reserved for the service's own URLs; choose another slug",
+        )  # fmt: skip
+        return None
+    content_type = ContentType(
+        values["slug"], values["kind"], values["title"], values["singular"], values.get("description")
+    )
+    return content_type, definition.ref
+
+
+def _topic(definition: _Definition) -> tuple[Topic, SourceRef] | None:
+    values = definition.reader.read(definition.node, definition.path, TOPIC)
+    if values is None or any(f.required and f.name not in values for f in TOPIC):
+        return None
+    topic = Topic(
+        values["slug"],
+        values["title"],
+        values.get("description"),
+        values.get("url"),
+        values.get("area"),
+        values.get("programs", ()),
+    )
+    return topic, definition.ref
+
+
+class _ItemBuilder:
+    """Validates one item definition against its type's kind and the rest of the catalog."""
+
+    def __init__(
+        self,
+        definition: _Definition,
+        site: Site,
+        types: dict[str, ContentType],
+        topics: dict[str, Topic],
+    ) -> None:
+        self.definition = definition
+        self.reader = definition.reader
+        self.path = definition.path
+        self.site = site
+        self.site_zone = zone(site.timezone)
+        self.types = types
+        self.topics = topics
+        self.ok = True
+
+    def problem(self, line: int, key: str, message: str) -> None:
+        self.ok = False
+        self.reader.problem(line, f"{self.path}.{key}", message)
+
+    def build(self) -> Item | None:
+        node = self.definition.node
+        if not isinstance(node, MapNode):
+            self.reader.read(node, self.path, ITEM)  # reports "expected a mapping"
+            return None
+        content_type = self._content_type(node)
+        is_event = content_type is not None and content_type.kind is Kind.EVENT
+        before = len(self.reader.problems)
+        values = self.reader.read(
+            node, self.path, ITEM, also_allowed=EVENT if is_event or not content_type else (),
+            foreign=lambda key: self._foreign(key, content_type),
+        )  # fmt: skip
+        event_values = self.reader.read(node, self.path, EVENT, also_allowed=ITEM) if is_event else {}
+        if values is None or event_values is None or len(self.reader.problems) > before:
+            self.ok = False
+        if values is None or any(f.required and f.name not in values for f in ITEM):
+            return None
+        for slug in values["topics"]:
+            if slug not in self.topics:
+                hint = suggest(slug, self.topics)
+                known = ", ".join(self.topics) or "none yet"
+                self.problem(_line_of(node, "topics"), "topics",
+                             f"unknown topic '{slug}'{hint}; defined topics: {known}")  # fmt: skip
+        if not values["topics"]:
+            self.problem(_line_of(node, "topics"), "topics", "list at least one topic")
+        published = self._date(node, values, "published", self.site_zone)
+        updated = self._date(node, values, "updated", self.site_zone) if "updated" in values else published
+        if published and updated and updated.value < published.value:
+            self.problem(_line_of(node, "updated"), "updated", "is before 'published'")
+        summary = self._text(node, values, "summary", required=True)
+        content = self._text(node, values, "content", required=False)
+        withdrawn = self._withdrawal(node, values, published)
+        event = self._event(node, event_values) if is_event and event_values is not None else None
+        if not self.ok or published is None or updated is None or summary is None:
+            return None
+        return Item(
+            id=values["id"],
+            type=values["type"],
+            title=values["title"],
+            summary=summary,
+            content=content,
+            url=values["url"],
+            published=published.value,
+            updated=updated.value,
+            authors=values.get("authors", ()),
+            topics=tuple(dict.fromkeys(values["topics"])),
+            tags=tuple(dict.fromkeys(values.get("tags", ()))),
+            image=values.get("image"),
+            language=values.get("language"),
+            event=event,
+            withdrawn=withdrawn,
+            source=self.definition.ref,
+        )
+
+    def _content_type(self, node: MapNode) -> ContentType | None:
+        type_node = node.get("type")
+        if type_node is None or not isinstance(getattr(type_node, "value", None), str):
+            return None  # `read` reports the missing or ill-typed value
+        slug = type_node.value  # type: ignore[attr-defined]
+        found = self.types.get(slug)
+        if found is None:
+            known = ", ".join(self.types) or "none yet"
+            self.problem(type_node.line, "type",
+                         f"unknown type '{slug}'{suggest(slug, self.types)}; defined types: {known}")  # fmt: skip
+        return found
+
+    @staticmethod
+    def _foreign(key: str, content_type: ContentType | None) -> str | None:
+        if content_type is not None and any(f.name == key for f in EVENT):
+            return (
+                f"'{key}' is only for items of an event type; '{content_type.slug}' is an "
+                f"{content_type.kind.value} type"
+            )
+        return None
+
+    def _date(self, node: MapNode, values: dict[str, Any], key: str, where: ZoneInfo,
+              path: str | None = None) -> ParsedDate | None:  # fmt: skip
+        raw: Raw | None = values.get(key)
+        if raw is None:
+            return None
+        try:
+            return parse_date(raw.text, where)
+        except DateError as error:
+            self.problem(raw.line, path or key, str(error))
+            return None
+
+    def _text(self, node: MapNode, values: dict[str, Any], key: str, *, required: bool) -> Text | None:
+        plain, markup = values.get(key), values.get(f"{key}_html")
+        if plain is not None and markup is not None:
+            self.problem(_line_of(node, f"{key}_html"), f"{key}_html",
+                         f"give either '{key}' (plain text) or '{key}_html', not both")  # fmt: skip
+            return None
+        if markup is not None:
+            html = clean_html(markup.text, values.get("url") or self.site.url)
+            text = html_to_text(html)
+            if not text:
+                self.problem(markup.line, f"{key}_html", "has no text left once unsafe HTML is removed")
+                return None
+            return Text(html, text)
+        if plain is not None:
+            return Text(text_to_html(plain), " ".join(plain.split()))
+        if required:
+            self.problem(node.line, key, f"required, but missing: give '{key}' or '{key}_html'")
+        return None
+
+    def _withdrawal(self, node: MapNode, values: dict[str, Any],
+                    published: ParsedDate | None) -> Withdrawal | None:  # fmt: skip
+        given = values.get("withdrawn")
+        if given is None:
+            return None
+        when = self._date(node, given, "date", self.site_zone, "withdrawn.date")
+        if when is None:
+            return None
+        if published is not None and when.value < published.value:
+            self.problem(given["date"].line, "withdrawn.date", "is before 'published'")
+        return Withdrawal(when.value, given["reason"])
+
+    def _event(self, node: MapNode, values: dict[str, Any]) -> Event | None:
+        zone_name = values.get("timezone", self.site.timezone)
+        where = zone(zone_name)
+        start = self._date(node, values, "start", where)
+        end = self._date(node, values, "end", where)
+        if start is None:
+            return None
+        all_day = values.get("all_day", start.date_only)
+        if all_day and not start.date_only:
+            self.problem(values["start"].line, "start",
+                         "all_day events take a date without a time, e.g. '2026-12-10'")  # fmt: skip
+        if not all_day and start.date_only:
+            self.problem(values["start"].line, "start",
+                         "has no time; add one (e.g. '2026-12-10T18:30') or set 'all_day: true'")  # fmt: skip
+        if end is not None:
+            if end.date_only != start.date_only:
+                self.problem(values["end"].line, "end",
+                             "give both start and end with a time, or both as dates only")  # fmt: skip
+            elif end.value < start.value:
+                self.problem(values["end"].line, "end", "the event ends before it starts")
+        return Event(
+            start=start.value,
+            end=end.value if end else None,
+            timezone=zone_name,
+            all_day=all_day,
+            venue=values.get("venue"),
+            address=values.get("address"),
+            city=values.get("city"),
+            country=values.get("country"),
+            online_url=values.get("online_url"),
+            registration_url=values.get("registration_url"),
+        )

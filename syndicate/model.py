@@ -1,0 +1,197 @@
+"""The content model: immutable, validated, built once by the loader, shared read-only.
+
+No I/O here and no third-party imports. Every datetime is timezone-aware. Collections are
+tuples, and lookups are read-only mappings, so a `Catalog` can be handed to any thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Kind(StrEnum):
+    """What a content type's items are; the kind decides which fields an item has."""
+
+    EVENT = "event"
+    ARTICLE = "article"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a definition came from, for messages."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    url: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    alt: str
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Program:
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Text:
+    """One piece of editor text in both forms: sanitized HTML and plain text."""
+
+    html: str
+    plain: str
+
+
+@dataclass(frozen=True)
+class Site:
+    title: str
+    description: str | None
+    url: str
+    feeds_url: str
+    language: str
+    timezone: str
+    rights: str | None
+    publisher: Person
+    logo: str | None
+    icon: str | None
+    tag_authority: str
+    tag_date: str
+    feed_size: int
+
+
+@dataclass(frozen=True)
+class ContentType:
+    slug: str
+    kind: Kind
+    title: str
+    singular: str
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    title: str
+    description: str | None
+    url: str | None
+    area: str | None
+    programs: tuple[Program, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    """When and where an event happens (not when it was announced).
+
+    For all-day events `start` and `end` are midnights in `timezone` and `end` is the last
+    day *included*.
+    """
+
+    start: datetime
+    end: datetime | None
+    timezone: str
+    all_day: bool
+    venue: str | None = None
+    address: str | None = None
+    city: str | None = None
+    country: str | None = None
+    online_url: str | None = None
+    registration_url: str | None = None
+
+    @property
+    def is_online_only(self) -> bool:
+        return bool(self.online_url) and not (self.venue or self.address or self.city)
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A retraction: the item leaves the feeds and subscribers are told why."""
+
+    date: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    type: str
+    title: str
+    summary: Text
+    content: Text | None
+    url: str
+    published: datetime
+    updated: datetime
+    authors: tuple[Person, ...]
+    topics: tuple[str, ...]
+    tags: tuple[str, ...]
+    image: Image | None
+    language: str | None
+    event: Event | None
+    withdrawn: Withdrawal | None
+    source: SourceRef = field(compare=False)
+
+
+def newest_first(items: tuple[Item, ...] | list[Item]) -> tuple[Item, ...]:
+    """Items by published date, newest first; ties broken by id so order is total."""
+    by_id = sorted(items, key=lambda item: item.id)
+    return tuple(sorted(by_id, key=lambda item: item.published, reverse=True))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything the content defines, with the lookups renderers need.
+
+    Item tuples are newest first (see `newest_first`) and include withdrawn items;
+    callers decide what to do with those.
+    """
+
+    site: Site
+    types: Mapping[str, ContentType]
+    topics: Mapping[str, Topic]
+    items: tuple[Item, ...]
+    by_type: Mapping[str, tuple[Item, ...]]
+    by_topic: Mapping[str, tuple[Item, ...]]
+    by_topic_and_type: Mapping[tuple[str, str], tuple[Item, ...]]
+
+    @classmethod
+    def build(
+        cls,
+        site: Site,
+        types: list[ContentType],
+        topics: list[Topic],
+        items: list[Item],
+    ) -> Catalog:
+        """Index `items` by type, topic and both; types and topics keep their given order."""
+        ordered = newest_first(items)
+        by_type = {t.slug: tuple(i for i in ordered if i.type == t.slug) for t in types}
+        by_topic = {t.slug: tuple(i for i in ordered if t.slug in i.topics) for t in topics}
+        by_both = {
+            (topic.slug, kind.slug): tuple(i for i in by_topic[topic.slug] if i.type == kind.slug)
+            for topic in topics
+            for kind in types
+        }
+        return cls(
+            site=site,
+            types=MappingProxyType({t.slug: t for t in types}),
+            topics=MappingProxyType({t.slug: t for t in topics}),
+            items=ordered,
+            by_type=MappingProxyType(by_type),
+            by_topic=MappingProxyType(by_topic),
+            by_topic_and_type=MappingProxyType(by_both),
+        )
