@@ -29,9 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate the content definitions and print a summary"
     )
     check.add_argument(
-        "config", nargs="?", default=DEFAULT_CONFIG, metavar="DIR",
+        "config",
+        nargs="?",
+        default=DEFAULT_CONFIG,
+        metavar="DIR",
         help=f"the content folder (default: {DEFAULT_CONFIG})",
-    )  # fmt: skip
+    )
     return parser
 
 

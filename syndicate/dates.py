@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as dateutil_parser
 from dateutil.parser import UnknownTimezoneWarning
-from dateutil.tz import tzlocal
 
 # Two reference points that differ in every field: whatever dateutil fills in from the
 # default differs between the two parses, which tells us what the editor left out.
@@ -28,6 +27,10 @@ _ABBREVIATION = (
     "{text!r} names a time zone by abbreviation, which is ambiguous; write an offset such "
     "as '-05:00', or leave the zone out and set 'timezone'"
 )
+
+
+class _Abbreviation(Exception):
+    pass
 
 
 class DateError(ValueError):
@@ -72,27 +75,38 @@ def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:
             f"{text!r} is missing the year, month or day; write a full date such as "
             "'2026-12-10' or '2026-12-10T18:30'"
         )
-    date_only = first.time() != second.time()
+    # Seconds (and minutes, in '6pm') may be left out; a missing hour means no time at all.
+    date_only = first.hour != second.hour
     value = first
     if value.tzinfo is None:
         value = value.replace(tzinfo=default_zone)
-    elif isinstance(value.tzinfo, tzlocal):
-        # dateutil reads the machine's own zone abbreviations as "local time", which would
-        # make the output depend on the TZ of the process.
-        raise DateError(_ABBREVIATION.format(text=text))
-    else:
-        offset = value.utcoffset()
-        assert offset is not None
-        value = value.replace(tzinfo=timezone(offset) if offset else UTC)
     return ParsedDate(value, date_only)
+
+
+_UTC_NAMES = frozenset({"UTC", "GMT", "UT", "Z"})
+
+
+def _fixed_zone(name: str | None, offset: int | None) -> tzinfo | None:
+    """Zones dateutil found in the text: offsets and UTC only.
+
+    Given to dateutil as `tzinfos`, this also stops it from reading the machine's own zone
+    abbreviations as "local time", which would make the output depend on the process's TZ.
+    """
+    if offset is not None:
+        return timezone(timedelta(seconds=offset)) if offset else UTC
+    if name is None:
+        return None  # no zone in the text: the caller's default applies
+    if name in _UTC_NAMES:
+        return UTC
+    raise _Abbreviation
 
 
 def _parse(text: str, default: datetime) -> datetime:
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnknownTimezoneWarning)
         try:
-            return dateutil_parser.parse(text, default=default)
-        except UnknownTimezoneWarning as warning:
+            return dateutil_parser.parse(text, default=default, tzinfos=_fixed_zone)
+        except (UnknownTimezoneWarning, _Abbreviation) as warning:
             raise DateError(_ABBREVIATION.format(text=text)) from warning
         except (ValueError, OverflowError) as error:
             raise DateError(

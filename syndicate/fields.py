@@ -26,15 +26,22 @@ from syndicate.sources import MapNode, Node, ScalarNode, SeqNode
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 TAG_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 MAX_URL_LENGTH = 2000
 # Characters a URI may contain literally; anything else (spaces excepted) is %-encoded.
 _URI_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 IMAGE_TYPES = {
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
-    ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml",
-}  # fmt: skip
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".svg": "image/svg+xml",
+}
 
 
 @dataclass(frozen=True)
@@ -50,9 +57,9 @@ class _Invalid(Exception):
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
-    """'; did you mean 'x'?' when `name` looks like a typo of one of `choices`."""
+    """ " (did you mean 'x'?)" when `name` looks like a typo of one of `choices`."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _describe(value: Any) -> str:
@@ -82,11 +89,13 @@ class FieldReader:
         spec: tuple[Field, ...],
         also_allowed: Iterable[Field] = (),
         foreign: Callable[[str], str | None] | None = None,
+        report_unknown: bool = True,
     ) -> dict[str, Any] | None:
         """Convert the keys of `node` declared in `spec`.
 
         Keys in `also_allowed` are accepted but not converted (another `read` handles
-        them). `foreign(key)` may explain why a known-elsewhere key is not allowed here.
+        them; `report_unknown=False` when that other `read` reports unknown keys).
+        `foreign(key)` may explain why a known-elsewhere key is not allowed here.
         Returns None when `node` is not a mapping at all.
         """
         if not isinstance(node, MapNode):
@@ -98,6 +107,8 @@ class FieldReader:
         for key, key_line, value_node in node.entries:
             key_path = f"{path}.{key}"
             if key not in allowed:
+                if not report_unknown:
+                    continue
                 reason = foreign(key) if foreign else None
                 self.problem(key_line, key_path, reason or self._unknown(key, allowed))
                 continue
@@ -117,7 +128,7 @@ class FieldReader:
         for field in spec:
             if field.required and field.name not in values and node.get(field.name) is None:
                 self.problem(
-                    node.line, f"{path}.{field.name}", f"required, but missing ({field.help})"
+                    node.line, f"{path}.{field.name}", f"required, but missing. {field.help}"
                 )
         return values
 
@@ -175,10 +186,11 @@ class FieldReader:
             media_type = IMAGE_TYPES.get(suffix)
             if media_type is None:
                 self.problem(
-                    node.line, f"{path}.type",
+                    node.line,
+                    f"{path}.type",
                     "cannot tell the image's media type from its URL; add 'type: image/jpeg' "
                     "(or image/png, image/webp...)",
-                )  # fmt: skip
+                )
                 raise _Skip
         return Image(values["url"], values["alt"], media_type)
 
@@ -297,15 +309,15 @@ def _kind(node: ScalarNode) -> Kind:
         return Kind(value)
     except ValueError:
         kinds = ", ".join(k.value for k in Kind)
-        raise _Invalid(f"unknown kind {value!r}{suggest(value, list(Kind))}; kinds: {kinds}")
+        raise _Invalid(
+            f"unknown kind {value!r}{suggest(value, list(Kind))}; kinds: {kinds}"
+        ) from None
 
 
 def _tag_authority(node: ScalarNode) -> str:
     value = _string(node, "a domain name").strip().lower()
     if not (DOMAIN.match(value) or EMAIL.match(value)):
-        raise _Invalid(
-            f"{value!r} is not a domain name or e-mail address (RFC 4151 tag authority)"
-        )
+        raise _Invalid(f"{value!r} is not a domain name or e-mail address (RFC 4151 tag authority)")
     return value
 
 
@@ -346,8 +358,16 @@ _MAPPINGS: dict[str, Callable[[FieldReader, Node, str], Any]] = {
 }
 
 _EXPECTED = {
-    "line": "one line of text", "text": "text", "html": "HTML text", "date": "a date",
-    "slug": "a slug", "url": "a URL", "email": "an e-mail address",
-    "timezone": "a time zone name", "language": "a language tag", "boolean": "true or false",
-    "integer": "a whole number", "kind": "a kind",
-}  # fmt: skip
+    "line": "one line of text",
+    "text": "text",
+    "html": "HTML text",
+    "date": "a date",
+    "slug": "a slug",
+    "url": "a URL",
+    "email": "an e-mail address",
+    "timezone": "a time zone name",
+    "language": "a language tag",
+    "boolean": "true or false",
+    "integer": "a whole number",
+    "kind": "a kind",
+}

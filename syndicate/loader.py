@@ -39,7 +39,7 @@ from syndicate.schema import (
     SITE,
     TOPIC,
 )
-from syndicate.sources import MapNode, Node, SeqNode, read_config
+from syndicate.sources import MapNode, Node, ScalarNode, SeqNode, read_config
 
 
 @dataclass(frozen=True)
@@ -72,20 +72,20 @@ def load_catalog(root: Path) -> Catalog:
     site = _site(sections["site"], problems, root)
     types = _unique(_content_type(d) for d in sections["type"])
     topics = _unique(_topic(d) for d in sections["topic"])
-    _check_unique(types, "type", problems)
-    _check_unique(topics, "topic", problems)
+    _check_unique(sections["type"], "slug", "type", problems)
+    _check_unique(sections["topic"], "slug", "topic", problems)
     type_index = {t.slug: t for t, _ in types}
     topic_index = {t.slug: t for t, _ in topics}
-    items: list[tuple[Item, SourceRef]] = []
+    _check_unique(sections["item"], "id", "item", problems)
+    items: list[Item] = []
     if site is not None:
         for definition in sections["item"]:
             item = _ItemBuilder(definition, site, type_index, topic_index).build()
             if item is not None:
-                items.append((item, item.source))
-    _check_unique(items, "item", problems)
+                items.append(item)
     if problems or site is None:
         raise ContentError(problems)
-    return Catalog.build(site, [t for t, _ in types], [t for t, _ in topics], [i for i, _ in items])
+    return Catalog.build(site, [t for t, _ in types], [t for t, _ in topics], items)
 
 
 _TOP_LEVEL_HELP = (
@@ -117,25 +117,43 @@ def _unique(pairs: Any) -> list[Any]:
     return [pair for pair in pairs if pair is not None]
 
 
-def _check_unique(pairs: list[tuple[Any, SourceRef]], what: str, problems: list[Problem]) -> None:
+def _raw_ids(definitions: list[_Definition], key: str) -> list[tuple[str, SourceRef, str]]:
+    """Ids as written (with place and key path), so duplicates are found even in
+    definitions with other mistakes."""
+    found = []
+    for definition in definitions:
+        node = definition.node.get(key) if isinstance(definition.node, MapNode) else None
+        if isinstance(node, ScalarNode) and isinstance(node.value, str):
+            ref = SourceRef(definition.reader.file, node.line)
+            found.append((node.value.strip(), ref, f"{definition.path}.{key}"))
+    return found
+
+
+def _check_unique(
+    definitions: list[_Definition], key: str, what: str, problems: list[Problem]
+) -> None:
     """Report every definition whose id was already used, naming the first place."""
     first: dict[str, SourceRef] = {}
-    for value, ref in pairs:
-        key = value.id if what == "item" else value.slug
-        if key in first:
+    for value, ref, path in _raw_ids(definitions, key):
+        if value in first:
             problems.append(
                 Problem(
-                    ref.file, ref.line, f"{what} '{key}'",
-                    f"duplicate {what} id, first defined at {first[key]}; ids must be unique",
-                )  # fmt: skip
+                    ref.file,
+                    ref.line,
+                    path,
+                    f"duplicate {what} {key} '{value}', first defined at {first[value]}; "
+                    f"every {what} needs its own {key}",
+                )
             )
         else:
-            first[key] = ref
+            first[value] = ref
 
 
 def _site(definitions: list[_Definition], problems: list[Problem], root: Path) -> Site | None:
     if not definitions:
-        problems.append(Problem(str(root), 0, "site", "no site definition; add a file with 'site:'"))
+        problems.append(
+            Problem(str(root), 0, "site", "no site definition; add a file with 'site:'")
+        )
         return None
     for extra in definitions[1:]:
         extra.reader.problem(
@@ -178,12 +196,17 @@ def _content_type(definition: _Definition) -> tuple[ContentType, SourceRef] | No
         return None
     if values["slug"] in RESERVED_TYPE_SLUGS:
         definition.reader.problem(
-            _line_of(definition.node, "slug"), f"{definition.path}.slug",
+            _line_of(definition.node, "slug"),
+            f"{definition.path}.slug",
             f"'{values['slug']}' is reserved for the service's own URLs; choose another slug",
-        )  # fmt: skip
+        )
         return None
     content_type = ContentType(
-        values["slug"], values["kind"], values["title"], values["singular"], values.get("description")
+        values["slug"],
+        values["kind"],
+        values["title"],
+        values["singular"],
+        values.get("description"),
     )
     return content_type, definition.ref
 
@@ -235,24 +258,38 @@ class _ItemBuilder:
         is_event = content_type is not None and content_type.kind is Kind.EVENT
         before = len(self.reader.problems)
         values = self.reader.read(
-            node, self.path, ITEM, also_allowed=EVENT if is_event or not content_type else (),
+            node,
+            self.path,
+            ITEM,
+            also_allowed=EVENT if is_event or not content_type else (),
             foreign=lambda key: self._foreign(key, content_type),
-        )  # fmt: skip
-        event_values = self.reader.read(node, self.path, EVENT, also_allowed=ITEM) if is_event else {}
+        )
+        event_values = (
+            self.reader.read(node, self.path, EVENT, also_allowed=ITEM, report_unknown=False)
+            if is_event
+            else {}
+        )
         if values is None or event_values is None or len(self.reader.problems) > before:
             self.ok = False
-        if values is None or any(f.required and f.name not in values for f in ITEM):
+        if values is None:
             return None
-        for slug in values["topics"]:
+        for slug in values.get("topics", ()):
             if slug not in self.topics:
                 hint = suggest(slug, self.topics)
                 known = ", ".join(self.topics) or "none yet"
-                self.problem(_line_of(node, "topics"), "topics",
-                             f"unknown topic '{slug}'{hint}; defined topics: {known}")  # fmt: skip
-        if not values["topics"]:
+                self.problem(
+                    _line_of(node, "topics"),
+                    "topics",
+                    f"unknown topic '{slug}'{hint}; defined topics: {known}",
+                )
+        if "topics" in values and not values["topics"]:
             self.problem(_line_of(node, "topics"), "topics", "list at least one topic")
         published = self._date(node, values, "published", self.site_zone)
-        updated = self._date(node, values, "updated", self.site_zone) if "updated" in values else published
+        updated = (
+            self._date(node, values, "updated", self.site_zone)
+            if "updated" in values
+            else published
+        )
         if published and updated and updated.value < published.value:
             self.problem(_line_of(node, "updated"), "updated", "is before 'published'")
         summary = self._text(node, values, "summary", required=True)
@@ -260,7 +297,7 @@ class _ItemBuilder:
         withdrawn = self._withdrawal(node, values, published)
         event = self._event(node, event_values) if is_event and event_values is not None else None
         if not self.ok or published is None or updated is None or summary is None:
-            return None
+            return None  # every mistake is reported; only valid items are built
         return Item(
             id=values["id"],
             type=values["type"],
@@ -288,8 +325,11 @@ class _ItemBuilder:
         found = self.types.get(slug)
         if found is None:
             known = ", ".join(self.types) or "none yet"
-            self.problem(type_node.line, "type",
-                         f"unknown type '{slug}'{suggest(slug, self.types)}; defined types: {known}")  # fmt: skip
+            self.problem(
+                type_node.line,
+                "type",
+                f"unknown type '{slug}'{suggest(slug, self.types)}; defined types: {known}",
+            )
         return found
 
     @staticmethod
@@ -301,8 +341,14 @@ class _ItemBuilder:
             )
         return None
 
-    def _date(self, node: MapNode, values: dict[str, Any], key: str, where: ZoneInfo,
-              path: str | None = None) -> ParsedDate | None:  # fmt: skip
+    def _date(
+        self,
+        node: MapNode,
+        values: dict[str, Any],
+        key: str,
+        where: ZoneInfo,
+        path: str | None = None,
+    ) -> ParsedDate | None:
         raw: Raw | None = values.get(key)
         if raw is None:
             return None
@@ -312,17 +358,24 @@ class _ItemBuilder:
             self.problem(raw.line, path or key, str(error))
             return None
 
-    def _text(self, node: MapNode, values: dict[str, Any], key: str, *, required: bool) -> Text | None:
+    def _text(
+        self, node: MapNode, values: dict[str, Any], key: str, *, required: bool
+    ) -> Text | None:
         plain, markup = values.get(key), values.get(f"{key}_html")
         if plain is not None and markup is not None:
-            self.problem(_line_of(node, f"{key}_html"), f"{key}_html",
-                         f"give either '{key}' (plain text) or '{key}_html', not both")  # fmt: skip
+            self.problem(
+                _line_of(node, f"{key}_html"),
+                f"{key}_html",
+                f"give either '{key}' (plain text) or '{key}_html', not both",
+            )
             return None
         if markup is not None:
             html = clean_html(markup.text, values.get("url") or self.site.url)
             text = html_to_text(html)
             if not text:
-                self.problem(markup.line, f"{key}_html", "has no text left once unsafe HTML is removed")
+                self.problem(
+                    markup.line, f"{key}_html", "has no text left once unsafe HTML is removed"
+                )
                 return None
             return Text(html, text)
         if plain is not None:
@@ -331,8 +384,9 @@ class _ItemBuilder:
             self.problem(node.line, key, f"required, but missing: give '{key}' or '{key}_html'")
         return None
 
-    def _withdrawal(self, node: MapNode, values: dict[str, Any],
-                    published: ParsedDate | None) -> Withdrawal | None:  # fmt: skip
+    def _withdrawal(
+        self, node: MapNode, values: dict[str, Any], published: ParsedDate | None
+    ) -> Withdrawal | None:
         given = values.get("withdrawn")
         if given is None:
             return None
@@ -352,15 +406,24 @@ class _ItemBuilder:
             return None
         all_day = values.get("all_day", start.date_only)
         if all_day and not start.date_only:
-            self.problem(values["start"].line, "start",
-                         "all_day events take a date without a time, e.g. '2026-12-10'")  # fmt: skip
+            self.problem(
+                values["start"].line,
+                "start",
+                "all_day events take a date without a time, e.g. '2026-12-10'",
+            )
         if not all_day and start.date_only:
-            self.problem(values["start"].line, "start",
-                         "has no time; add one (e.g. '2026-12-10T18:30') or set 'all_day: true'")  # fmt: skip
+            self.problem(
+                values["start"].line,
+                "start",
+                "has no time; add one (e.g. '2026-12-10T18:30') or set 'all_day: true'",
+            )
         if end is not None:
             if end.date_only != start.date_only:
-                self.problem(values["end"].line, "end",
-                             "give both start and end with a time, or both as dates only")  # fmt: skip
+                self.problem(
+                    values["end"].line,
+                    "end",
+                    "give both start and end with a time, or both as dates only",
+                )
             elif end.value < start.value:
                 self.problem(values["end"].line, "end", "the event ends before it starts")
         return Event(

@@ -20,7 +20,9 @@ class Problem:
 
     def __str__(self) -> str:
         location = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{location}: {self.key}: {self.message}" if self.key else f"{location}: {self.message}"
+        return (
+            f"{location}: {self.key}: {self.message}" if self.key else f"{location}: {self.message}"
+        )
 
 
 class ContentError(Exception):

@@ -72,7 +72,9 @@ def clean_html(value: str, base_url: str) -> str:
 def text_to_html(value: str) -> str:
     """Plain text as HTML: escaped, one <p> per blank-line-separated paragraph."""
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", value.strip()) if p.strip()]
-    return "".join(f"<p>{html.escape(_WHITESPACE.sub(' ', p), quote=False)}</p>" for p in paragraphs)
+    return "".join(
+        f"<p>{html.escape(_WHITESPACE.sub(' ', p), quote=False)}</p>" for p in paragraphs
+    )
 
 
 def html_to_text(value: str) -> str:

@@ -82,8 +82,12 @@ TOPIC: Final = (
 )
 
 ITEM: Final = (
-    _f("id", "slug", "Permanent id. Never change it: readers use it to spot new items.",
-       required=True),
+    _f(
+        "id",
+        "slug",
+        "Permanent id. Never change it: readers use it to spot new items.",
+        required=True,
+    ),
     _f("type", "slug", "The content type's slug.", required=True),
     _f("title", "line", "The item's title.", required=True),
     _f("summary", "text", "Short plain-text summary (this or summary_html is required)."),

@@ -80,6 +80,9 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 class _TooManyNodes(Exception):
     pass
 
@@ -120,9 +123,12 @@ def _walk(folder: Path, top: Path, seen: set[Path]) -> Iterator[tuple[Path, str]
         if entry.is_symlink():
             target = entry.resolve()
             if not target.is_relative_to(top):
-                yield entry, (
-                    "symbolic link points outside the config folder, so it is not read; "
-                    "copy the file into the folder instead"
+                yield (
+                    entry,
+                    (
+                        "symbolic link points outside the config folder, so it is not read; "
+                        "copy the file into the folder instead"
+                    ),
                 )
                 continue
         if entry.is_dir():
@@ -144,7 +150,9 @@ def _parse_file(path: Path, shown: str) -> SourceFile | Problem | None:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        return Problem(shown, 0, "", f"file is not valid UTF-8 ({error.reason} at byte {error.start})")
+        return Problem(
+            shown, 0, "", f"file is not valid UTF-8 ({error.reason} at byte {error.start})"
+        )
     return parse_text(text, shown)
 
 
@@ -177,6 +185,9 @@ def parse_text(text: str, shown: str) -> SourceFile | Problem | None:
         )
     except _DuplicateKey as duplicate:
         return Problem(shown, duplicate.line, duplicate.key, duplicate.message)
+    except yaml.MarkedYAMLError as error:  # e.g. a tag the safe loader cannot construct
+        mark = error.problem_mark or error.context_mark
+        return Problem(shown, mark.line + 1 if mark else 0, "", f"YAML error: {error.problem}")
 
 
 class _DuplicateKey(Exception):
@@ -190,6 +201,10 @@ def _convert(node: yaml.Node, loader: _Loader, budget: list[int]) -> Node:
     if budget[0] < 0:
         raise _TooManyNodes
     line = node.start_mark.line + 1
+    if node.tag not in _PLAIN_TAGS and not isinstance(node, yaml.ScalarNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"the tag {node.tag!r} is not allowed; write plain YAML", node.start_mark
+        )
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
         entries: list[tuple[str, int, Node]] = []
@@ -197,7 +212,9 @@ def _convert(node: yaml.Node, loader: _Loader, budget: list[int]) -> Node:
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             key: Any = loader.construct_object(key_node, deep=True)
-            name = str(key) if isinstance(key, str | int | float | bool) or key is None else repr(key)
+            name = (
+                str(key) if isinstance(key, str | int | float | bool) or key is None else repr(key)
+            )
             if name in seen:
                 raise _DuplicateKey(
                     key_line, name, f"duplicate key (first given on line {seen[name]}); keep one"

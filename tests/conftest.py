@@ -1,0 +1,81 @@
+"""Shared fixtures: the sample catalog, and a small valid config to break in tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from syndicate.loader import load_catalog
+from syndicate.model import Catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "feeds_config"
+
+_MINIMAL = {
+    "site.yaml": """
+        site:
+          title: Example Foundation
+          url: https://example.org/
+          feeds_url: https://feeds.example.org
+          language: en
+          timezone: America/New_York
+          publisher: {name: Example Foundation}
+          tag_authority: example.org
+          tag_date: "2026"
+    """,
+    "types.yaml": """
+        types:
+          - {slug: events, kind: event, title: Events, singular: Event}
+          - {slug: voices, kind: article, title: Voices, singular: Voice}
+    """,
+    "topics.yaml": """
+        topics:
+          - {slug: health, title: Health}
+          - {slug: justice, title: Justice}
+    """,
+    "items.yaml": """
+        items:
+          - id: a-talk
+            type: events
+            title: A talk
+            summary: About health.
+            url: https://example.org/events/a-talk
+            published: 2026-11-01T10:00
+            topics: [health]
+            start: 2026-12-10T18:30
+          - id: an-essay
+            type: voices
+            title: An essay
+            summary: About justice.
+            url: https://example.org/voices/an-essay
+            published: 2026-11-02T10:00
+            topics: [justice, health]
+    """,
+}
+
+
+MINIMAL = {name: textwrap.dedent(text).lstrip("\n") for name, text in _MINIMAL.items()}
+
+
+def write_config(root: Path, files: dict[str, str]) -> Path:
+    """Write `files` (path -> YAML, dedented) under `root`; returns `root`."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A valid minimal config at ./cfg (relative, so messages read `cfg/...`)."""
+    monkeypatch.chdir(tmp_path)
+    write_config(tmp_path / "cfg", MINIMAL)
+    return Path("cfg")
+
+
+@pytest.fixture(scope="session")
+def sample() -> Catalog:
+    return load_catalog(SAMPLE)

@@ -1,0 +1,551 @@
+"""The loader: the sample loads, and every kind of mistake gives its exact located message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from textwrap import dedent
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from syndicate.loader import load_catalog
+from syndicate.model import Catalog, Kind
+from syndicate.problems import ContentError
+from tests.conftest import MINIMAL, write_config
+
+ITEM = dedent("""
+    item:
+      id: x
+      type: voices
+      title: X
+      summary: S.
+      url: https://example.org/x
+      published: 2026-11-03
+      topics: [health]
+""")
+EVENT = dedent("""
+    item:
+      id: x
+      type: events
+      title: X
+      summary: S.
+      url: https://example.org/x
+      published: 2026-11-03
+      topics: [health]
+""")
+
+
+def problems_for(config_dir: Path, files: dict[str, str]) -> list[str]:
+    write_config(config_dir, files)
+    with pytest.raises(ContentError) as caught:
+        load_catalog(config_dir)
+    return [str(p) for p in caught.value.problems]
+
+
+# (case name, files to add or replace, exact messages expected)
+BROKEN = [
+    (
+        "yaml syntax error",
+        {"x.yaml": "item:\n  id: x\n  title: [unclosed\n"},
+        [
+            "cfg/x.yaml:4: YAML syntax error: while parsing a flow sequence expected ',' or "
+            "']', but got '<stream end>'"
+        ],
+    ),
+    (
+        "unknown key, with a suggestion",
+        {"x.yaml": ITEM + "  summery: typo\n"},
+        ["cfg/x.yaml:9: item.summery: unknown key 'summery' (did you mean 'summary'?)"],
+    ),
+    (
+        "unknown top-level key",
+        {"x.yaml": "iterms: []\n"},
+        [
+            "cfg/x.yaml:1: iterms: unknown top-level key 'iterms' (did you mean 'items'?); a "
+            "content file is a mapping with any of the keys site, type(s), topic(s), item(s); "
+            "see docs/content.md"
+        ],
+    ),
+    (
+        "missing required field",
+        {"x.yaml": ITEM.replace("  url: https://example.org/x\n", "")},
+        ["cfg/x.yaml:2: item.url: required, but missing. The item's canonical page."],
+    ),
+    (
+        "missing summary",
+        {"x.yaml": ITEM.replace("  summary: S.\n", "")},
+        ["cfg/x.yaml:2: item.summary: required, but missing: give 'summary' or 'summary_html'"],
+    ),
+    (
+        "summary and summary_html both",
+        {"x.yaml": ITEM + "  summary_html: <p>S.</p>\n"},
+        [
+            "cfg/x.yaml:9: item.summary_html: give either 'summary' (plain text) or "
+            "'summary_html', not both"
+        ],
+    ),
+    (
+        "wrong type: list for a line",
+        {"x.yaml": ITEM.replace("title: X", "title: [X]")},
+        ["cfg/x.yaml:4: item.title: expected one line of text, got a list"],
+    ),
+    (
+        "wrong type: number for a line",
+        {"x.yaml": ITEM.replace("title: X", "title: 1984")},
+        [
+            "cfg/x.yaml:4: item.title: expected one line of text, got the number 1984; put it in quotes"
+        ],
+    ),
+    (
+        "wrong type: yes for a line",
+        {"x.yaml": ITEM + "  tags: [yes]\n"},
+        [
+            "cfg/x.yaml:9: item.tags[0]: expected one line of text, got true (YAML reads "
+            "yes/no/on/off as true/false); put it in quotes"
+        ],
+    ),
+    (
+        "empty title",
+        {"x.yaml": ITEM.replace("title: X", 'title: ""')},
+        ["cfg/x.yaml:4: item.title: must not be empty"],
+    ),
+    (
+        "blank title",
+        {"x.yaml": ITEM.replace("title: X", 'title: "   "')},
+        ["cfg/x.yaml:4: item.title: must not be empty"],
+    ),
+    (
+        "duplicate item id, naming both places",
+        {"x.yaml": ITEM.replace("id: x", "id: an-essay")},
+        [
+            "cfg/x.yaml:2: item.id: duplicate item id 'an-essay', first defined at "
+            "cfg/items.yaml:10; every item needs its own id"
+        ],
+    ),
+    (
+        "duplicate topic slug",
+        {"more-topics.yaml": "topic: {slug: health, title: Health again}\n"},
+        [
+            "cfg/topics.yaml:2: topics[0].slug: duplicate topic slug 'health', first defined at "
+            "cfg/more-topics.yaml:1; every topic needs its own slug"
+        ],
+    ),
+    (
+        "unknown topic",
+        {"x.yaml": ITEM.replace("[health]", "[helth]")},
+        [
+            "cfg/x.yaml:8: item.topics: unknown topic 'helth' (did you mean 'health'?); "
+            "defined topics: health, justice"
+        ],
+    ),
+    (
+        "no topics",
+        {"x.yaml": ITEM.replace("[health]", "[]")},
+        ["cfg/x.yaml:8: item.topics: list at least one topic"],
+    ),
+    (
+        "unknown type",
+        {"x.yaml": ITEM.replace("type: voices", "type: voice")},
+        [
+            "cfg/x.yaml:3: item.type: unknown type 'voice' (did you mean 'voices'?); defined "
+            "types: events, voices"
+        ],
+    ),
+    (
+        "relative URL",
+        {"x.yaml": ITEM.replace("https://example.org/x", "/x")},
+        ["cfg/x.yaml:6: item.url: '/x' is not an absolute http(s) URL; write it as https://..."],
+    ),
+    (
+        "javascript URL",
+        {"x.yaml": ITEM.replace("https://example.org/x", "javascript:alert(1)")},
+        [
+            "cfg/x.yaml:6: item.url: 'javascript:alert(1)' is not an absolute http(s) URL; "
+            "write it as https://..."
+        ],
+    ),
+    (
+        "date that does not parse",
+        {"x.yaml": ITEM.replace("2026-11-03", "next tuesday")},
+        [
+            "cfg/x.yaml:7: item.published: 'next tuesday' is not a date; write it as "
+            "'2026-12-10', '2026-12-10T18:30' or '2026-12-10T18:30:00-05:00'"
+        ],
+    ),
+    (
+        "impossible date",
+        {"x.yaml": ITEM.replace("2026-11-03", "2026-02-30")},
+        [
+            "cfg/x.yaml:7: item.published: '2026-02-30' is not a real date (day is out of range for month)"
+        ],
+    ),
+    (
+        "date without a year",
+        {"x.yaml": ITEM.replace("2026-11-03", "December 10")},
+        [
+            "cfg/x.yaml:7: item.published: 'December 10' is missing the year, month or day; "
+            "write a full date such as '2026-12-10' or '2026-12-10T18:30'"
+        ],
+    ),
+    (
+        "ambiguous zone abbreviation",
+        {"x.yaml": ITEM.replace("2026-11-03", "2026-11-03 10:00 XYZ")},
+        [
+            "cfg/x.yaml:7: item.published: '2026-11-03 10:00 XYZ' names a time zone by "
+            "abbreviation, which is ambiguous; write an offset such as '-05:00', or leave the "
+            "zone out and set 'timezone'"
+        ],
+    ),
+    (
+        "updated before published",
+        {"x.yaml": ITEM + "  updated: 2026-11-01\n"},
+        ["cfg/x.yaml:9: item.updated: is before 'published'"],
+    ),
+    (
+        "event ends before it starts",
+        {"x.yaml": EVENT + "  start: 2026-12-10T18:00\n  end: 2026-12-10T17:00\n"},
+        ["cfg/x.yaml:10: item.end: the event ends before it starts"],
+    ),
+    (
+        "event without start",
+        {"x.yaml": EVENT},
+        [
+            "cfg/x.yaml:2: item.start: required, but missing. When it starts; a date alone means an all-day event."
+        ],
+    ),
+    (
+        "unknown time zone",
+        {"x.yaml": EVENT + "  start: 2026-12-10T18:00\n  timezone: Europe/Londres\n"},
+        [
+            "cfg/x.yaml:10: item.timezone: unknown time zone 'Europe/Londres'; use an IANA name "
+            "such as 'Europe/Berlin' or 'America/New_York'"
+        ],
+    ),
+    (
+        "event field on an article",
+        {"x.yaml": ITEM + "  start: 2026-12-10T18:00\n"},
+        [
+            "cfg/x.yaml:9: item.start: 'start' is only for items of an event type; 'voices' is "
+            "an article type"
+        ],
+    ),
+    (
+        "all-day flag with a time",
+        {"x.yaml": EVENT + "  start: 2026-12-10T18:00\n  all_day: true\n"},
+        ["cfg/x.yaml:9: item.start: all_day events take a date without a time, e.g. '2026-12-10'"],
+    ),
+    (
+        "start with time, end without",
+        {"x.yaml": EVENT + "  start: 2026-12-10T18:00\n  end: 2026-12-11\n"},
+        ["cfg/x.yaml:10: item.end: give both start and end with a time, or both as dates only"],
+    ),
+    (
+        "withdrawn before published",
+        {"x.yaml": ITEM + "  withdrawn: {date: 2026-01-01, reason: Oops.}\n"},
+        ["cfg/x.yaml:9: item.withdrawn.date: is before 'published'"],
+    ),
+    (
+        "withdrawn without reason",
+        {"x.yaml": ITEM + "  withdrawn: {date: 2026-12-01}\n"},
+        [
+            "cfg/x.yaml:9: item.withdrawn.reason: required, but missing. Why, in a sentence shown to subscribers."
+        ],
+    ),
+    (
+        "bad slug",
+        {"x.yaml": ITEM.replace("id: x", "id: Not A Slug")},
+        [
+            "cfg/x.yaml:2: item.id: 'Not A Slug' is not a slug: use lower-case letters, digits "
+            "and hyphens (at most 100), starting with a letter or digit"
+        ],
+    ),
+    (
+        "bad language",
+        {"x.yaml": ITEM + "  language: english please\n"},
+        [
+            "cfg/x.yaml:9: item.language: 'english please' is not a language tag; write e.g. 'en', 'en-US' or 'ar'"
+        ],
+    ),
+    (
+        "image without alt",
+        {"x.yaml": ITEM + "  image: {url: https://example.org/a.jpg}\n"},
+        [
+            "cfg/x.yaml:9: item.image.alt: required, but missing. Text alternative for people who cannot see it."
+        ],
+    ),
+    (
+        "image of unknown type",
+        {"x.yaml": ITEM + "  image: {url: https://example.org/a, alt: A}\n"},
+        [
+            "cfg/x.yaml:9: item.image.type: cannot tell the image's media type from its URL; add "
+            "'type: image/jpeg' (or image/png, image/webp...)"
+        ],
+    ),
+    (
+        "html with nothing left",
+        {"x.yaml": ITEM.replace("summary: S.", "summary_html: <script>alert(1)</script>")},
+        ["cfg/x.yaml:5: item.summary_html: has no text left once unsafe HTML is removed"],
+    ),
+    (
+        "duplicate key in a mapping",
+        {"x.yaml": ITEM + "  title: Y\n"},
+        ["cfg/x.yaml:9: title: duplicate key (first given on line 4); keep one"],
+    ),
+    (
+        "item is not a mapping",
+        {"x.yaml": "items:\n  - just a string\n"},
+        ["cfg/x.yaml:2: items[0]: expected a mapping of keys, got a text"],
+    ),
+    (
+        "file is a list",
+        {"x.yaml": "- a\n- b\n"},
+        [
+            "cfg/x.yaml:1: a content file is a mapping with any of the keys site, type(s), "
+            "topic(s), item(s); see docs/content.md"
+        ],
+    ),
+    (
+        "reserved type slug",
+        {"more-types.yaml": "type: {slug: feeds, kind: article, title: F, singular: F}\n"},
+        [
+            "cfg/more-types.yaml:1: type.slug: 'feeds' is reserved for the service's own URLs; choose another slug"
+        ],
+    ),
+    (
+        "unknown kind",
+        {"more-types.yaml": "type: {slug: pubs, kind: artcle, title: P, singular: P}\n"},
+        [
+            "cfg/more-types.yaml:1: type.kind: unknown kind 'artcle' (did you mean 'article'?); kinds: event, article"
+        ],
+    ),
+    (
+        "site twice",
+        {"zz-site.yaml": "site: {title: Again}\n"},
+        ["cfg/zz-site.yaml:1: site: site is defined twice, first at cfg/site.yaml:2"],
+    ),
+    (
+        "feed size out of range",
+        {"site.yaml": MINIMAL["site.yaml"] + "  feed_size: 0\n"},
+        ["cfg/site.yaml:10: site.feed_size: must be from 1 to 500"],
+    ),
+    (
+        "bad tag authority",
+        {
+            "site.yaml": MINIMAL["site.yaml"].replace(
+                "tag_authority: example.org", "tag_authority: not a domain"
+            )
+        },
+        [
+            "cfg/site.yaml:8: site.tag_authority: 'not a domain' is not a domain name or e-mail address (RFC 4151 tag authority)"
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
+def test_broken_content_gives_exact_located_messages(config_dir, files, expected):
+    assert problems_for(config_dir, files) == expected
+
+
+def test_every_problem_is_reported_at_once(config_dir):
+    files = {
+        "x.yaml": ITEM.replace("title: X", 'title: ""').replace("[health]", "[nope]"),
+        "y.yaml": "item: {id: y}\n",
+        "z.yaml": "broken: [\n",
+    }
+    messages = problems_for(config_dir, files)
+    assert len(messages) >= 8
+    assert {m.split(":")[0] for m in messages} == {"cfg/x.yaml", "cfg/y.yaml", "cfg/z.yaml"}
+
+
+def test_missing_site_is_reported(config_dir):
+    (config_dir / "site.yaml").unlink()
+    assert problems_for(config_dir, {}) == [
+        "cfg: site: no site definition; add a file with 'site:'"
+    ]
+
+
+def test_empty_folder_is_reported(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("cfg").mkdir()
+    with pytest.raises(ContentError) as caught:
+        load_catalog(Path("cfg"))
+    assert [str(p) for p in caught.value.problems] == [
+        "cfg: no .yaml files found; a content file is a mapping with any of the keys site, "
+        "type(s), topic(s), item(s); see docs/content.md",
+        "cfg: site: no site definition; add a file with 'site:'",
+    ]
+
+
+def test_oversized_file_is_refused(config_dir):
+    big = "# " + "x" * (1024 * 1024) + "\n"
+    assert problems_for(config_dir, {"big.yaml": big}) == [
+        f"cfg/big.yaml: file is {len(big)} bytes, over the 1048576-byte limit per file; "
+        "split it into several files"
+    ]
+
+
+def test_symlink_out_of_the_folder_is_not_followed(config_dir, tmp_path):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(ITEM, encoding="utf-8")
+    (config_dir / "link.yaml").symlink_to(outside)
+    assert problems_for(config_dir, {}) == [
+        "cfg/link.yaml: symbolic link points outside the config folder, so it is not read; "
+        "copy the file into the folder instead"
+    ]
+
+
+def test_symlink_inside_the_folder_is_followed_once(config_dir):
+    write_config(config_dir, {"real/x.yaml": ITEM})
+    (config_dir / "alias").symlink_to(config_dir.resolve() / "real")
+    assert [i.id for i in load_catalog(config_dir).items if i.id == "x"] == ["x"]
+
+
+def test_alias_bomb_is_refused(config_dir):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [
+        f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+        for i in range(1, 9)
+    ]
+    messages = problems_for(config_dir, {"bomb.yaml": "\n".join(lines) + "\n"})
+    assert messages == [
+        "cfg/bomb.yaml:1: more than 200000 values once aliases are expanded; avoid deeply nested aliases"
+    ]
+
+
+def test_python_tags_are_refused(config_dir):
+    messages = problems_for(
+        config_dir, {"x.yaml": "item: !!python/object/apply:os.system [echo hi]\n"}
+    )
+    assert messages == [
+        "cfg/x.yaml:1: YAML error: the tag 'tag:yaml.org,2002:python/object/apply:os.system' "
+        "is not allowed; write plain YAML"
+    ]
+
+
+def test_python_tags_on_scalars_are_refused(config_dir):
+    messages = problems_for(config_dir, {"x.yaml": "item: !!python/name:os.system x\n"})
+    assert len(messages) == 1
+    assert messages[0].startswith("cfg/x.yaml:1: YAML error: could not determine a constructor")
+
+
+def test_hidden_and_non_yaml_files_are_ignored(config_dir):
+    write_config(config_dir, {".swap.yaml": "broken: [\n", "notes.txt": "broken: [\n"})
+    assert len(load_catalog(config_dir).items) == 2
+
+
+def test_sample_loads(sample: Catalog):
+    assert sample.site.title == "Open Society Foundations"
+    assert list(sample.types) == ["events", "voices"]
+    assert set(sample.topics) == {"harm-reduction", "drug-policy"}
+
+
+def test_sample_has_the_seed_pages_six_works_with_exact_titles(sample: Catalog):
+    titles = {item.title for item in sample.by_topic["harm-reduction"] if not item.withdrawn}
+    assert titles == {
+        "Drugs in Documentary Films: A Showcase",
+        "Talking About Race: Harm Reduction and Communities of Color",
+        "How Drug Courts Are Falling Short",
+        "The Dire Consequences of Slashing U.S. Global HIV Assistance",
+        "Addiction Now: Safe Injection Facilities as a Public Health Strategy",
+        "Locking Up Our Own: James Forman Jr. in Conversation with Khalil Gibran Muhammad",
+    }
+
+
+def test_sample_summaries_are_exactly_as_on_the_seed_page(sample: Catalog):
+    seed = Path(__file__).parent.parent.parent / "shared/seed/harm-reduction-topic-page.txt"
+    if not seed.exists():
+        pytest.skip(f"seed page not found at {seed}")
+    page = " ".join(seed.read_text(encoding="utf-8").split())
+    for item in sample.by_topic["harm-reduction"]:
+        if not item.withdrawn:
+            assert item.summary.plain in page, item.id
+
+
+def test_sample_covers_the_event_cases(sample: Catalog):
+    events = [i.event for i in sample.by_type["events"] if i.event]
+    assert any(e.start > datetime(2026, 12, 31, tzinfo=ZoneInfo("UTC")) for e in events)
+    assert any(e.is_online_only for e in events)
+    assert any(e.timezone != sample.site.timezone for e in events)
+    assert any(e.all_day for e in events)
+    assert any(len(i.topics) > 1 for i in sample.items)
+
+
+def test_sample_topic_is_in_health(sample: Catalog):
+    assert sample.topics["harm-reduction"].area == "Health"
+
+
+def test_items_are_newest_first_ties_by_id(config_dir):
+    same_time = ITEM.replace("published: 2026-11-03", "published: 2026-11-02T10:00")
+    write_config(
+        config_dir,
+        {
+            "b.yaml": same_time.replace("id: x", "id: b-item"),
+            "a.yaml": same_time.replace("id: x", "id: a-item"),
+        },
+    )
+    ids = [item.id for item in load_catalog(config_dir).items]
+    assert ids == ["a-item", "an-essay", "b-item", "a-talk"]
+
+
+def test_a_third_type_needs_only_yaml(config_dir):
+    write_config(
+        config_dir,
+        {
+            "pubs.yaml": "type: {slug: publications, kind: article, title: Publications, singular: Publication}\n",
+            "x.yaml": ITEM.replace("type: voices", "type: publications"),
+        },
+    )
+    catalog = load_catalog(config_dir)
+    assert catalog.types["publications"].kind is Kind.ARTICLE
+    assert [i.id for i in catalog.by_type["publications"]] == ["x"]
+
+
+def test_dates_without_zone_take_the_site_zone(config_dir):
+    catalog = load_catalog(config_dir)
+    essay = next(i for i in catalog.items if i.id == "an-essay")
+    assert essay.published == datetime(2026, 11, 2, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+def test_event_dates_take_the_event_zone(config_dir):
+    write_config(
+        config_dir, {"x.yaml": EVENT + "  start: 2026-12-10T18:00\n  timezone: Europe/London\n"}
+    )
+    item = next(i for i in load_catalog(config_dir).items if i.id == "x")
+    assert item.event is not None
+    assert item.event.start.utcoffset().total_seconds() == 0
+    assert item.event.timezone == "Europe/London"
+
+
+def test_a_date_alone_makes_an_all_day_event(config_dir):
+    write_config(config_dir, {"x.yaml": EVENT + "  start: 2026-12-10\n  end: 2026-12-11\n"})
+    event = next(i for i in load_catalog(config_dir).items if i.id == "x").event
+    assert event is not None and event.all_day
+
+
+def test_html_summary_is_sanitized_once_at_load(config_dir):
+    html = (
+        '<p onclick="x()">Hi <a href="/more">more</a> <a href="javascript:alert(1)">bad</a>'
+        "<script>alert(1)</script><iframe src=x></iframe></p>"
+    )
+    write_config(config_dir, {"x.yaml": ITEM.replace("summary: S.", f"summary_html: '{html}'")})
+    item = next(i for i in load_catalog(config_dir).items if i.id == "x")
+    assert item.summary.html == (
+        '<p>Hi <a href="https://example.org/more" rel="noopener">more</a> '
+        '<a rel="noopener">bad</a></p>'
+    )
+    assert item.summary.plain == "Hi more bad"
+
+
+def test_control_characters_are_removed_from_text(config_dir):
+    write_config(config_dir, {"x.yaml": ITEM.replace("title: X", 'title: "A\\x01B\\x0bC\\u0085D"')})
+    item = next(i for i in load_catalog(config_dir).items if i.id == "x")
+    assert item.title == "ABCD"
+
+
+def test_catalog_is_immutable(sample: Catalog):
+    with pytest.raises(AttributeError):
+        sample.site.title = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        sample.by_type["events"] = ()  # type: ignore[index]
