@@ -1,0 +1,86 @@
+"""An event's schedule and place as people read them, in English, in the event's zone.
+
+"Thu 10 December 2026, 13:00–14:30 EST" and "Online". Written by hand rather than with
+`strftime`, whose day and month names follow the process locale: output must not.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from syndicate.model import Event
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def _day(moment: datetime) -> str:
+    return f"{_DAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
+def when(event: Event) -> str:
+    """The schedule, e.g. "Thu 10 December 2026, 18:30–20:00 EST"."""
+    local = ZoneInfo(event.timezone)
+    start = event.start.astimezone(local)
+    if event.all_day:
+        if event.end is None or event.end.date() == event.start.date():
+            return _day(start)
+        end = event.end.astimezone(local)
+        return f"{_day(start)} – {_day(end)}"
+    zone = start.tzname() or ""
+    if event.end is None:
+        return f"{_day(start)}, {_clock(start)} {zone}".strip()
+    end = event.end.astimezone(local)
+    if end.date() == start.date() and end - start < timedelta(days=1):
+        end_zone = end.tzname() or ""
+        suffix = zone if end_zone == zone else f"{zone}/{end_zone}"
+        return f"{_day(start)}, {_clock(start)}–{_clock(end)} {suffix}".strip()
+    end_text = f"{_day(end)}, {_clock(end)} {end.tzname() or ''}".strip()
+    return f"{_day(start)}, {_clock(start)} {zone} – {end_text}"
+
+
+def where(event: Event) -> str:
+    """The place, e.g. "Venue, Street, City, Country", "Online", or the place "and online"."""
+    place = ", ".join(p for p in (event.venue, event.address, event.city, event.country) if p)
+    if event.online_url:
+        return f"{place}, and online" if place else "Online"
+    return place
+
+
+def summary_line(event: Event) -> str:
+    """One line: "Thu 10 December 2026, 18:30 GMT, London" or "…, Online"."""
+    place = ", ".join(p for p in (event.city or event.venue,) if p)
+    if event.online_url and not place:
+        place = "Online"
+    return f"{when(event)}, {place}" if place else when(event)
+
+
+def as_html(event: Event) -> str:
+    """A short HTML block to put before an event's summary in feeds."""
+    parts = [f"<strong>When:</strong> {html.escape(when(event))}"]
+    place = where(event)
+    if place:
+        parts.append(f"<strong>Where:</strong> {html.escape(place)}")
+    links = []
+    if event.online_url:
+        links.append(f'<a href="{html.escape(event.online_url)}">Join online</a>')
+    if event.registration_url:
+        links.append(f'<a href="{html.escape(event.registration_url)}">Register</a>')
+    if links:
+        parts.append(" · ".join(links))
+    return "<p>" + "<br>".join(parts) + "</p>"
+
+
+def as_text(event: Event) -> str:
+    """The same block as plain text, for formats that want text."""
+    place = where(event)
+    return f"When: {when(event)}." + (f" Where: {place}." if place else "")

@@ -1,0 +1,126 @@
+"""Which feeds exist, and what each one holds: plain data work, no XML, no HTTP.
+
+Every topic gets a feed of everything in it and one per type; site-wide there is one feed
+per type and one of everything. A `FeedView` is what every renderer needs to know about one
+of them: titles, links, the entries (newest first, at most `feed_size`), the withdrawn items
+to announce, and `updated`, which comes from the data, never from the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from syndicate import urls
+from syndicate.model import Catalog, ContentType, Item, Site, Topic
+from syndicate.urls import FeedKey
+
+
+@dataclass(frozen=True)
+class FeedView:
+    """One feed, ready to render in any format."""
+
+    key: FeedKey
+    catalog: Catalog
+    id: str
+    title: str
+    subtitle: str
+    home_url: str
+    topic: Topic | None
+    content_type: ContentType | None
+    entries: tuple[Item, ...]
+    withdrawn: tuple[Item, ...]
+    updated: datetime
+
+    @property
+    def site(self) -> Site:
+        return self.catalog.site
+
+    def url(self, extension: str) -> str:
+        """This feed's absolute URL in the format with file `extension`."""
+        return urls.absolute(self.site, urls.feed_path(self.key, extension))
+
+
+def all_feed_keys(catalog: Catalog) -> tuple[FeedKey, ...]:
+    """Every feed the catalog defines, in a stable order."""
+    keys = [FeedKey()] + [FeedKey(type=t) for t in catalog.types]
+    for topic in catalog.topics:
+        keys.append(FeedKey(topic=topic))
+        keys.extend(FeedKey(topic=topic, type=t) for t in catalog.types)
+    return tuple(keys)
+
+
+def selected_items(catalog: Catalog, key: FeedKey) -> tuple[Item, ...]:
+    """Every item `key` selects, withdrawn ones included, newest first."""
+    if key.topic and key.type:
+        return catalog.by_topic_and_type[(key.topic, key.type)]
+    if key.topic:
+        return catalog.by_topic[key.topic]
+    if key.type:
+        return catalog.by_type[key.type]
+    return catalog.items
+
+
+def feed_view(catalog: Catalog, key: FeedKey) -> FeedView:
+    """The view of `key`'s feed. KeyError if the topic or type does not exist."""
+    site = catalog.site
+    topic = catalog.topics[key.topic] if key.topic else None
+    content_type = catalog.types[key.type] if key.type else None
+    selected = selected_items(catalog, key)
+    entries = tuple(item for item in selected if item.withdrawn is None)[: site.feed_size]
+    withdrawn = tuple(
+        sorted(
+            (item for item in selected if item.withdrawn is not None),
+            key=lambda item: (item.withdrawn.date if item.withdrawn else item.updated, item.id),
+            reverse=True,
+        )
+    )[: site.feed_size]
+    return FeedView(
+        key=key,
+        catalog=catalog,
+        id=urls.feed_id(site, key),
+        title=_title(site, topic, content_type),
+        subtitle=_subtitle(site, topic, content_type),
+        home_url=(topic.url if topic and topic.url else site.url),
+        topic=topic,
+        content_type=content_type,
+        entries=entries,
+        withdrawn=withdrawn,
+        updated=_updated(catalog, entries, withdrawn),
+    )
+
+
+def _title(site: Site, topic: Topic | None, content_type: ContentType | None) -> str:
+    parts = [
+        p
+        for p in (topic.title if topic else None, content_type.title if content_type else None)
+        if p
+    ]
+    return f"{site.title}: {' – '.join(parts)}" if parts else site.title
+
+
+def _subtitle(site: Site, topic: Topic | None, content_type: ContentType | None) -> str:
+    if topic and content_type:
+        return f"{content_type.title} on {topic.title} from {site.title}."
+    if topic:
+        return topic.description or f"Everything on {topic.title} from {site.title}."
+    if content_type:
+        return content_type.description or f"{content_type.title} from {site.title}."
+    return site.description or f"Everything from {site.title}."
+
+
+def _changed(item: Item) -> datetime:
+    return max(item.updated, item.withdrawn.date) if item.withdrawn else item.updated
+
+
+def _updated(catalog: Catalog, entries: tuple[Item, ...], withdrawn: tuple[Item, ...]) -> datetime:
+    """The newest change among what the feed shows.
+
+    An empty feed takes the newest change in the whole catalog, and an empty catalog the
+    tag date: never the clock, so the same content always gives the same bytes.
+    """
+    shown = entries + withdrawn or catalog.items
+    if shown:
+        return max(_changed(item) for item in shown)
+    year, month, day = [*catalog.site.tag_date.split("-"), "1", "1"][:3]
+    return datetime(int(year), int(month), int(day), tzinfo=UTC)

@@ -1,0 +1,147 @@
+"""A feedgen extension for what feedgen does not write: event details, item language,
+and withdrawn items.
+
+* Event details use the RSS 1.0 Event Module (namespace `http://purl.org/rss/1.0/modules/event/`,
+  prefix `ev`), which feed validators and several readers already know: `ev:startdate` and
+  `ev:enddate` (W3C date-time with offset, or a date alone for all-day events; `enddate` of an
+  all-day event is the last day included), `ev:location` (the place as text, or "Online")
+  and `ev:organizer`. The same elements go in Atom entries and RSS items.
+* An item's own language becomes `xml:lang` on its Atom entry.
+* Withdrawn items become RFC 6721 `at:deleted-entry` elements in Atom feeds
+  (namespace `http://purl.org/atompub/tombstones/1.0`), with the reason as `at:comment`.
+
+feedgen's extension contract (`feedgen.ext.base`) is three hooks: `extend_ns`,
+`extend_atom`, `extend_rss`. Like every feedgen import, this stays inside `syndicate.render`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from lxml import etree
+
+from syndicate.eventtext import where
+from syndicate.model import Event
+
+EVENT_NS = "http://purl.org/rss/1.0/modules/event/"
+TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    ref: str
+    when: datetime
+    comment: str
+    url: str
+
+
+def event_date(moment: datetime, all_day: bool) -> str:
+    """W3C date-time for a timed event, the date alone for an all-day one."""
+    return moment.date().isoformat() if all_day else moment.isoformat()
+
+
+class SyndicateExtension(BaseExtension):  # type: ignore[misc]
+    """Feed level: declares the namespaces in use and writes tombstones (Atom only)."""
+
+    def __init__(self) -> None:
+        self.uses_events = False
+        self.tombstones: tuple[Tombstone, ...] = ()
+
+    def configure(self, *, uses_events: bool, tombstones: tuple[Tombstone, ...]) -> None:
+        self.uses_events = uses_events
+        self.tombstones = tombstones
+
+    def extend_ns(self) -> dict[str, str]:
+        namespaces = {}
+        if self.uses_events:
+            namespaces["ev"] = EVENT_NS
+        if self.tombstones:
+            namespaces["at"] = TOMBSTONE_NS
+        return namespaces
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        for stone in self.tombstones:
+            deleted = etree.SubElement(
+                feed, f"{{{TOMBSTONE_NS}}}deleted-entry", ref=stone.ref, when=stone.when.isoformat()
+            )
+            etree.SubElement(deleted, f"{{{TOMBSTONE_NS}}}comment").text = stone.comment
+            # feedgen writes Atom elements un-namespaced under a literal xmlns attribute, so an
+            # Atom element we add is un-namespaced too; it serializes into the Atom namespace.
+            etree.SubElement(deleted, "link", href=stone.url, rel="alternate", type="text/html")
+        return feed
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        return feed  # RSS has no way to announce a deletion: the item just leaves
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    rel: str
+    type: str
+    title: str
+
+
+class SyndicateEntryExtension(BaseEntryExtension):  # type: ignore[misc]
+    """Entry level: event elements (Atom and RSS), xml:lang and links (Atom), enclosure (RSS).
+
+    Links other than the alternate one are written here, not with feedgen's `link()`:
+    feedgen 1.0 drops their `rel` and `type` attributes in Atom, turning an enclosure into a
+    second "alternate" link, which RFC 4287 forbids.
+    """
+
+    def __init__(self) -> None:
+        self.event: Event | None = None
+        self.organizer: str | None = None
+        self.language: str | None = None
+        self.links: tuple[Link, ...] = ()
+
+    def configure(
+        self,
+        *,
+        event: Event | None,
+        organizer: str,
+        language: str | None,
+        links: tuple[Link, ...],
+    ) -> None:
+        self.event, self.organizer, self.language = event, organizer, language
+        self.links = links
+
+    def _add_event(self, element: etree._Element) -> None:
+        event = self.event
+        if event is None:
+            return
+        etree.SubElement(element, f"{{{EVENT_NS}}}startdate").text = event_date(
+            event.start, event.all_day
+        )
+        if event.end is not None:
+            etree.SubElement(element, f"{{{EVENT_NS}}}enddate").text = event_date(
+                event.end, event.all_day
+            )
+        place = where(event)
+        if place:
+            etree.SubElement(element, f"{{{EVENT_NS}}}location").text = place
+        if self.organizer:
+            etree.SubElement(element, f"{{{EVENT_NS}}}organizer").text = self.organizer
+
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        if self.language:
+            entry.set(XML_LANG, self.language)
+        for link in self.links:
+            etree.SubElement(
+                entry, "link", href=link.href, rel=link.rel, type=link.type, title=link.title
+            )
+        self._add_event(entry)
+        return entry
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        for link in self.links:
+            if link.rel == "enclosure":
+                # The RSS profile: "a length of 0" when the size cannot be determined.
+                etree.SubElement(item, "enclosure", url=link.href, length="0", type=link.type)
+                break  # RSS allows one enclosure per item
+        self._add_event(item)
+        return item

@@ -1,0 +1,53 @@
+"""The format registry: name -> (file extension, media type, pure render function).
+
+A renderer is a pure function from a `FeedView` to bytes. The HTTP layer and the snapshot
+builder look formats up here, so adding a format (iCalendar, HTML) touches neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from syndicate.feeds import FeedView
+from syndicate.model import Catalog, Kind
+from syndicate.urls import FeedKey
+
+
+def every_feed(key: FeedKey, catalog: Catalog) -> bool:
+    return True
+
+
+def event_feeds_only(key: FeedKey, catalog: Catalog) -> bool:
+    """True for feeds whose type is of the event kind."""
+    return key.type is not None and catalog.types[key.type].kind is Kind.EVENT
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    extension: str
+    media_type: str
+    render: Callable[[FeedView], bytes]
+    applies_to: Callable[[FeedKey, Catalog], bool] = every_feed
+    label: str = ""
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header value."""
+        return f"{self.media_type}; charset=utf-8"
+
+
+FORMATS: dict[str, Format] = {}
+
+
+def register(fmt: Format) -> Format:
+    """Add `fmt` to the registry; extensions must be unique."""
+    if any(other.extension == fmt.extension for other in FORMATS.values()):
+        raise ValueError(f"extension {fmt.extension!r} is already registered")
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def by_extension(extension: str) -> Format | None:
+    return next((f for f in FORMATS.values() if f.extension == extension), None)

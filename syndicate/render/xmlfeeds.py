@@ -1,0 +1,140 @@
+"""Atom 1.0 (RFC 4287) and RSS 2.0 (RSS Board profile), written with feedgen.
+
+feedgen's API is mutable and has traps, so it stays inside this module and `feedgen_ext`:
+entries are added with `order="append"` (it prepends by default) in our own order, and
+every date it would otherwise stamp with `now()` (feed and entry `updated`,
+`lastBuildDate`) is set from the data.
+
+* Atom: https://www.rfc-editor.org/rfc/rfc4287
+* RSS 2.0: https://www.rssboard.org/rss-profile
+"""
+
+from __future__ import annotations
+
+from feedgen.feed import FeedGenerator
+
+from syndicate import __version__, eventtext, urls
+from syndicate.feeds import FeedView
+from syndicate.model import Item
+from syndicate.render.feedgen_ext import (
+    Link,
+    SyndicateEntryExtension,
+    SyndicateExtension,
+    Tombstone,
+)
+from syndicate.render.registry import Format, register
+
+ATOM = "application/atom+xml"
+RSS = "application/rss+xml"
+EXTENSION = "syndicate"
+
+
+def _generator(view: FeedView, extension: str, media_type: str) -> FeedGenerator:
+    site = view.site
+    fg = FeedGenerator()
+    fg.register_extension(EXTENSION, SyndicateExtension, SyndicateEntryExtension)
+    fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS's author wants an e-mail
+    getattr(fg, EXTENSION).configure(
+        uses_events=any(item.event for item in view.entries),
+        tombstones=tuple(
+            Tombstone(
+                urls.item_id(site, item.id), item.withdrawn.date, item.withdrawn.reason, item.url
+            )
+            for item in view.withdrawn
+            if item.withdrawn
+        ),
+    )
+    fg.id(view.id)
+    fg.title(view.title)
+    fg.subtitle(view.subtitle)  # RSS: the channel description
+    fg.link(href=view.url(extension), rel="self", type=media_type)
+    fg.link(href=view.home_url, rel="alternate", type="text/html")
+    fg.language(site.language)
+    publisher = site.publisher
+    fg.author(
+        {
+            k: v
+            for k, v in (
+                ("name", publisher.name),
+                ("uri", publisher.url),
+                ("email", publisher.email),
+            )
+            if v
+        }
+    )
+    if site.rights:
+        fg.rights(site.rights)
+    if site.logo:
+        fg.logo(site.logo)
+    if site.icon:
+        fg.icon(site.icon)
+    fg.generator("syndicate", version=__version__)
+    fg.updated(view.updated)  # also RSS lastBuildDate; feedgen would use now()
+    fg.pubDate(view.updated)
+    for item in view.entries:
+        _add_entry(fg, view, item)
+    return fg
+
+
+def _add_entry(fg: FeedGenerator, view: FeedView, item: Item) -> None:
+    site = view.site
+    catalog = view.catalog
+    fe = fg.add_entry(order="append")
+    fe.id(urls.item_id(site, item.id))  # also the RSS guid, isPermaLink="false"
+    fe.title(item.title)
+    fe.link(href=item.url, rel="alternate")  # written as a plain <link href>: alternate by default
+    prefix = eventtext.as_html(item.event) if item.event else ""
+    fe.summary(prefix + item.summary.html, type="html")  # RSS: description
+    if item.content:
+        fe.content(prefix + item.content.html, type="html")  # RSS: content:encoded
+    fe.published(item.published)
+    fe.updated(item.updated)  # feedgen would use now()
+    for person in item.authors:
+        fe.author(
+            {
+                k: v
+                for k, v in (("name", person.name), ("uri", person.url), ("email", person.email))
+                if v
+            }
+        )
+        fe.dc.dc_creator(person.name, replace=False)
+    for slug in item.topics:
+        scheme = urls.category_scheme(site, "topics")
+        fe.category(term=slug, scheme=scheme, label=catalog.topics[slug].title)
+    content_type = catalog.types[item.type]
+    fe.category(
+        term=item.type, scheme=urls.category_scheme(site, "types"), label=content_type.singular
+    )
+    for tag in item.tags:
+        fe.category(term=tag, scheme=urls.category_scheme(site, "tags"), label=tag)
+    getattr(fe, EXTENSION).configure(
+        event=item.event, organizer=site.publisher.name, language=item.language, links=_links(item)
+    )
+
+
+def _links(item: Item) -> tuple[Link, ...]:
+    """The entry's links besides its page: image enclosure, online and registration pages."""
+    links = []
+    if item.image:
+        links.append(Link(item.image.url, "enclosure", item.image.media_type, item.image.alt))
+    if item.event and item.event.online_url:
+        links.append(Link(item.event.online_url, "related", "text/html", "Join online"))
+    if item.event and item.event.registration_url:
+        links.append(Link(item.event.registration_url, "related", "text/html", "Register"))
+    return tuple(links)
+
+
+def render_atom(view: FeedView) -> bytes:
+    """The Atom 1.0 document of `view`."""
+    fg = _generator(view, "atom", ATOM)
+    return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+def render_rss(view: FeedView) -> bytes:
+    """The RSS 2.0 document of `view`."""
+    fg = _generator(view, "rss", RSS)
+    return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+register(Format("atom", "atom", ATOM, render_atom, label="Atom"))
+register(Format("rss", "rss", RSS, render_rss, label="RSS"))
