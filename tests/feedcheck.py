@@ -1,0 +1,183 @@
+"""Spec checks for what we produce, used by every render test.
+
+Each `check_*` parses the bytes with real parsers (lxml with a strict parser, feedparser,
+json) and asserts the structural rules of the spec that a validator would flag, returning
+the parsed document for further assertions.
+
+* Atom: RFC 4287 sections 4.1.1-4.2 (required elements, one alternate per type/hreflang,
+  RFC 3339 dates, absolute IRIs, author at feed or entry level).
+* RSS 2.0: the RSS Board profile (channel title/link/description, atom:link self, RFC 822
+  dates with four-digit years, guid, enclosure attributes).
+* JSON Feed 1.1: required keys and types, RFC 3339 dates, unknown keys only as `_extensions`
+  (feedparser 6 has no JSON Feed support, so this check is ours alone).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import feedparser
+from lxml import etree
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+RFC822 = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$"
+)
+XML_CHAR = re.compile("^[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$")
+STRICT = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=True)
+
+
+def _absolute(url: str | None) -> bool:
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https", "mailto") and (bool(parts.netloc) or parts.scheme == "mailto")
+
+
+def _feedparser_ok(body: bytes) -> Any:
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return parsed
+
+
+def _xml(body: bytes) -> etree._Element:
+    assert body.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
+    assert XML_CHAR.match(body.decode("utf-8"))
+    return etree.fromstring(body, STRICT)
+
+
+def check_atom(body: bytes) -> etree._Element:
+    """Assert `body` is a valid Atom 1.0 feed document; returns the root element."""
+    root = _xml(body)
+    assert root.tag == f"{ATOM}feed"
+    _feedparser_ok(body)
+    for name in ("id", "title", "updated"):
+        assert len(root.findall(f"{ATOM}{name}")) == 1, name
+    assert RFC3339.match(root.findtext(f"{ATOM}updated") or "")
+    feed_has_author = root.find(f"{ATOM}author/{ATOM}name") is not None
+    _check_links(root, require_self=True)
+    for text_element in root.iter(f"{ATOM}title", f"{ATOM}subtitle", f"{ATOM}summary", f"{ATOM}content", f"{ATOM}rights"):
+        assert text_element.get("type", "text") in ("text", "html")
+        if text_element.get("type") == "html":
+            etree.fromstring(f"<div>{text_element.text or ''}</div>".encode(), etree.HTMLParser())
+    for entry in root.findall(f"{ATOM}entry"):
+        for name in ("id", "title", "updated"):
+            assert len(entry.findall(f"{ATOM}{name}")) == 1, name
+        assert (entry.findtext(f"{ATOM}title") or "").strip(), "empty entry title"
+        for name in ("updated", "published"):
+            for date in entry.findall(f"{ATOM}{name}"):
+                assert RFC3339.match(date.text or ""), date.text
+        assert feed_has_author or entry.find(f"{ATOM}author/{ATOM}name") is not None
+        has_content = entry.find(f"{ATOM}content") is not None
+        alternates = [link for link in entry.findall(f"{ATOM}link") if link.get("rel", "alternate") == "alternate"]
+        assert has_content or alternates, "entry needs content or an alternate link"
+        _check_links(entry, require_self=False)
+        for category in entry.findall(f"{ATOM}category"):
+            assert category.get("term")
+    for element in root.iter(f"{ATOM}id", f"{ATOM}icon", f"{ATOM}logo", f"{ATOM}uri"):
+        assert element.text and (element.text.startswith("tag:") or _absolute(element.text)), element.text
+    return root
+
+
+def _check_links(parent: etree._Element, *, require_self: bool) -> None:
+    links = parent.findall(f"{ATOM}link")
+    seen_alternates = set()
+    for link in links:
+        assert _absolute(link.get("href")), link.get("href")
+        if link.get("rel", "alternate") == "alternate":
+            key = (link.get("type"), link.get("hreflang"))
+            assert key not in seen_alternates, "two alternate links with the same type and hreflang"
+            seen_alternates.add(key)
+    if require_self:
+        assert [link for link in links if link.get("rel") == "self"], "missing self link"
+
+
+def check_rss(body: bytes) -> etree._Element:
+    """Assert `body` is a valid RSS 2.0 document per the RSS Board profile; returns <channel>."""
+    root = _xml(body)
+    assert root.tag == "rss" and root.get("version") == "2.0"
+    _feedparser_ok(body)
+    channels = root.findall("channel")
+    assert len(channels) == 1
+    channel = channels[0]
+    for name in ("title", "link", "description"):
+        assert len(channel.findall(name)) == 1 and (channel.findtext(name) or "").strip(), name
+    assert _absolute(channel.findtext("link"))
+    selfs = [link for link in channel.findall(f"{ATOM}link") if link.get("rel") == "self"]
+    assert len(selfs) == 1 and _absolute(selfs[0].get("href"))
+    for name in ("lastBuildDate", "pubDate"):
+        for date in channel.findall(name):
+            assert RFC822.match(date.text or ""), date.text
+    for item in channel.findall("item"):
+        assert item.findtext("title") or item.findtext("description")
+        guid = item.find("guid")
+        assert guid is not None and guid.text and guid.get("isPermaLink") in ("true", "false")
+        assert _absolute(item.findtext("link"))
+        for date in item.findall("pubDate"):
+            assert RFC822.match(date.text or ""), date.text
+        enclosures = item.findall("enclosure")
+        assert len(enclosures) <= 1
+        for enclosure in enclosures:
+            assert _absolute(enclosure.get("url")) and enclosure.get("length", "").isdigit() and enclosure.get("type")
+        for author in item.findall("author"):
+            assert "@" in (author.text or "")
+    return channel
+
+
+JSON_FEED_KEYS = {
+    "version", "title", "home_page_url", "feed_url", "description", "user_comment", "next_url",
+    "icon", "favicon", "authors", "language", "expired", "hubs", "items",
+}
+JSON_ITEM_KEYS = {
+    "id", "url", "external_url", "title", "content_html", "content_text", "summary", "image",
+    "banner_image", "date_published", "date_modified", "authors", "tags", "language", "attachments",
+}
+
+
+def _check_keys(data: dict[str, Any], allowed: set[str]) -> None:
+    for key in data:
+        assert key in allowed or key.startswith("_"), f"unknown key {key!r}"
+
+
+def check_json_feed(body: bytes) -> dict[str, Any]:
+    """Assert `body` is a valid JSON Feed 1.1 document; returns it parsed."""
+    text = body.decode("utf-8")
+    feed = json.loads(text)
+    assert isinstance(feed, dict)
+    _check_keys(feed, JSON_FEED_KEYS)
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert isinstance(feed["title"], str) and feed["title"]
+    assert isinstance(feed["items"], list)
+    for key in ("home_page_url", "feed_url", "icon", "favicon"):
+        if key in feed:
+            assert _absolute(feed[key]), key
+    for author in feed.get("authors", []):
+        assert isinstance(author.get("name"), str) and author["name"]
+    ids = set()
+    for item in feed["items"]:
+        _check_keys(item, JSON_ITEM_KEYS)
+        assert isinstance(item["id"], str) and item["id"]
+        assert item["id"] not in ids
+        ids.add(item["id"])
+        assert isinstance(item.get("content_html"), str) or isinstance(item.get("content_text"), str)
+        for key in ("date_published", "date_modified"):
+            if key in item:
+                assert RFC3339.match(item[key]), item[key]
+                datetime.fromisoformat(item[key])
+        for key in ("url", "image"):
+            if key in item:
+                assert _absolute(item[key]), key
+        if "tags" in item:
+            assert all(isinstance(tag, str) for tag in item["tags"])
+        for author in item.get("authors", []):
+            assert isinstance(author.get("name"), str) and author["name"]
+    return feed
+
+
+CHECKS = {"atom": check_atom, "rss": check_rss, "json": check_json_feed}
