@@ -33,7 +33,7 @@ test: install-test
 
 # The property tests with many more examples than `make test` runs.
 test-slow: install-test
-	SYNDICATE_HYPOTHESIS_EXAMPLES=5000 $(BIN)/python -m pytest -m slow -p no:cacheprovider
+	SYNDICATE_HYPOTHESIS_EXAMPLES=5000 $(BIN)/python -m pytest tests/test_hostile.py
 
 lint: install-test
 	$(BIN)/ruff check syndicate tests

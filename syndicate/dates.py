@@ -23,6 +23,7 @@ from dateutil.parser import UnknownTimezoneWarning
 _DEFAULT_A = datetime(2000, 1, 1, 0, 0, 0)
 _DEFAULT_B = datetime(2001, 2, 2, 1, 1, 1)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MIN_YEAR, MAX_YEAR = 1000, 9998
 _ABBREVIATION = (
     "{text!r} names a time zone by abbreviation, which is ambiguous; write an offset such "
     "as '-05:00', or leave the zone out and set 'timezone'"
@@ -67,7 +68,9 @@ def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:
             day = date.fromisoformat(text)
         except ValueError as error:
             raise DateError(f"{text!r} is not a real date ({error})") from error
-        return ParsedDate(datetime.combine(day, time(0, 0), default_zone), True)
+        value = datetime.combine(day, time(0, 0), default_zone)
+        _check_year(value, text)
+        return ParsedDate(value, True)
     first = _parse(text, _DEFAULT_A)
     second = _parse(text, _DEFAULT_B)
     if first.date() != second.date():
@@ -80,7 +83,20 @@ def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:
     value = first
     if value.tzinfo is None:
         value = value.replace(tzinfo=default_zone)
+    _check_year(value, text)
+    offset = value.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        # Local mean time before standard zones (e.g. -04:56:02 in New York until 1883) has
+        # second offsets, which RFC 3339 cannot write: such moments are kept in UTC.
+        value = value.astimezone(UTC)
     return ParsedDate(value, date_only)
+
+
+def _check_year(value: datetime, text: str) -> None:
+    # RSS wants four-digit years, and dates near the ends of the calendar overflow when
+    # converted between zones.
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise DateError(f"{text!r}: the year must be from {MIN_YEAR} to {MAX_YEAR}")
 
 
 _UTC_NAMES = frozenset({"UTC", "GMT", "UT", "Z"})

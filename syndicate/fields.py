@@ -261,10 +261,15 @@ def _url(node: ScalarNode) -> str:
         raise _Invalid(f"{value!r} contains spaces; encode them as %20")
     if len(value) > MAX_URL_LENGTH:
         raise _Invalid(f"URL is {len(value)} characters, over the limit of {MAX_URL_LENGTH}")
-    if not value.isascii():
-        host = parts.hostname or ""
-        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
-        value = quote(value.replace(host, ascii_host, 1), safe=_URI_SAFE)
+    host = parts.hostname or ""
+    if not host.isascii():
+        try:
+            value = value.replace(host, host.encode("idna").decode("ascii"), 1)
+        except UnicodeError as error:
+            raise _Invalid(f"{value!r} has a host name that cannot be encoded") from error
+    # Characters a URI may not contain literally (non-ASCII, <, >, ", {, }...) are
+    # %-encoded, so every feed format gets a valid URI; existing %-escapes are kept.
+    value = quote(value, safe=_URI_SAFE)
     return value
 
 

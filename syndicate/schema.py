@@ -122,7 +122,7 @@ EVENT: Final = (
 PERSON: Final = (
     _f("name", "line", "The person's or organisation's name.", required=True),
     _f("url", "url", "Their page."),
-    _f("email", "email", "Contact address (published in Atom feeds)."),
+    _f("email", "email", "Contact address; published for the site's publisher only."),
 )
 
 IMAGE: Final = (

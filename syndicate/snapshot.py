@@ -57,7 +57,12 @@ def strong_etag(body: bytes) -> str:
 
 
 def representation(
-    path: str, fmt: str, content_type: str, body: bytes, modified: datetime, key: FeedKey | None = None
+    path: str,
+    fmt: str,
+    content_type: str,
+    body: bytes,
+    modified: datetime,
+    key: FeedKey | None = None,
 ) -> Representation:
     """Wrap `body` with its deterministic gzip encoding and validators."""
     return Representation(
@@ -81,7 +86,9 @@ def render_feeds(catalog: Catalog) -> dict[str, Representation]:
             if fmt.applies_to(key, catalog):
                 path = urls.feed_path(key, fmt.extension)
                 body = fmt.render(view)
-                rendered[path] = representation(path, fmt.name, fmt.content_type, body, view.updated, key)
+                rendered[path] = representation(
+                    path, fmt.name, fmt.content_type, body, view.updated, key
+                )
     return rendered
 
 

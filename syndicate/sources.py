@@ -70,8 +70,15 @@ class SourceFile:
     root: Node
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without implicit timestamps: dates stay strings for `syndicate.dates`."""
+# libyaml's parser when PyYAML was built with it (it is ten times faster), else pure Python.
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """The safe loader without implicit timestamps: dates stay strings for `syndicate.dates`."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -156,16 +163,27 @@ def _parse_file(path: Path, shown: str) -> SourceFile | Problem | None:
     return parse_text(text, shown)
 
 
+def _syntax_problem(error: yaml.MarkedYAMLError, text: str, shown: str) -> Problem:
+    """A YAML syntax error, located where the parser noticed it, naming where it began."""
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark else 0
+    context = error.context or ""
+    if error.context_mark is not None and error.context_mark.line + 1 != line:
+        context += f" (started on line {error.context_mark.line + 1})"
+    what = " ".join(part for part in (context, error.problem) if part)
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and "\t" in lines[line - 1]:
+        what += "; YAML does not allow tabs for indentation, use spaces"
+    return Problem(shown, line, "", f"YAML syntax error: {what}")
+
+
 def parse_text(text: str, shown: str) -> SourceFile | Problem | None:
     """Parse one YAML document into located nodes; None for a file with no document."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 0
-        what = " ".join(part for part in (error.context, error.problem) if part)
-        return Problem(shown, line, "", f"YAML syntax error: {what}")
+        return _syntax_problem(error, text, shown)
     except yaml.YAMLError as error:
         return Problem(shown, 0, "", f"YAML syntax error: {error}")
     finally:

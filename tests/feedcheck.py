@@ -37,7 +37,9 @@ def _absolute(url: str | None) -> bool:
     if not url:
         return False
     parts = urlsplit(url)
-    return parts.scheme in ("http", "https", "mailto") and (bool(parts.netloc) or parts.scheme == "mailto")
+    return parts.scheme in ("http", "https", "mailto") and (
+        bool(parts.netloc) or parts.scheme == "mailto"
+    )
 
 
 def _feedparser_ok(body: bytes) -> Any:
@@ -62,7 +64,9 @@ def check_atom(body: bytes) -> etree._Element:
     assert RFC3339.match(root.findtext(f"{ATOM}updated") or "")
     feed_has_author = root.find(f"{ATOM}author/{ATOM}name") is not None
     _check_links(root, require_self=True)
-    for text_element in root.iter(f"{ATOM}title", f"{ATOM}subtitle", f"{ATOM}summary", f"{ATOM}content", f"{ATOM}rights"):
+    for text_element in root.iter(
+        f"{ATOM}title", f"{ATOM}subtitle", f"{ATOM}summary", f"{ATOM}content", f"{ATOM}rights"
+    ):
         assert text_element.get("type", "text") in ("text", "html")
         if text_element.get("type") == "html":
             etree.fromstring(f"<div>{text_element.text or ''}</div>".encode(), etree.HTMLParser())
@@ -75,13 +79,19 @@ def check_atom(body: bytes) -> etree._Element:
                 assert RFC3339.match(date.text or ""), date.text
         assert feed_has_author or entry.find(f"{ATOM}author/{ATOM}name") is not None
         has_content = entry.find(f"{ATOM}content") is not None
-        alternates = [link for link in entry.findall(f"{ATOM}link") if link.get("rel", "alternate") == "alternate"]
+        alternates = [
+            link
+            for link in entry.findall(f"{ATOM}link")
+            if link.get("rel", "alternate") == "alternate"
+        ]
         assert has_content or alternates, "entry needs content or an alternate link"
         _check_links(entry, require_self=False)
         for category in entry.findall(f"{ATOM}category"):
             assert category.get("term")
     for element in root.iter(f"{ATOM}id", f"{ATOM}icon", f"{ATOM}logo", f"{ATOM}uri"):
-        assert element.text and (element.text.startswith("tag:") or _absolute(element.text)), element.text
+        assert element.text and (element.text.startswith("tag:") or _absolute(element.text)), (
+            element.text
+        )
     return root
 
 
@@ -124,19 +134,48 @@ def check_rss(body: bytes) -> etree._Element:
         enclosures = item.findall("enclosure")
         assert len(enclosures) <= 1
         for enclosure in enclosures:
-            assert _absolute(enclosure.get("url")) and enclosure.get("length", "").isdigit() and enclosure.get("type")
+            assert (
+                _absolute(enclosure.get("url"))
+                and enclosure.get("length", "").isdigit()
+                and enclosure.get("type")
+            )
         for author in item.findall("author"):
             assert "@" in (author.text or "")
     return channel
 
 
 JSON_FEED_KEYS = {
-    "version", "title", "home_page_url", "feed_url", "description", "user_comment", "next_url",
-    "icon", "favicon", "authors", "language", "expired", "hubs", "items",
+    "version",
+    "title",
+    "home_page_url",
+    "feed_url",
+    "description",
+    "user_comment",
+    "next_url",
+    "icon",
+    "favicon",
+    "authors",
+    "language",
+    "expired",
+    "hubs",
+    "items",
 }
 JSON_ITEM_KEYS = {
-    "id", "url", "external_url", "title", "content_html", "content_text", "summary", "image",
-    "banner_image", "date_published", "date_modified", "authors", "tags", "language", "attachments",
+    "id",
+    "url",
+    "external_url",
+    "title",
+    "content_html",
+    "content_text",
+    "summary",
+    "image",
+    "banner_image",
+    "date_published",
+    "date_modified",
+    "authors",
+    "tags",
+    "language",
+    "attachments",
 }
 
 
@@ -165,7 +204,9 @@ def check_json_feed(body: bytes) -> dict[str, Any]:
         assert isinstance(item["id"], str) and item["id"]
         assert item["id"] not in ids
         ids.add(item["id"])
-        assert isinstance(item.get("content_html"), str) or isinstance(item.get("content_text"), str)
+        assert isinstance(item.get("content_html"), str) or isinstance(
+            item.get("content_text"), str
+        )
         for key in ("date_published", "date_modified"):
             if key in item:
                 assert RFC3339.match(item[key]), item[key]

@@ -43,7 +43,8 @@ def test_withdrawn_items_leave_the_entries_and_are_announced(sample: Catalog):
 def test_feed_updated_is_the_newest_change_never_the_clock(sample: Catalog):
     view = feed_view(sample, FeedKey("harm-reduction", "voices"))
     newest = max(
-        [i.updated for i in view.entries] + [i.withdrawn.date for i in view.withdrawn if i.withdrawn]
+        [i.updated for i in view.entries]
+        + [i.withdrawn.date for i in view.withdrawn if i.withdrawn]
     )
     assert view.updated == newest
 
@@ -56,7 +57,9 @@ def test_empty_feed_takes_the_catalogs_newest_change(config_dir):
 
 
 def test_empty_catalog_feed_takes_the_tag_date(sample: Catalog):
-    empty = Catalog.build(sample.site, list(sample.types.values()), list(sample.topics.values()), [])
+    empty = Catalog.build(
+        sample.site, list(sample.types.values()), list(sample.topics.values()), []
+    )
     assert feed_view(empty, FeedKey()).updated == datetime(2026, 1, 1, tzinfo=UTC)
 
 

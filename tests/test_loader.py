@@ -49,8 +49,16 @@ BROKEN = [
         "yaml syntax error",
         {"x.yaml": "item:\n  id: x\n  title: [unclosed\n"},
         [
-            "cfg/x.yaml:4: YAML syntax error: while parsing a flow sequence expected ',' or "
-            "']', but got '<stream end>'"
+            "cfg/x.yaml:4: YAML syntax error: while parsing a flow sequence (started on line 3) "
+            "did not find expected ',' or ']'"
+        ],
+    ),
+    (
+        "tab indentation",
+        {"x.yaml": "item:\n\tid: x\n"},
+        [
+            "cfg/x.yaml:2: YAML syntax error: while scanning for the next token found character "
+            "that cannot start any token; YAML does not allow tabs for indentation, use spaces"
         ],
     ),
     (

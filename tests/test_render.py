@@ -32,15 +32,18 @@ def test_every_sample_feed_is_valid(key, name):
     CHECKS[name](render(key, name))
 
 
-def atom(key: FeedKey = FeedKey()) -> etree._Element:
+EVERYTHING = FeedKey()
+
+
+def atom(key: FeedKey = EVERYTHING) -> etree._Element:
     return CHECKS["atom"](render(key, "atom"))
 
 
-def rss(key: FeedKey = FeedKey()) -> etree._Element:
+def rss(key: FeedKey = EVERYTHING) -> etree._Element:
     return CHECKS["rss"](render(key, "rss"))
 
 
-def json_feed(key: FeedKey = FeedKey()) -> dict:
+def json_feed(key: FeedKey = EVERYTHING) -> dict:
     return CHECKS["json"](render(key, "json"))
 
 
@@ -92,10 +95,12 @@ def test_self_link_is_the_feeds_own_url(name):
     key = FeedKey("harm-reduction", "events")
     expected = f"http://127.0.0.1:8080/topics/harm-reduction/events.{FORMATS[name].extension}"
     body = render(key, name)
-    if name == "atom":
-        links = [link.get("href") for link in CHECKS[name](body).findall(f"{ATOM}link") if link.get("rel") == "self"]
-    elif name == "rss":
-        links = [link.get("href") for link in CHECKS[name](body).findall(f"{ATOM}link") if link.get("rel") == "self"]
+    if name in ("atom", "rss"):
+        links = [
+            link.get("href")
+            for link in CHECKS[name](body).findall(f"{ATOM}link")
+            if link.get("rel") == "self"
+        ]
     else:
         links = [json.loads(body)["feed_url"]]
     assert links == [expected]
@@ -103,17 +108,23 @@ def test_self_link_is_the_feeds_own_url(name):
 
 def test_alternate_link_is_the_topic_page():
     root = atom(FeedKey("harm-reduction"))
-    alternates = [link.get("href") for link in root.findall(f"{ATOM}link") if link.get("rel") == "alternate"]
+    alternates = [
+        link.get("href") for link in root.findall(f"{ATOM}link") if link.get("rel") == "alternate"
+    ]
     assert alternates == ["https://www.opensocietyfoundations.org/topics/harm-reduction"]
     assert rss(FeedKey("harm-reduction")).findtext("link") == alternates[0]
 
 
 def test_categories_carry_topics_type_and_tags_with_schemes():
     entry = next(
-        e for e in atom().findall(f"{ATOM}entry")
+        e
+        for e in atom().findall(f"{ATOM}entry")
         if e.findtext(f"{ATOM}id").endswith("/addiction-now-safe-injection-facilities")
     )
-    categories = {(c.get("scheme").rsplit(":", 1)[1], c.get("term"), c.get("label")) for c in entry.findall(f"{ATOM}category")}
+    categories = {
+        (c.get("scheme").rsplit(":", 1)[1], c.get("term"), c.get("label"))
+        for c in entry.findall(f"{ATOM}category")
+    }
     assert categories == {
         ("topics", "harm-reduction", "Harm Reduction"),
         ("topics", "drug-policy", "Drug Policy"),
@@ -129,22 +140,37 @@ def test_rss_categories_have_domains():
 
 
 def test_authors_are_carried():
-    entry = next(e for e in atom().findall(f"{ATOM}entry") if e.findtext(f"{ATOM}title") == "How Drug Courts Are Falling Short")
+    entry = next(
+        e
+        for e in atom().findall(f"{ATOM}entry")
+        if e.findtext(f"{ATOM}title") == "How Drug Courts Are Falling Short"
+    )
     assert entry.findtext(f"{ATOM}author/{ATOM}name") == "Maria Alvarez"
-    item = next(i for i in rss().findall("item") if i.findtext("title") == "How Drug Courts Are Falling Short")
+    item = next(
+        i
+        for i in rss().findall("item")
+        if i.findtext("title") == "How Drug Courts Are Falling Short"
+    )
     assert item.findtext("{http://purl.org/dc/elements/1.1/}creator") == "Maria Alvarez"
     assert atom().findtext(f"{ATOM}author/{ATOM}name") == "Open Society Foundations"
 
 
 def test_event_entries_say_when_and_where_in_the_text():
-    entry = next(e for e in atom().findall(f"{ATOM}entry") if "Talking About Race" in e.findtext(f"{ATOM}title"))
+    entry = next(
+        e
+        for e in atom().findall(f"{ATOM}entry")
+        if "Talking About Race" in e.findtext(f"{ATOM}title")
+    )
     summary = entry.findtext(f"{ATOM}summary")
     assert "Thu 10 December 2026, 13:00–14:30 EST" in summary
     assert "Online" in summary
 
 
 def test_event_fields_are_machine_readable_in_atom_and_rss():
-    for element in (atom(FeedKey(type="events")).findall(f"{ATOM}entry"), rss(FeedKey(type="events")).findall("item")):
+    for element in (
+        atom(FeedKey(type="events")).findall(f"{ATOM}entry"),
+        rss(FeedKey(type="events")).findall("item"),
+    ):
         by_start = {e.findtext(f"{EV}startdate"): e for e in element}
         london = by_start["2027-01-14T18:30:00+00:00"]
         assert london.findtext(f"{EV}enddate") == "2027-01-14T21:00:00+00:00"
@@ -163,14 +189,20 @@ def test_json_feed_event_extension():
     assert online["registration_url"].endswith("/register")
     assert online["location"] == {"text": "Online"}
     conference = items["International Drug Policy Reform Conference 2027"]["_event"]
-    assert (conference["start"], conference["end"], conference["all_day"]) == ("2027-03-15", "2027-03-17", True)
+    assert (conference["start"], conference["end"], conference["all_day"]) == (
+        "2027-03-15",
+        "2027-03-17",
+        True,
+    )
     assert conference["location"]["city"] == "Lisbon"
 
 
 def test_withdrawn_item_is_announced_in_atom_with_its_reason():
     root = atom(FeedKey("harm-reduction"))
     deleted = root.findall(f"{AT}deleted-entry")
-    assert [d.get("ref") for d in deleted] == ["tag:opensocietyfoundations.org,2026:item/drug-checking-services-explained"]
+    assert [d.get("ref") for d in deleted] == [
+        "tag:opensocietyfoundations.org,2026:item/drug-checking-services-explained"
+    ]
     assert deleted[0].get("when") == "2026-11-22T15:00:00-05:00"
     assert "author's request" in deleted[0].findtext(f"{AT}comment")
     assert all("drug-checking" not in e.findtext(f"{ATOM}id") for e in root.findall(f"{ATOM}entry"))
@@ -182,7 +214,10 @@ def test_withdrawn_item_is_announced_in_json_and_absent_from_rss():
         "tag:opensocietyfoundations.org,2026:item/drug-checking-services-explained"
     ]
     assert all("drug-checking" not in i["id"] for i in feed["items"])
-    assert all("drug-checking" not in i.findtext("guid") for i in rss(FeedKey("harm-reduction")).findall("item"))
+    assert all(
+        "drug-checking" not in i.findtext("guid")
+        for i in rss(FeedKey("harm-reduction")).findall("item")
+    )
 
 
 def test_feeds_without_withdrawals_declare_no_tombstones():
@@ -191,9 +226,13 @@ def test_feeds_without_withdrawals_declare_no_tombstones():
 
 
 def test_image_is_an_enclosure_in_atom_and_rss_and_image_in_json():
-    entry = next(e for e in atom().findall(f"{ATOM}entry") if "Documentary" in e.findtext(f"{ATOM}title"))
+    entry = next(
+        e for e in atom().findall(f"{ATOM}entry") if "Documentary" in e.findtext(f"{ATOM}title")
+    )
     enclosure = [link for link in entry.findall(f"{ATOM}link") if link.get("rel") == "enclosure"]
-    assert enclosure[0].get("type") == "image/jpeg" and enclosure[0].get("title").startswith("A darkened cinema")
+    assert enclosure[0].get("type") == "image/jpeg" and enclosure[0].get("title").startswith(
+        "A darkened cinema"
+    )
     item = next(i for i in rss().findall("item") if "Documentary" in i.findtext("title"))
     assert item.find("enclosure").get("length") == "0"
     json_item = next(i for i in json_feed()["items"] if "Documentary" in i["title"])
@@ -201,8 +240,15 @@ def test_image_is_an_enclosure_in_atom_and_rss_and_image_in_json():
 
 
 def test_html_summary_is_sanitized_and_links_absolute():
-    item = next(i for i in json_feed()["items"] if i["title"] == "Decriminalization Is a Public Health Measure")
-    assert '<a href="https://www.opensocietyfoundations.org/topics/drug-policy" rel="noopener">' in item["content_html"]
+    item = next(
+        i
+        for i in json_feed()["items"]
+        if i["title"] == "Decriminalization Is a Public Health Measure"
+    )
+    assert (
+        '<a href="https://www.opensocietyfoundations.org/topics/drug-policy" rel="noopener">'
+        in item["content_html"]
+    )
     assert item["summary"].startswith("Two decades after Portugal")
 
 

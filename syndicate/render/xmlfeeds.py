@@ -62,6 +62,8 @@ def _generator(view: FeedView, extension: str, media_type: str) -> FeedGenerator
             if v
         }
     )
+    if publisher.email:
+        fg.managingEditor(f"{publisher.email} ({publisher.name})")
     if site.rights:
         fg.rights(site.rights)
     if site.logo:

@@ -1,0 +1,36 @@
+"""Golden files: the sample's expected feeds, byte for byte.
+
+`make golden` (python -m tests.golden) is the only thing that writes them; review the diff
+before committing. `test_golden.py` compares.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from syndicate.loader import load_catalog
+from syndicate.snapshot import build_snapshot
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+SAMPLE = Path(__file__).resolve().parent.parent / "feeds_config"
+
+
+def expected_files() -> dict[str, bytes]:
+    """Path below tests/golden -> bytes, for every representation of the sample."""
+    snapshot = build_snapshot(load_catalog(SAMPLE))
+    return {path.lstrip("/"): rep.body for path, rep in snapshot.representations.items()}
+
+
+def main() -> None:
+    if GOLDEN.exists():
+        shutil.rmtree(GOLDEN)
+    for relative, body in sorted(expected_files().items()):
+        target = GOLDEN / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        print(f"wrote tests/golden/{relative}")
+
+
+if __name__ == "__main__":
+    main()

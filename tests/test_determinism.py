@@ -1,0 +1,110 @@
+"""The same content gives the same bytes: across calls, processes, time zones and locales,
+and whatever file names the editors chose. Ids never depend on titles, URLs or files."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from syndicate.loader import load_catalog
+from syndicate.snapshot import build_snapshot, strong_etag
+from tests.conftest import ROOT, SAMPLE
+
+DIGEST_SCRIPT = """
+import hashlib, sys
+from pathlib import Path
+from syndicate.loader import load_catalog
+from syndicate.snapshot import build_snapshot
+snapshot = build_snapshot(load_catalog(Path(sys.argv[1])))
+for path, rep in sorted(snapshot.representations.items()):
+    print(path, hashlib.sha256(rep.body).hexdigest(), hashlib.sha256(rep.gzip_body).hexdigest(), rep.etag)
+"""
+
+
+def installed_locales() -> list[str]:
+    try:
+        output = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ["C"]
+    names = output.split()
+    preferred = [n for n in names if n.lower().startswith(("de_de", "fr_fr", "ja_jp", "ar_"))]
+    return [*preferred[:1], "C.UTF-8" if "C.utf8" in names or "C.UTF-8" in names else "C"]
+
+
+def digests(config: Path, tz: str, locale: str) -> str:
+    env = {**os.environ, "TZ": tz, "LC_ALL": locale, "LANG": locale, "PYTHONPATH": str(ROOT)}
+    env["PYTHONHASHSEED"] = str(hash(tz) % 1000)  # different hash seeds too
+    result = subprocess.run(
+        [sys.executable, "-c", DIGEST_SCRIPT, str(config)],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return result.stdout
+
+
+def test_two_processes_with_different_tz_and_locale_give_identical_bytes():
+    locales = installed_locales()
+    first = digests(SAMPLE, "Pacific/Kiritimati", locales[0])
+    second = digests(SAMPLE, "America/Adak", locales[-1])
+    assert first and first == second
+
+
+def test_rendering_twice_in_one_process_gives_identical_bytes():
+    catalog = load_catalog(SAMPLE)
+    one, two = build_snapshot(catalog), build_snapshot(catalog)
+    assert {p: r.body for p, r in one.representations.items()} == {
+        p: r.body for p, r in two.representations.items()
+    }
+    assert one.version == two.version
+
+
+def test_gzip_bodies_are_deterministic_too():
+    one, two = build_snapshot(load_catalog(SAMPLE)), build_snapshot(load_catalog(SAMPLE))
+    assert all(
+        one.representations[p].gzip_body == r.gzip_body for p, r in two.representations.items()
+    )
+
+
+def test_renaming_and_moving_files_changes_nothing(tmp_path):
+    moved = tmp_path / "cfg"
+    shutil.copytree(SAMPLE, moved)
+    (moved / "items/harm-reduction/voices.yaml").rename(moved / "zz-voices-renamed.yaml")
+    (moved / "items/drug-policy").rename(moved / "aaa-elsewhere")
+    original = build_snapshot(load_catalog(SAMPLE))
+    again = build_snapshot(load_catalog(moved))
+    assert original.version == again.version
+
+
+def test_ids_survive_title_and_url_changes(tmp_path):
+    changed = tmp_path / "cfg"
+    shutil.copytree(SAMPLE, changed)
+    voices = changed / "items/harm-reduction/voices.yaml"
+    text = voices.read_text(encoding="utf-8")
+    text = text.replace(
+        "title: How Drug Courts Are Falling Short", "title: Drug Courts Fall Short, Again"
+    )
+    text = text.replace("/voices/how-drug-courts-are-falling-short", "/voices/2026/drug-courts")
+    voices.write_text(text, encoding="utf-8")
+    from tests.feedcheck import ATOM, check_atom
+
+    def ids(config: Path) -> list[str]:
+        body = build_snapshot(load_catalog(config)).representations["/feed.atom"].body
+        return [e.findtext(f"{ATOM}id") for e in check_atom(body).findall(f"{ATOM}entry")]
+
+    assert ids(changed) == ids(SAMPLE)
+    assert "tag:opensocietyfoundations.org,2026:item/how-drug-courts-are-falling-short" in ids(
+        changed
+    )
+
+
+def test_etag_is_a_strong_tag_derived_from_the_bytes_alone():
+    snapshot = build_snapshot(load_catalog(SAMPLE))
+    etags = [r.etag for r in snapshot.representations.values()]
+    assert len(set(etags)) == len(etags)
+    rep = snapshot.representations["/feed.atom"]
+    assert re.fullmatch(r'"[A-Za-z0-9_-]{24}"', rep.etag)
+    assert strong_etag(rep.body) == rep.etag
+    assert strong_etag(rep.body + b" ") != rep.etag
