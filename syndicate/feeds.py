@@ -15,6 +15,9 @@ from syndicate import urls
 from syndicate.model import Catalog, ContentType, Item, Site, Topic
 from syndicate.urls import FeedKey
 
+# How long clients may keep a feed before polling again (HTTP max-age, RSS ttl).
+DEFAULT_REFRESH_SECONDS = 300
+
 
 @dataclass(frozen=True)
 class FeedView:
@@ -31,6 +34,7 @@ class FeedView:
     entries: tuple[Item, ...]
     withdrawn: tuple[Item, ...]
     updated: datetime
+    refresh_seconds: int = DEFAULT_REFRESH_SECONDS
 
     @property
     def site(self) -> Site:
@@ -61,8 +65,14 @@ def selected_items(catalog: Catalog, key: FeedKey) -> tuple[Item, ...]:
     return catalog.items
 
 
-def feed_view(catalog: Catalog, key: FeedKey) -> FeedView:
-    """The view of `key`'s feed. KeyError if the topic or type does not exist."""
+def feed_view(
+    catalog: Catalog, key: FeedKey, refresh_seconds: int = DEFAULT_REFRESH_SECONDS
+) -> FeedView:
+    """The view of `key`'s feed. KeyError if the topic or type does not exist.
+
+    `refresh_seconds` is how often readers should poll; RSS says it as ttl and
+    sy:updatePeriod, which must agree with the HTTP cache lifetime.
+    """
     site = catalog.site
     topic = catalog.topics[key.topic] if key.topic else None
     content_type = catalog.types[key.type] if key.type else None
@@ -87,6 +97,7 @@ def feed_view(catalog: Catalog, key: FeedKey) -> FeedView:
         entries=entries,
         withdrawn=withdrawn,
         updated=_updated(catalog, entries, withdrawn),
+        refresh_seconds=refresh_seconds,
     )
 
 
@@ -107,6 +118,11 @@ def _subtitle(site: Site, topic: Topic | None, content_type: ContentType | None)
     if content_type:
         return content_type.description or f"{content_type.title} from {site.title}."
     return site.description or f"Everything from {site.title}."
+
+
+def newest_change(catalog: Catalog) -> datetime:
+    """When anything in the catalog last changed (the tag date for an empty catalog)."""
+    return _updated(catalog, (), ())
 
 
 def _changed(item: Item) -> datetime:

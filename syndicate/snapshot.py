@@ -1,10 +1,11 @@
 """Every representation the service serves, rendered once per content change.
 
 `build_snapshot` turns a `Catalog` into an immutable `Snapshot`: for each URL path, the
-body, its gzip encoding, a strong ETag and a Last-Modified date. The HTTP layer only looks
-paths up here: no rendering, no file I/O, no YAML on the request path. Everything in a
-snapshot depends on the catalog alone, so two replicas with the same content agree on every
-byte and every ETag.
+body, its gzip encoding, strong ETags and a Last-Modified date, plus the `Link` header
+naming the same feed in the other formats. The HTTP layer only looks paths up here: no
+rendering, no file I/O, no YAML on the request path. Everything in a snapshot depends on the
+catalog (and the refresh interval) alone, so two replicas with the same content agree on
+every byte and every ETag.
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from syndicate import urls
-from syndicate.feeds import all_feed_keys, feed_view
+from syndicate import discovery, urls
+from syndicate.feeds import DEFAULT_REFRESH_SECONDS, all_feed_keys, feed_view, newest_change
 from syndicate.model import Catalog
 from syndicate.render import FORMATS
 from syndicate.urls import FeedKey
+
+# Discovery documents: path -> (name, content type, renderer).
+DOCUMENTS = {
+    "/": ("html", "text/html; charset=utf-8", discovery.index_html),
+    "/feeds.opml": ("opml", "text/x-opml; charset=utf-8", discovery.opml),
+    "/feeds.json": ("feeds-json", "application/json; charset=utf-8", discovery.feeds_json),
+}
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,9 @@ class Representation:
     body: bytes
     gzip_body: bytes
     etag: str
+    gzip_etag: str
     last_modified: datetime
+    link_header: str = ""
     key: FeedKey | None = None
 
 
@@ -50,10 +60,10 @@ class Snapshot:
         return self.representations.get(path)
 
 
-def strong_etag(body: bytes) -> str:
+def strong_etag(body: bytes, suffix: str = "") -> str:
     """A strong ETag from the bytes alone (RFC 9110 8.8.3): same bytes, same tag."""
     digest = hashlib.sha256(body).digest()[:18]
-    return '"' + base64.urlsafe_b64encode(digest).decode("ascii") + '"'
+    return '"' + base64.urlsafe_b64encode(digest).decode("ascii") + suffix + '"'
 
 
 def representation(
@@ -63,38 +73,61 @@ def representation(
     body: bytes,
     modified: datetime,
     key: FeedKey | None = None,
+    link_header: str = "",
 ) -> Representation:
-    """Wrap `body` with its deterministic gzip encoding and validators."""
+    """Wrap `body` with its deterministic gzip encoding and validators.
+
+    The gzip encoding is a different representation, so it has its own strong ETag.
+    """
+    etag = strong_etag(body)
     return Representation(
         path=path,
         format=fmt,
         content_type=content_type,
         body=body,
         gzip_body=gzip.compress(body, compresslevel=9, mtime=0),
-        etag=strong_etag(body),
+        etag=etag,
+        gzip_etag=etag[:-1] + '-gzip"',
         last_modified=modified.astimezone(UTC).replace(microsecond=0),
+        link_header=link_header,
         key=key,
     )
 
 
-def render_feeds(catalog: Catalog) -> dict[str, Representation]:
+def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
+    """`Link`: this feed as rel=self, its other formats as rel=alternate (RFC 8288)."""
+    parts = []
+    for fmt in FORMATS.values():
+        if fmt.applies_to(key, catalog):
+            url = urls.absolute(catalog.site, urls.feed_path(key, fmt.extension))
+            rel = "self" if fmt.name == own else "alternate"
+            parts.append(f'<{url}>; rel="{rel}"; type="{fmt.media_type}"')
+    return ", ".join(parts)
+
+
+def render_feeds(
+    catalog: Catalog, refresh_seconds: int = DEFAULT_REFRESH_SECONDS
+) -> dict[str, Representation]:
     """Every feed of the catalog in every format that applies to it, by URL path."""
     rendered: dict[str, Representation] = {}
     for key in all_feed_keys(catalog):
-        view = feed_view(catalog, key)
+        view = feed_view(catalog, key, refresh_seconds)
         for fmt in FORMATS.values():
             if fmt.applies_to(key, catalog):
                 path = urls.feed_path(key, fmt.extension)
-                body = fmt.render(view)
                 rendered[path] = representation(
-                    path, fmt.name, fmt.content_type, body, view.updated, key
-                )
+                    path, fmt.name, fmt.content_type, fmt.render(view), view.updated, key,
+                    _link_header(catalog, key, fmt.name),
+                )  # fmt: skip
     return rendered
 
 
-def build_snapshot(catalog: Catalog) -> Snapshot:
+def build_snapshot(catalog: Catalog, refresh_seconds: int = DEFAULT_REFRESH_SECONDS) -> Snapshot:
     """Render everything for `catalog` into an immutable snapshot."""
-    representations = render_feeds(catalog)
+    representations = render_feeds(catalog, refresh_seconds)
+    modified = newest_change(catalog)
+    for path, (name, content_type, render) in DOCUMENTS.items():
+        representations[path] = representation(path, name, content_type, render(catalog), modified)
     version = hashlib.sha256(
         "".join(f"{path} {rep.etag}\n" for path, rep in sorted(representations.items())).encode()
     ).hexdigest()[:16]

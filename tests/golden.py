@@ -19,11 +19,14 @@ SAMPLE = Path(__file__).resolve().parent.parent / "feeds_config"
 def expected_files() -> dict[str, bytes]:
     """Path below tests/golden -> bytes, for every representation of the sample."""
     snapshot = build_snapshot(load_catalog(SAMPLE))
-    return {path.lstrip("/"): rep.body for path, rep in snapshot.representations.items()}
+    return {
+        (path.lstrip("/") or "index.html"): rep.body
+        for path, rep in snapshot.representations.items()
+    }
 
 
 def main() -> None:
-    if GOLDEN.exists():
+    if GOLDEN.is_dir():
         shutil.rmtree(GOLDEN)
     for relative, body in sorted(expected_files().items()):
         target = GOLDEN / relative

@@ -1,9 +1,12 @@
 """Renderers: pure functions from a `FeedView` to bytes, registered by format name.
 
-Importing this package registers every built-in format (see `registry.FORMATS`).
+Importing this package registers the built-in formats, in the order pages list them.
 """
 
 from syndicate.render import jsonfeed, xmlfeeds
-from syndicate.render.registry import FORMATS, Format, by_extension
+from syndicate.render.registry import FORMATS, Format, by_extension, register
 
-__all__ = ["FORMATS", "Format", "by_extension", "jsonfeed", "xmlfeeds"]
+for _format in (xmlfeeds.ATOM_FORMAT, xmlfeeds.RSS_FORMAT, jsonfeed.FORMAT):
+    register(_format)
+
+__all__ = ["FORMATS", "Format", "by_extension", "register"]

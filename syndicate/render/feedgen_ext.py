@@ -7,6 +7,8 @@ and withdrawn items.
   all-day event is the last day included), `ev:location` (the place as text, or "Online")
   and `ev:organizer`. The same elements go in Atom entries and RSS items.
 * An item's own language becomes `xml:lang` on its Atom entry.
+* RSS channels get the RSS Syndication Module's `sy:updatePeriod` and `sy:updateFrequency`,
+  agreeing with `ttl` and the HTTP cache lifetime.
 * Withdrawn items become RFC 6721 `at:deleted-entry` elements in Atom feeds
   (namespace `http://purl.org/atompub/tombstones/1.0`), with the reason as `at:comment`.
 
@@ -27,6 +29,7 @@ from syndicate.model import Event
 
 EVENT_NS = "http://purl.org/rss/1.0/modules/event/"
 TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0"
+SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
@@ -49,10 +52,19 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
     def __init__(self) -> None:
         self.uses_events = False
         self.tombstones: tuple[Tombstone, ...] = ()
+        self.update: tuple[str, int] | None = None
 
-    def configure(self, *, uses_events: bool, tombstones: tuple[Tombstone, ...]) -> None:
+    def configure(
+        self,
+        *,
+        uses_events: bool,
+        tombstones: tuple[Tombstone, ...],
+        update: tuple[str, int] | None,
+    ) -> None:
+        """`tombstones` for Atom feeds; `update` (period, frequency) for RSS feeds."""
         self.uses_events = uses_events
         self.tombstones = tombstones
+        self.update = update
 
     def extend_ns(self) -> dict[str, str]:
         namespaces = {}
@@ -60,6 +72,8 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
             namespaces["ev"] = EVENT_NS
         if self.tombstones:
             namespaces["at"] = TOMBSTONE_NS
+        if self.update:
+            namespaces["sy"] = SYNDICATION_NS
         return namespaces
 
     def extend_atom(self, feed: etree._Element) -> etree._Element:
@@ -74,7 +88,13 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
         return feed
 
     def extend_rss(self, feed: etree._Element) -> etree._Element:
-        return feed  # RSS has no way to announce a deletion: the item just leaves
+        # (RSS has no way to announce a deletion: a withdrawn item just leaves.)
+        if self.update:
+            channel = feed[0]
+            period, frequency = self.update
+            etree.SubElement(channel, f"{{{SYNDICATION_NS}}}updatePeriod").text = period
+            etree.SubElement(channel, f"{{{SYNDICATION_NS}}}updateFrequency").text = str(frequency)
+        return feed
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from syndicate import eventtext, urls
 from syndicate.feeds import FeedView
 from syndicate.model import Event, Item, Person
 from syndicate.render.feedgen_ext import event_date
-from syndicate.render.registry import Format, register
+from syndicate.render.registry import Format
 
 VERSION = "https://jsonfeed.org/version/1.1"
 MEDIA_TYPE = "application/feed+json"
@@ -110,4 +110,4 @@ def render_json_feed(view: FeedView) -> bytes:
     return (json.dumps(cleaned, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-register(Format("json", "json", MEDIA_TYPE, render_json_feed, label="JSON Feed"))
+FORMAT = Format("json", "json", MEDIA_TYPE, render_json_feed, label="JSON Feed")

@@ -22,7 +22,7 @@ from syndicate.render.feedgen_ext import (
     SyndicateExtension,
     Tombstone,
 )
-from syndicate.render.registry import Format, register
+from syndicate.render.registry import Format
 
 ATOM = "application/atom+xml"
 RSS = "application/rss+xml"
@@ -36,7 +36,10 @@ def _generator(view: FeedView, extension: str, media_type: str) -> FeedGenerator
     fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS's author wants an e-mail
     getattr(fg, EXTENSION).configure(
         uses_events=any(item.event for item in view.entries),
-        tombstones=tuple(
+        update=update_period(view.refresh_seconds) if extension == "rss" else None,
+        tombstones=()
+        if extension != "atom"  # RSS cannot announce deletions
+        else tuple(
             Tombstone(
                 urls.item_id(site, item.id), item.withdrawn.date, item.withdrawn.reason, item.url
             )
@@ -73,9 +76,23 @@ def _generator(view: FeedView, extension: str, media_type: str) -> FeedGenerator
     fg.generator("syndicate", version=__version__)
     fg.updated(view.updated)  # also RSS lastBuildDate; feedgen would use now()
     fg.pubDate(view.updated)
+    # How often to poll, said three ways that must agree: HTTP max-age, ttl, sy:update*.
+    fg.ttl(max(1, -(-view.refresh_seconds // 60)))
     for item in view.entries:
         _add_entry(fg, view, item)
     return fg
+
+
+def update_period(seconds: int) -> tuple[str, int]:
+    """RSS Syndication Module period and frequency closest to polling every `seconds`.
+
+    (feedgen's own syndication extension writes `sy:UpdatePeriod`, capitalised, which is not
+    the module's element; ours writes `sy:updatePeriod`.)
+    """
+    for period, length in (("hourly", 3600), ("daily", 86400), ("weekly", 604800)):
+        if seconds <= length:
+            return period, max(1, round(length / max(seconds, 1)))
+    return "yearly", max(1, round(31_536_000 / seconds))
 
 
 def _add_entry(fg: FeedGenerator, view: FeedView, item: Item) -> None:
@@ -138,5 +155,5 @@ def render_rss(view: FeedView) -> bytes:
     return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
 
-register(Format("atom", "atom", ATOM, render_atom, label="Atom"))
-register(Format("rss", "rss", RSS, render_rss, label="RSS"))
+ATOM_FORMAT = Format("atom", "atom", ATOM, render_atom, label="Atom")
+RSS_FORMAT = Format("rss", "rss", RSS, render_rss, label="RSS")

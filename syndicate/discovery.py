@@ -1,0 +1,196 @@
+"""The documents that help people and programs find the feeds, rendered with the snapshot:
+
+* `/` an HTML page: the site, its topics, every feed in every format with a copyable URL,
+  autodiscovery `<link rel="alternate">` tags, how to subscribe, and the extensions used;
+* `/feeds.opml` OPML 2.0 listing every feed in every format (`xmlUrl`), for readers to
+  import all at once;
+* `/feeds.json` the machine-readable twin: URL, title, format, topic and type of each feed.
+
+Pure functions from a catalog to bytes, like the feed renderers.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from email.utils import format_datetime
+from html import escape
+
+from syndicate import urls
+from syndicate.feeds import FeedView, all_feed_keys, feed_view
+from syndicate.model import Catalog
+from syndicate.render import FORMATS, Format
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One feed in one format, as discovery documents list it."""
+
+    view: FeedView
+    format: Format
+
+    @property
+    def url(self) -> str:
+        return self.view.url(self.format.extension)
+
+
+def listing(catalog: Catalog) -> tuple[Listed, ...]:
+    """Every feed in every format that applies to it, in a stable order."""
+    return tuple(
+        Listed(view, fmt)
+        for view in (feed_view(catalog, key) for key in all_feed_keys(catalog))
+        for fmt in FORMATS.values()
+        if fmt.applies_to(view.key, catalog)
+    )
+
+
+def feeds_json(catalog: Catalog) -> bytes:
+    """`/feeds.json`: every feed, machine-readable."""
+    data = {
+        "title": catalog.site.title,
+        "home_page_url": catalog.site.url,
+        "opml_url": urls.absolute(catalog.site, "/feeds.opml"),
+        "feeds": [
+            {
+                "url": entry.url,
+                "title": entry.view.title,
+                "format": entry.format.name,
+                "media_type": entry.format.media_type,
+                "topic": entry.view.key.topic,
+                "type": entry.view.key.type,
+                "entries": len(entry.view.entries),
+                "updated": entry.view.updated.isoformat(),
+            }
+            for entry in listing(catalog)
+        ],
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def opml(catalog: Catalog) -> bytes:
+    """`/feeds.opml`: OPML 2.0 (http://opml.org/spec2.opml), one outline per feed and format,
+    grouped by topic."""
+    site = catalog.site
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = f"{site.title} feeds"
+    newest = max((item.updated for item in catalog.items), default=None)
+    if newest is not None:
+        ET.SubElement(head, "dateModified").text = format_datetime(newest)
+    ET.SubElement(head, "ownerName").text = site.publisher.name
+    if site.publisher.url:
+        ET.SubElement(head, "ownerId").text = site.publisher.url
+    ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+    body = ET.SubElement(root, "body")
+    groups: dict[str | None, ET.Element] = {}
+    for entry in listing(catalog):
+        topic = entry.view.topic
+        if topic is None:
+            parent = groups.setdefault(
+                None, ET.SubElement(body, "outline", text=f"{site.title}: everything")
+            )
+        else:
+            parent = groups.setdefault(topic.slug, ET.SubElement(body, "outline", text=topic.title))
+        ET.SubElement(
+            parent, "outline",
+            type="rss", version=_opml_version(entry.format), text=f"{entry.view.title} ({entry.format.label})",
+            title=f"{entry.view.title} ({entry.format.label})", xmlUrl=entry.url, htmlUrl=entry.view.home_url,
+            description=entry.view.subtitle, language=site.language,
+        )  # fmt: skip
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _opml_version(fmt: Format) -> str:
+    return {"atom": "ATOM", "rss": "RSS2", "json": "JSONFEED"}.get(fmt.name, fmt.name.upper())
+
+
+def _feed_rows(entries: list[Listed]) -> str:
+    rows = []
+    for entry in entries:
+        url = escape(entry.url)
+        rows.append(
+            f'<li><span class="format">{escape(entry.format.label)}</span> '
+            f'<input readonly value="{url}" aria-label="{escape(entry.view.title)}, '
+            f'{escape(entry.format.label)} URL" onclick="this.select()"> <a href="{url}">open</a></li>'
+        )
+    return "<ul class=feeds>" + "".join(rows) + "</ul>"
+
+
+def index_html(catalog: Catalog) -> bytes:
+    """`/`: the human entry point, with autodiscovery links for readers and browsers."""
+    site = catalog.site
+    entries = listing(catalog)
+    by_view: dict[str, list[Listed]] = {}
+    for entry in entries:
+        by_view.setdefault(entry.view.id, []).append(entry)
+    discovery = "\n".join(
+        f'<link rel="alternate" type="{escape(e.format.media_type)}" '
+        f'title="{escape(e.view.title)} ({escape(e.format.label)})" href="{escape(e.url)}">'
+        for e in entries
+    )
+
+    def section(views: list[list[Listed]]) -> str:
+        return "".join(
+            f"<h3>{escape(group[0].view.title)}</h3><p>{escape(group[0].view.subtitle)}</p>"
+            f"{_feed_rows(group)}"
+            for group in views
+        )
+
+    site_wide = [g for g in by_view.values() if g[0].view.topic is None]
+    topics_html = []
+    for topic in catalog.topics.values():
+        groups = [g for g in by_view.values() if g[0].view.topic is topic]
+        area = f' <span class="area">{escape(topic.area)}</span>' if topic.area else ""
+        page = f' <a href="{escape(topic.url)}">Topic page</a>' if topic.url else ""
+        topics_html.append(
+            f'<section id="topic-{escape(topic.slug)}"><h2>{escape(topic.title)}{area}</h2>'
+            f"<p>{escape(topic.description or '')}{page}</p>{section(groups)}</section>"
+        )
+    opml_url = escape(urls.absolute(site, "/feeds.opml"))
+    json_url = escape(urls.absolute(site, "/feeds.json"))
+    page = f"""<!doctype html>
+<html lang="{escape(site.language)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(site.title)}: feeds</title>
+{discovery}
+<style>
+body{{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
+h1{{margin-bottom:0}} h2{{border-bottom:1px solid #ccc;margin-top:2.5rem}} h3{{margin-bottom:.2rem}}
+ul.feeds{{list-style:none;padding:0}} ul.feeds li{{margin:.2rem 0}}
+.format{{display:inline-block;width:6rem;font-weight:600}} .area{{font-size:.8em;color:#666}}
+input{{width:min(36rem,70vw);font:14px monospace}} code{{background:#f3f3f3;padding:0 .2rem}}
+</style>
+</head>
+<body>
+<header><h1>{escape(site.title)}: feeds</h1><p>{escape(site.description or "")}
+<a href="{escape(site.url)}">Website</a></p></header>
+<section id="subscribe"><h2>How to subscribe</h2>
+<ol><li>Copy the URL of a feed below (click the box, then copy).</li>
+<li>Paste it into your feed reader (Feedly, Inoreader, NetNewsWire, Miniflux, newsboat...).
+Most readers also find the feeds if you give them this page's address.</li>
+<li>To subscribe to everything at once, import <a href="{opml_url}">the OPML list</a> into
+your reader.</li></ol>
+<p>Every feed comes as Atom, RSS and JSON Feed: choose Atom or RSS if unsure; they carry the
+same items. Programs can list all feeds from <a href="{json_url}">feeds.json</a>.</p></section>
+<section id="everything"><h2>Everything</h2>{section(site_wide)}</section>
+{"".join(topics_html)}
+<section id="extensions"><h2>Extensions</h2>
+<p>Event items carry their schedule and place: in Atom and RSS as RSS 1.0 Event Module
+elements (<code>ev:startdate</code>, <code>ev:enddate</code>, <code>ev:location</code>,
+<code>ev:organizer</code>, namespace <code>http://purl.org/rss/1.0/modules/event/</code>),
+and in JSON Feed as an <code>_event</code> object (<code>start</code>, <code>end</code>,
+<code>timezone</code>, <code>all_day</code>, <code>text</code>, <code>location</code>,
+<code>online_url</code>, <code>registration_url</code>). All-day events give dates without
+times, and <code>end</code> is the last day included.</p>
+<p>Withdrawn items leave the feeds and are announced: in Atom as RFC 6721
+<code>at:deleted-entry</code> elements, in JSON Feed in a feed-level <code>_deleted</code>
+object (<code>items</code>: <code>id</code>, <code>url</code>, <code>date_withdrawn</code>,
+<code>reason</code>).</p></section>
+</body>
+</html>
+"""
+    return page.encode("utf-8")

@@ -1,0 +1,113 @@
+"""Service settings, declared once: name, environment variable, default, help.
+
+`Settings.from_env` reads the environment; the CLI passes its options as overrides. A test
+checks that every setting here is documented in the README.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingError(ValueError):
+    """A setting has a value it cannot take; the message names the variable."""
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("expected a port from 0 to 65535")
+    return value
+
+
+def _seconds(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 31_536_000:
+        raise ValueError("expected whole seconds from 0 to 31536000")
+    return value
+
+
+def _url_or_none(text: str) -> str | None:
+    text = text.strip().rstrip("/")
+    if not text:
+        return None
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("expected an absolute http(s) URL")
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("config", "SYNDICATE_CONFIG", Path("feeds_config"), Path, "The content folder."),
+    Setting("host", "SYNDICATE_HOST", "127.0.0.1", str, "Address to listen on."),
+    Setting("port", "SYNDICATE_PORT", 8080, _port, "Port to listen on."),
+    Setting(
+        "public_url", "SYNDICATE_PUBLIC_URL", None, _url_or_none,
+        "Public base URL of the service; overrides the site's feeds_url in self links.",
+    ),
+    Setting(
+        "max_age", "SYNDICATE_MAX_AGE", 300, _seconds,
+        "Seconds clients may cache a feed (Cache-Control max-age, RSS ttl and sy:updatePeriod).",
+    ),
+    Setting(
+        "stale_while_revalidate", "SYNDICATE_STALE_WHILE_REVALIDATE", 60, _seconds,
+        "Seconds a cache may serve a stale feed while it revalidates.",
+    ),
+    Setting(
+        "stale_if_error", "SYNDICATE_STALE_IF_ERROR", 86400, _seconds,
+        "Seconds a cache may serve a stale feed when the service fails.",
+    ),
+    Setting("watch", "SYNDICATE_WATCH", True, _bool, "Reload when files in the content folder change."),
+    Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
+    Setting("log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Settings:
+    config: Path = Path("feeds_config")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    max_age: int = 300
+    stale_while_revalidate: int = 60
+    stale_if_error: int = 86400
+    watch: bool = True
+    access_log: bool = True
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then environment variables, then `overrides` that are not None."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = environ.get(setting.env)
+            if raw is not None:
+                try:
+                    values[setting.name] = setting.parse(raw)
+                except ValueError as error:
+                    raise SettingError(f"{setting.env}={raw!r}: {error}") from error
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
