@@ -22,8 +22,9 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# Serve the sample on http://127.0.0.1:8080/ (SYNDICATE_* variables change settings).
 run: install
-	$(BIN)/syndicate check $(CONFIG)
+	$(BIN)/syndicate serve --config $(CONFIG)
 
 check: install
 	$(BIN)/syndicate check $(CONFIG)

@@ -1,4 +1,8 @@
-"""The command line: `syndicate check [DIR]`. The only module that prints and exits.
+"""The command line. The only module that prints and exits.
+
+    syndicate check [DIR]                 validate the content and print a summary
+    syndicate serve [--config DIR] ...    serve every feed over HTTP
+    syndicate build [--config DIR] OUT    write every representation to files
 
 Exit codes: 0 success, 1 invalid content, 2 usage error (argparse's convention).
 """
@@ -8,12 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from syndicate import __version__
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
 from syndicate.problems import ContentError
+from syndicate.settings import SETTINGS, SettingError, Settings
+from syndicate.snapshot import build_snapshot
 from syndicate.sources import is_readable_dir
 
 DEFAULT_CONFIG = "feeds_config"
@@ -35,26 +42,84 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"the content folder (default: {DEFAULT_CONFIG})",
     )
+    serve = commands.add_parser(
+        "serve",
+        help="serve every feed over HTTP",
+        description="Settings may also come from the environment: "
+        + ", ".join(f"{s.env}" for s in SETTINGS),
+    )
+    serve.add_argument("--config", metavar="DIR", help="the content folder (SYNDICATE_CONFIG)")
+    serve.add_argument("--host", help="address to listen on (SYNDICATE_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (SYNDICATE_PORT, default 8080)")
+    build = commands.add_parser(
+        "build", help="write every representation (and its .gz) under OUT, for static hosting"
+    )
+    build.add_argument("--config", metavar="DIR", help="the content folder (SYNDICATE_CONFIG)")
+    build.add_argument("out", metavar="OUT", help="the folder to write into")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    config = Path(args.config)
-    if not is_readable_dir(config):
-        parser.error(f"{config} is not a readable folder")
-    return _check(config)
+    if args.command == "check":
+        config = Path(args.config)
+        if not is_readable_dir(config):
+            parser.error(f"{config} is not a readable folder")
+        return _check(config)
+    try:
+        settings = Settings.from_env(
+            config=Path(args.config) if args.config else None,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+        )
+    except SettingError as error:
+        parser.error(str(error))
+    if not is_readable_dir(settings.config):
+        parser.error(f"{settings.config} is not a readable folder")
+    try:
+        if args.command == "build":
+            return _build(settings, Path(args.out))
+        from syndicate.web import run  # aiohttp only when serving
+
+        run(settings)
+    except ContentError as error:
+        _report(error, settings.config)
+        return 1
+    except OSError as error:  # e.g. the port is taken
+        print(f"syndicate: {error.strerror or error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _report(error: ContentError, config: Path) -> None:
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
+    count = len(error.problems)
+    print(f"{count} problem{'s' if count != 1 else ''} found in {config}", file=sys.stderr)
+
+
+def _build(settings: Settings, out: Path) -> int:
+    """Write each representation to OUT/<path> (and OUT/<path>.gz); `/` becomes index.html."""
+    catalog = load_catalog(settings.config)
+    if settings.public_url:
+        catalog = replace(catalog, site=replace(catalog.site, feeds_url=settings.public_url))
+    snapshot = build_snapshot(catalog, settings.max_age)
+    for path, rep in snapshot.representations.items():
+        target = out / (path.lstrip("/") or "index.html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(rep.body)
+        target.with_name(target.name + ".gz").write_bytes(rep.gzip_body)
+    count = len(snapshot.representations)
+    print(f"wrote {count} representations to {out} (version {snapshot.version})")
+    return 0
 
 
 def _check(config: Path) -> int:
     try:
         catalog = load_catalog(config)
     except ContentError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        count = len(error.problems)
-        print(f"{count} problem{'s' if count != 1 else ''} found in {config}", file=sys.stderr)
+        _report(error, config)
         return 1
     print(summary(catalog, config))
     return 0

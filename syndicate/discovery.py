@@ -92,14 +92,22 @@ def opml(catalog: Catalog) -> bytes:
             )
         else:
             parent = groups.setdefault(topic.slug, ET.SubElement(body, "outline", text=topic.title))
+        name = f"{entry.view.title} ({entry.format.label})"
         ET.SubElement(
-            parent, "outline",
-            type="rss", version=_opml_version(entry.format), text=f"{entry.view.title} ({entry.format.label})",
-            title=f"{entry.view.title} ({entry.format.label})", xmlUrl=entry.url, htmlUrl=entry.view.home_url,
-            description=entry.view.subtitle, language=site.language,
-        )  # fmt: skip
+            parent,
+            "outline",
+            type="rss",  # what readers expect for any feed; `version` says which format
+            version=_opml_version(entry.format),
+            text=name,
+            title=name,
+            xmlUrl=entry.url,
+            htmlUrl=entry.view.home_url,
+            description=entry.view.subtitle,
+            language=site.language,
+        )
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
 
 
 def _opml_version(fmt: Format) -> str:
@@ -113,7 +121,8 @@ def _feed_rows(entries: list[Listed]) -> str:
         rows.append(
             f'<li><span class="format">{escape(entry.format.label)}</span> '
             f'<input readonly value="{url}" aria-label="{escape(entry.view.title)}, '
-            f'{escape(entry.format.label)} URL" onclick="this.select()"> <a href="{url}">open</a></li>'
+            f'{escape(entry.format.label)} URL" onclick="this.select()"> '
+            f'<a href="{url}">open</a></li>'
         )
     return "<ul class=feeds>" + "".join(rows) + "</ul>"
 
@@ -158,7 +167,7 @@ def index_html(catalog: Catalog) -> bytes:
 <title>{escape(site.title)}: feeds</title>
 {discovery}
 <style>
-body{{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
+body{{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
 h1{{margin-bottom:0}} h2{{border-bottom:1px solid #ccc;margin-top:2.5rem}} h3{{margin-bottom:.2rem}}
 ul.feeds{{list-style:none;padding:0}} ul.feeds li{{margin:.2rem 0}}
 .format{{display:inline-block;width:6rem;font-weight:600}} .area{{font-size:.8em;color:#666}}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,25 +63,41 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "SYNDICATE_HOST", "127.0.0.1", str, "Address to listen on."),
     Setting("port", "SYNDICATE_PORT", 8080, _port, "Port to listen on."),
     Setting(
-        "public_url", "SYNDICATE_PUBLIC_URL", None, _url_or_none,
+        "public_url",
+        "SYNDICATE_PUBLIC_URL",
+        None,
+        _url_or_none,
         "Public base URL of the service; overrides the site's feeds_url in self links.",
     ),
     Setting(
-        "max_age", "SYNDICATE_MAX_AGE", 300, _seconds,
+        "max_age",
+        "SYNDICATE_MAX_AGE",
+        300,
+        _seconds,
         "Seconds clients may cache a feed (Cache-Control max-age, RSS ttl and sy:updatePeriod).",
     ),
     Setting(
-        "stale_while_revalidate", "SYNDICATE_STALE_WHILE_REVALIDATE", 60, _seconds,
+        "stale_while_revalidate",
+        "SYNDICATE_STALE_WHILE_REVALIDATE",
+        60,
+        _seconds,
         "Seconds a cache may serve a stale feed while it revalidates.",
     ),
     Setting(
-        "stale_if_error", "SYNDICATE_STALE_IF_ERROR", 86400, _seconds,
+        "stale_if_error",
+        "SYNDICATE_STALE_IF_ERROR",
+        86400,
+        _seconds,
         "Seconds a cache may serve a stale feed when the service fails.",
     ),
-    Setting("watch", "SYNDICATE_WATCH", True, _bool, "Reload when files in the content folder change."),
+    Setting(
+        "watch", "SYNDICATE_WATCH", True, _bool, "Reload when files in the content folder change."
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
-    Setting("log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."),
-)  # fmt: skip
+    Setting(
+        "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
+    ),
+)
 
 
 @dataclass(frozen=True)

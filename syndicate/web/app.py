@@ -1,0 +1,82 @@
+"""The application factory, read top to bottom: one `setup_*` per concern."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from syndicate.settings import Settings
+from syndicate.web import handlers
+from syndicate.web.content import ContentStore
+from syndicate.web.keys import METRICS, SETTINGS, STORE
+from syndicate.web.metrics import Metrics
+from syndicate.web.reload import sighup, watcher
+
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs "%{User-Agent}i"'
+# Request lines and header fields beyond these are refused with 4xx by aiohttp's parser.
+MAX_LINE_SIZE = 8190
+MAX_FIELD_SIZE = 8190
+
+
+def setup_state(app: web.Application, settings: Settings) -> None:
+    metrics = Metrics()
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app[STORE] = ContentStore(settings, metrics)
+
+
+def setup_routes(app: web.Application) -> None:
+    for path, handler in (("/healthz", handlers.healthz), ("/metrics", handlers.metrics)):
+        app.router.add_get(path, handler)
+        app.router.add_route("*", path, handlers.only_get)
+    # Everything else is a lookup in the snapshot (feeds, index, OPML, feeds.json).
+    app.router.add_route("*", "/{path:.*}", handlers.serve)
+
+
+def setup_reload(app: web.Application) -> None:
+    app.cleanup_ctx.append(watcher)
+    app.cleanup_ctx.append(sighup)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The service for `settings`, its content loaded and rendered.
+
+    ContentError (every problem, located) if the content is invalid: the service does not
+    start on content it cannot serve.
+    """
+    app = web.Application(
+        handler_args={"max_line_size": MAX_LINE_SIZE, "max_field_size": MAX_FIELD_SIZE}
+    )
+    setup_state(app, settings)
+    app[STORE].load_now()
+    setup_routes(app)
+    setup_reload(app)
+    return app
+
+
+def run(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM, then finish in-flight requests and stop."""
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(settings)
+    snapshot = app[STORE].snapshot
+    version = snapshot.version if snapshot else "-"
+    logging.getLogger("syndicate").info(
+        "serving %s on http://%s:%d/ (version %s)",
+        settings.config,
+        settings.host,
+        settings.port,
+        version,
+    )
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        access_log_format=ACCESS_LOG_FORMAT,
+        shutdown_timeout=10,
+        print=None,
+        handle_signals=True,
+    )

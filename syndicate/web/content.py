@@ -1,0 +1,108 @@
+"""The current snapshot, and reloading it without ever serving less than the last good one.
+
+`ContentStore.reload()` loads and renders off the event loop (in a worker thread), then
+swaps the snapshot reference in one assignment: a request that already holds the old
+snapshot finishes on it. An invalid edit keeps the last good snapshot and is reported in
+the log (the same located messages as `syndicate check`) and in /healthz.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from syndicate.loader import load_catalog
+from syndicate.problems import ContentError
+from syndicate.settings import Settings
+from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.web.metrics import Metrics
+from syndicate.web.responses import Current, prepare
+
+log = logging.getLogger("syndicate.content")
+
+
+@dataclass(frozen=True)
+class ReloadFailure:
+    """The last reload that failed: when, and every problem found."""
+
+    at: datetime
+    problems: tuple[str, ...]
+
+
+class ContentStore:
+    """Holds the snapshot being served and knows how to build the next one."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.current: Current | None = None
+        self.built_at = 0.0
+        self.build_seconds = 0.0
+        self.last_failure: ReloadFailure | None = None
+        self._lock = asyncio.Lock()
+
+    def build(self) -> Snapshot:
+        """Load and render everything (blocking). ContentError if the content is invalid."""
+        catalog = load_catalog(self.settings.config)
+        if self.settings.public_url:
+            catalog = replace(
+                catalog, site=replace(catalog.site, feeds_url=self.settings.public_url)
+            )
+        return build_snapshot(catalog, self.settings.max_age)
+
+    def load_now(self) -> None:
+        """The first load, before serving (blocking). ContentError if the content is invalid."""
+        started = time.perf_counter()
+        self._install(self.build(), started)
+
+    async def reload(self, reason: str) -> bool:
+        """Build a new snapshot off the event loop and swap it in; False (and the old snapshot
+        kept) when the content is invalid."""
+        async with self._lock:
+            started = time.perf_counter()
+            try:
+                snapshot = await asyncio.get_running_loop().run_in_executor(None, self.build)
+            except ContentError as error:
+                self._fail([str(p) for p in error.problems], reason)
+                return False
+            except OSError as error:  # the folder vanished mid-edit, a file is unreadable...
+                self._fail([f"{self.settings.config}: {error.strerror or error}"], reason)
+                return False
+            changed = self.snapshot is None or snapshot.version != self.snapshot.version
+            self._install(snapshot, started)
+            note = "" if changed else " (unchanged)"
+            log.info(
+                "reloaded (%s): version %s%s in %.3fs",
+                reason,
+                snapshot.version,
+                note,
+                self.build_seconds,
+            )
+            return True
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self.current.snapshot if self.current else None
+
+    def _install(self, snapshot: Snapshot, started: float) -> None:
+        current = prepare(snapshot, self.settings)
+        self.build_seconds = time.perf_counter() - started
+        self.current = current  # the atomic swap: one reference assignment
+        self.built_at = time.time()
+        self.last_failure = None
+        self.metrics.build_seconds.observe(self.build_seconds)
+        self.metrics.reloads["ok"] += 1
+        self.metrics.representations = len(snapshot.representations)
+        self.metrics.built_at = self.built_at
+
+    def _fail(self, problems: list[str], reason: str) -> None:
+        self.last_failure = ReloadFailure(datetime.now(UTC), tuple(problems))
+        self.metrics.reloads["failed"] += 1
+        serving = self.snapshot.version if self.snapshot else "none"
+        log.error(
+            "reload (%s) failed; still serving version %s. %d problem(s):\n%s",
+            reason, serving, len(problems), "\n".join(problems),
+        )  # fmt: skip

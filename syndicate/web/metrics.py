@@ -1,0 +1,93 @@
+"""Prometheus metrics, exposed at /metrics in the text format by prometheus-client.
+
+Counting a request is one dict increment: the hot path stays cheap, and a custom collector
+turns the counts into metric families when Prometheus scrapes. Each app has its own
+registry, so several apps (tests) never share counts.
+
+    syndicate_http_requests_total{route,status}   requests by route kind and status
+    syndicate_http_response_bytes_total{route}    body bytes sent
+    syndicate_http_not_modified_ratio             share of feed GETs answered 304
+    syndicate_snapshot_build_seconds              histogram of snapshot builds
+    syndicate_snapshot_representations            representations in the current snapshot
+    syndicate_snapshot_timestamp_seconds          when the current snapshot was built
+    syndicate_reloads_total{result}               reloads that succeeded or failed
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics(Collector):
+    """Counters of this app's requests and reloads, plus build timings."""
+
+    def __init__(self) -> None:
+        self.requests: defaultdict[tuple[str, int], int] = defaultdict(int)
+        self.bytes_sent: defaultdict[str, int] = defaultdict(int)
+        self.reloads: defaultdict[str, int] = defaultdict(int)
+        self.representations = 0
+        self.built_at = 0.0
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.build_seconds = Histogram(
+            "syndicate_snapshot_build_seconds",
+            "Seconds to load the content and render every representation.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.registry.register(self)
+
+    def count(self, route: str, status: int, sent: int) -> None:
+        self.requests[(route, status)] += 1
+        if sent:
+            self.bytes_sent[route] += sent
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "syndicate_http_requests",
+            "HTTP requests by route kind and status.",
+            labels=["route", "status"],
+        )
+        for (route, status), value in sorted(self.requests.items()):
+            requests.add_metric([route, str(status)], value)
+        yield requests
+        sent = CounterMetricFamily(
+            "syndicate_http_response_bytes",
+            "Response body bytes sent, by route kind.",
+            labels=["route"],
+        )
+        for route, value in sorted(self.bytes_sent.items()):
+            sent.add_metric([route], value)
+        yield sent
+        feed_gets = sum(v for (route, _), v in self.requests.items() if route == "feed")
+        not_modified = self.requests.get(("feed", 304), 0)
+        yield GaugeMetricFamily(
+            "syndicate_http_not_modified_ratio",
+            "Share of feed requests answered 304 Not Modified since start.",
+            value=not_modified / feed_gets if feed_gets else 0.0,
+        )
+        reloads = CounterMetricFamily(
+            "syndicate_reloads", "Content reloads by result.", labels=["result"]
+        )
+        for result in ("ok", "failed"):
+            reloads.add_metric([result], self.reloads.get(result, 0))
+        yield reloads
+        yield GaugeMetricFamily(
+            "syndicate_snapshot_representations",
+            "Representations in the current snapshot.",
+            value=self.representations,
+        )
+        yield GaugeMetricFamily(
+            "syndicate_snapshot_timestamp_seconds",
+            "Unix time the current snapshot was built.",
+            value=self.built_at,
+        )
+
+    def exposition(self) -> bytes:
+        return bytes(generate_latest(self.registry))

@@ -1,0 +1,88 @@
+"""Response headers for every representation, prepared once per snapshot.
+
+A request then costs a dictionary lookup and a choice between four prepared header sets
+(identity or gzip, 200 or 304). Caching policy lives here:
+
+* `Cache-Control: public, max-age=N, stale-while-revalidate=S, stale-if-error=E` (RFC 9111,
+  RFC 5861), N agreeing with the feeds' RSS ttl;
+* strong ETags, one per encoding; `Vary: Accept-Encoding`;
+* `Last-Modified` from the feed's own `updated`;
+* CORS for partner sites (`Access-Control-Allow-Origin: *`, validators exposed);
+* `X-Content-Type-Options: nosniff`; `Link` naming the feed's self and alternate formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from syndicate.settings import Settings
+from syndicate.snapshot import Representation, Snapshot
+from syndicate.web.conditional import http_date
+
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, Link, Content-Length",
+}
+PREFLIGHT = {
+    **CORS,
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, Cache-Control",
+    "Access-Control-Max-Age": "86400",
+}
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
+
+
+def cache_control(settings: Settings) -> str:
+    return (
+        f"public, max-age={settings.max_age}, "
+        f"stale-while-revalidate={settings.stale_while_revalidate}, "
+        f"stale-if-error={settings.stale_if_error}"
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One representation with its four header sets."""
+
+    rep: Representation
+    etags: frozenset[str]
+    ok: Mapping[str, str]
+    ok_gzip: Mapping[str, str]
+    not_modified: Mapping[str, str]
+    not_modified_gzip: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Current:
+    """What requests are served from: a snapshot and its prepared responses, swapped as one."""
+
+    snapshot: Snapshot
+    prepared: Mapping[str, Prepared]
+
+
+def prepare(snapshot: Snapshot, settings: Settings) -> Current:
+    policy = cache_control(settings)
+    prepared = {}
+    for path, rep in snapshot.representations.items():
+        common = {
+            "Cache-Control": policy,
+            "Last-Modified": http_date(rep.last_modified),
+            "Vary": "Accept-Encoding",
+            "X-Content-Type-Options": "nosniff",
+            **CORS,
+        }
+        if rep.link_header:
+            common["Link"] = rep.link_header
+        identity = {**common, "ETag": rep.etag}
+        gzipped = {**common, "ETag": rep.gzip_etag}
+        prepared[path] = Prepared(
+            rep=rep,
+            etags=frozenset({rep.etag, rep.gzip_etag}),
+            ok={**identity, "Content-Type": rep.content_type},
+            ok_gzip={**gzipped, "Content-Type": rep.content_type, "Content-Encoding": "gzip"},
+            not_modified=identity,
+            not_modified_gzip=gzipped,
+        )
+    return Current(snapshot, MappingProxyType(prepared))
