@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= feeds_config
 
-.PHONY: install install-test run check test test-slow lint typecheck golden clean
+.PHONY: install install-test system-deps run check test test-slow lint typecheck golden bench clean
+
+# System programs the tests and the benchmark use, as command:debian-package.
+SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +23,17 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# Installs missing system programs with apt-get where it is available (as root); elsewhere
+# says what is missing, and the tests that need it skip with that reason.
+system-deps:
+	@missing=""; for pair in $(SYSTEM_PROGRAMS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing:$$missing"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "not installed:$$missing (needs apt-get as root); tests that need them will skip"; fi
+
 install-test: $(VENV)/.installed-test
 
 # Serve the sample on http://127.0.0.1:8080/ (SYNDICATE_* variables change settings).
@@ -29,7 +43,7 @@ run: install
 check: install
 	$(BIN)/syndicate check $(CONFIG)
 
-test: install-test
+test: install-test system-deps
 	$(BIN)/python -m pytest
 
 # The property tests with many more examples than `make test` runs.

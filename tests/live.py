@@ -1,0 +1,80 @@
+"""A real `syndicate serve` process on 127.0.0.1, for tests with real clients.
+
+Bounded: it waits at most 20 s to start, and is stopped (SIGTERM, then SIGKILL) by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def need(program: str) -> str:
+    """The path of a system program; skip (fail under CI) when it is missing."""
+    path = shutil.which(program)
+    if path is None:
+        message = f"{program} is not installed (`make test` installs it where apt-get is available)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must run this test")
+        pytest.skip(message)
+    return path
+
+
+@dataclass
+class LiveServer:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+
+@contextmanager
+def live_server(config: Path, log: Path, **env: str) -> Iterator[LiveServer]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    environment = {
+        **os.environ, "PYTHONPATH": str(ROOT), "SYNDICATE_PUBLIC_URL": url, "SYNDICATE_WATCH": "false", **env,
+    }  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "syndicate", "serve", "--config", str(config), "--port", str(port)],
+            env=environment, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"server did not start:\n{log.read_text()}")
+                time.sleep(0.1)
+        yield LiveServer(process, url, log)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)

@@ -1,0 +1,108 @@
+"""Real clients against a real server on 127.0.0.1: feedparser and newsboat."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+
+import feedparser
+import pytest
+
+from syndicate import urls
+from syndicate.loader import load_catalog
+from tests.conftest import SAMPLE
+from tests.live import live_server, need
+
+CATALOG = load_catalog(SAMPLE)
+LIVE_IDS = {urls.item_id(CATALOG.site, item.id) for item in CATALOG.items if not item.withdrawn}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("live") / "server.log"
+    with live_server(SAMPLE, log) as live:
+        yield live
+
+
+@pytest.mark.parametrize("path", ["/feed.atom", "/feed.rss", "/topics/harm-reduction/events.atom"])
+def test_feedparser_fetches_then_gets_304_with_its_etag(server, path):
+    first = feedparser.parse(server.url + path)
+    assert first.bozo == 0 and first.status == 200
+    assert first.entries and first.etag
+    assert first.headers.get("content-encoding") == "gzip"  # feedparser asks for gzip
+    again = feedparser.parse(server.url + path, etag=first.etag)
+    assert again.status == 304
+    assert not again.entries
+
+
+def test_feedparser_gets_304_with_last_modified(server):
+    first = feedparser.parse(server.url + "/feed.rss")
+    again = feedparser.parse(server.url + "/feed.rss", modified=first.modified)
+    assert again.status == 304
+
+
+def test_feedparser_reads_the_ids_and_event_fields(server):
+    parsed = feedparser.parse(server.url + "/topics/harm-reduction/feed.atom")
+    assert {entry.id for entry in parsed.entries} == {
+        urls.item_id(CATALOG.site, item.id) for item in CATALOG.by_topic["harm-reduction"] if not item.withdrawn
+    }
+    assert parsed.feed.links[0].href.startswith(server.url)
+
+
+def newsboat(tmp_path, *args: str) -> None:
+    subprocess.run(
+        [need("newsboat"), "-C", str(tmp_path / "config"), *args],
+        check=True, timeout=120, capture_output=True, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+
+
+def test_newsboat_imports_the_opml_and_stores_every_item(server, tmp_path):
+    need("newsboat")
+    (tmp_path / "config").write_text("reload-threads 4\ndownload-timeout 20\n")
+    with urllib.request.urlopen(server.url + "/feeds.opml", timeout=10) as response:
+        (tmp_path / "feeds.opml").write_bytes(response.read())
+    opml_urls = [o.get("xmlUrl") for o in ET.parse(tmp_path / "feeds.opml").iter("outline") if o.get("xmlUrl")]
+    newsboat(tmp_path, "-u", str(tmp_path / "urls"), "-c", str(tmp_path / "all.db"), "-i", str(tmp_path / "feeds.opml"))
+    imported = [line.split()[0] for line in (tmp_path / "urls").read_text().splitlines() if line.strip()]
+    assert sorted(imported) == sorted(opml_urls)
+
+    # newsboat 2.21 has no JSON Feed support, so check Atom and RSS, each on its own:
+    # from either format alone, newsboat must store every item.
+    for extension in ("atom", "rss"):
+        urls_file = tmp_path / f"urls-{extension}"
+        urls_file.write_text("".join(f"{u}\n" for u in imported if u.endswith("." + extension)))
+        cache = tmp_path / f"{extension}.db"
+        newsboat(tmp_path, "-u", str(urls_file), "-c", str(cache), "-x", "reload")
+        with sqlite3.connect(cache) as db:
+            feeds = dict(db.execute("select rssurl, title from rss_feed").fetchall())
+            guids = {row[0] for row in db.execute("select guid from rss_item")}
+        assert set(feeds) == {u for u in imported if u.endswith("." + extension)}
+        assert all(title.startswith("Open Society Foundations") for title in feeds.values())
+        assert guids == LIVE_IDS
+
+
+def test_sigterm_stops_the_server_gracefully(tmp_path):
+    with live_server(SAMPLE, tmp_path / "server.log") as live:
+        live.process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert live.process.wait(timeout=15) == 0
+        assert time.monotonic() - started < 15
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+def test_the_server_logs_one_access_line_per_request(tmp_path):
+    with live_server(SAMPLE, tmp_path / "server.log", SYNDICATE_ACCESS_LOG="true") as live:
+        for path in ("/feed.atom", "/nope", "/feed.rss"):
+            try:
+                urllib.request.urlopen(live.url + path, timeout=5).read()
+            except OSError:
+                pass
+        time.sleep(0.3)
+    lines = [line for line in (tmp_path / "server.log").read_text().splitlines() if "aiohttp.access" in line]
+    requested = [line for line in lines if '"GET /feed.atom' in line or '"GET /nope' in line or '"GET /feed.rss' in line]
+    assert len(requested) == 3
+    assert any(" 404 " in line for line in requested)
