@@ -68,9 +68,17 @@ def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:
             day = date.fromisoformat(text)
         except ValueError as error:
             raise DateError(f"{text!r} is not a real date ({error})") from error
-        value = datetime.combine(day, time(0, 0), default_zone)
-        _check_year(value, text)
-        return ParsedDate(value, True)
+        return _finish(datetime.combine(day, time(0, 0), default_zone), text, date_only=True)
+    if ":" in text:
+        try:
+            # RFC 3339 / ISO 8601 date-times, the common case, without dateutil's slower parser.
+            value = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            pass
+        else:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=default_zone)
+            return _finish(value, text, date_only=False)
     first = _parse(text, _DEFAULT_A)
     second = _parse(text, _DEFAULT_B)
     if first.date() != second.date():
@@ -83,6 +91,10 @@ def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:
     value = first
     if value.tzinfo is None:
         value = value.replace(tzinfo=default_zone)
+    return _finish(value, text, date_only)
+
+
+def _finish(value: datetime, text: str, date_only: bool) -> ParsedDate:
     _check_year(value, text)
     offset = value.utcoffset()
     if offset is not None and offset.seconds % 60:

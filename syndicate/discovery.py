@@ -6,7 +6,7 @@
   import all at once;
 * `/feeds.json` the machine-readable twin: URL, title, format, topic and type of each feed.
 
-Pure functions from a catalog to bytes, like the feed renderers.
+Pure functions from a catalog and its feed listing to bytes, like the feed renderers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from email.utils import format_datetime
 from html import escape
 
 from syndicate import urls
-from syndicate.feeds import FeedView, all_feed_keys, feed_view
+from syndicate.feeds import FeedView
 from syndicate.model import Catalog
 from syndicate.render import FORMATS, Format
 
@@ -35,17 +35,17 @@ class Listed:
         return self.view.url(self.format.extension)
 
 
-def listing(catalog: Catalog) -> tuple[Listed, ...]:
-    """Every feed in every format that applies to it, in a stable order."""
+def listing(views: tuple[FeedView, ...]) -> tuple[Listed, ...]:
+    """Every feed (of `views`) in every format that applies to it, in a stable order."""
     return tuple(
         Listed(view, fmt)
-        for view in (feed_view(catalog, key) for key in all_feed_keys(catalog))
+        for view in views
         for fmt in FORMATS.values()
-        if fmt.applies_to(view.key, catalog)
+        if fmt.applies_to(view.key, view.catalog)
     )
 
 
-def feeds_json(catalog: Catalog) -> bytes:
+def feeds_json(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
     """`/feeds.json`: every feed, machine-readable."""
     data = {
         "title": catalog.site.title,
@@ -62,13 +62,13 @@ def feeds_json(catalog: Catalog) -> bytes:
                 "entries": len(entry.view.entries),
                 "updated": entry.view.updated.isoformat(),
             }
-            for entry in listing(catalog)
+            for entry in listed
         ],
     }
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def opml(catalog: Catalog) -> bytes:
+def opml(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
     """`/feeds.opml`: OPML 2.0 (http://opml.org/spec2.opml), one outline per feed and format,
     grouped by topic."""
     site = catalog.site
@@ -84,7 +84,7 @@ def opml(catalog: Catalog) -> bytes:
     ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = ET.SubElement(root, "body")
     groups: dict[str | None, ET.Element] = {}
-    for entry in listing(catalog):
+    for entry in listed:
         topic = entry.view.topic
         if topic is None:
             parent = groups.setdefault(
@@ -127,10 +127,9 @@ def _feed_rows(entries: list[Listed]) -> str:
     return "<ul class=feeds>" + "".join(rows) + "</ul>"
 
 
-def index_html(catalog: Catalog) -> bytes:
+def index_html(catalog: Catalog, entries: tuple[Listed, ...]) -> bytes:
     """`/`: the human entry point, with autodiscovery links for readers and browsers."""
     site = catalog.site
-    entries = listing(catalog)
     by_view: dict[str, list[Listed]] = {}
     for entry in entries:
         by_view.setdefault(entry.view.id, []).append(entry)

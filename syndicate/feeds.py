@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 
 from syndicate import urls
 from syndicate.model import Catalog, ContentType, Item, Site, Topic
@@ -77,7 +78,7 @@ def feed_view(
     topic = catalog.topics[key.topic] if key.topic else None
     content_type = catalog.types[key.type] if key.type else None
     selected = selected_items(catalog, key)
-    entries = tuple(item for item in selected if item.withdrawn is None)[: site.feed_size]
+    entries = tuple(islice((item for item in selected if item.withdrawn is None), site.feed_size))
     withdrawn = tuple(
         sorted(
             (item for item in selected if item.withdrawn is not None),

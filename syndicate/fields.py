@@ -29,6 +29,7 @@ EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 DOMAIN = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
+_SPACE = re.compile(r"\s")
 TAG_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 MAX_URL_LENGTH = 2000
 # Characters a URI may contain literally; anything else (spaces excepted) is %-encoded.
@@ -72,6 +73,25 @@ def _describe(value: Any) -> str:
     return "a list" if isinstance(value, tuple) else "a mapping"
 
 
+_Index = tuple[dict[str, Field], frozenset[str], tuple[object, ...]]
+_INDEXES: dict[tuple[int, int], _Index] = {}
+
+
+def _index(
+    spec: tuple[Field, ...], also: tuple[Field, ...]
+) -> tuple[dict[str, Field], frozenset[str]]:
+    """Declared fields by name, and every allowed key, computed once per combination of
+    tables. Keyed by identity: the tables are module constants, and hashing them for every
+    mapping read would cost more than the lookup saves."""
+    key = (id(spec), id(also))
+    found = _INDEXES.get(key)
+    if found is None:
+        declared = {f.name: f for f in spec}
+        allowed = frozenset(declared) | {f.name for f in also}
+        found = _INDEXES[key] = (declared, allowed, (spec, also))  # keeps the ids alive
+    return found[0], found[1]
+
+
 class FieldReader:
     """Reads mappings of one file, collecting problems into a shared list."""
 
@@ -87,7 +107,7 @@ class FieldReader:
         node: Node,
         path: str,
         spec: tuple[Field, ...],
-        also_allowed: Iterable[Field] = (),
+        also_allowed: tuple[Field, ...] = (),
         foreign: Callable[[str], str | None] | None = None,
         report_unknown: bool = True,
     ) -> dict[str, Any] | None:
@@ -101,30 +121,28 @@ class FieldReader:
         if not isinstance(node, MapNode):
             self.problem(node.line, path, f"expected a mapping of keys, got {self._kind(node)}")
             return None
-        declared = {f.name: f for f in spec}
-        allowed = set(declared) | {f.name for f in also_allowed}
+        declared, allowed = _index(spec, also_allowed)
         values: dict[str, Any] = {}
         for key, key_line, value_node in node.entries:
-            key_path = f"{path}.{key}"
             if key not in allowed:
                 if not report_unknown:
                     continue
                 reason = foreign(key) if foreign else None
-                self.problem(key_line, key_path, reason or self._unknown(key, allowed))
+                self.problem(key_line, f"{path}.{key}", reason or self._unknown(key, allowed))
                 continue
             field = declared.get(key)
             if field is None:
                 continue
-            if isinstance(value_node, ScalarNode) and value_node.value in (None, ""):
+            if type(value_node) is ScalarNode and value_node.value in (None, ""):
                 if field.required:
-                    self.problem(value_node.line, key_path, "must not be empty")
+                    self.problem(value_node.line, f"{path}.{key}", "must not be empty")
                 continue
             try:
-                values[key] = self.convert(field.type, value_node, key_path)
+                values[key] = self.convert(field.type, value_node, path, key)
             except _Skip:
                 pass
             except _Invalid as error:
-                self.problem(value_node.line, key_path, str(error))
+                self.problem(value_node.line, f"{path}.{key}", str(error))
         for field in spec:
             if field.required and field.name not in values and node.get(field.name) is None:
                 self.problem(
@@ -133,7 +151,7 @@ class FieldReader:
         return values
 
     @staticmethod
-    def _unknown(key: str, allowed: set[str]) -> str:
+    def _unknown(key: str, allowed: frozenset[str]) -> str:
         hint = suggest(key, allowed)
         return f"unknown key '{key}'" + (hint or f"; allowed keys: {', '.join(sorted(allowed))}")
 
@@ -146,8 +164,13 @@ class FieldReader:
         assert isinstance(node, ScalarNode)
         return _describe(node.value) if not isinstance(node.value, str) else "a text"
 
-    def convert(self, type_: str, node: Node, path: str) -> Any:
-        """Convert one value of schema type `type_`; raises _Invalid with the reason."""
+    def convert(self, type_: str, node: Node, path: str, key: str = "") -> Any:
+        """Convert one value of schema type `type_` found at `path` (+ `.key`); raises
+        _Invalid with the reason. The path is only built when there is something to say."""
+        scalar = _SCALARS.get(type_)
+        if scalar is not None and type(node) is ScalarNode:
+            return scalar(node)  # the common case first
+        path = f"{path}.{key}" if key else path
         if type_.startswith("list of "):
             element = type_.removeprefix("list of ")
             nodes = node.items if isinstance(node, SeqNode) else (node,)
@@ -162,9 +185,7 @@ class FieldReader:
             return tuple(converted)
         if type_ in _MAPPINGS:
             return _MAPPINGS[type_](self, node, path)
-        if not isinstance(node, ScalarNode):
-            raise _Invalid(f"expected {_EXPECTED.get(type_, type_)}, got {self._kind(node)}")
-        return _SCALARS[type_](node)
+        raise _Invalid(f"expected {_EXPECTED.get(type_, type_)}, got {self._kind(node)}")
 
     # Nested mappings -------------------------------------------------------------
 
@@ -257,7 +278,7 @@ def _url(node: ScalarNode) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise _Invalid(f"{value!r} is not an absolute http(s) URL; write it as https://...")
-    if any(c.isspace() for c in value):
+    if _SPACE.search(value):
         raise _Invalid(f"{value!r} contains spaces; encode them as %20")
     if len(value) > MAX_URL_LENGTH:
         raise _Invalid(f"URL is {len(value)} characters, over the limit of {MAX_URL_LENGTH}")

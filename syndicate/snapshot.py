@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from syndicate import discovery, urls
-from syndicate.feeds import DEFAULT_REFRESH_SECONDS, all_feed_keys, feed_view, newest_change
+from syndicate.feeds import (
+    DEFAULT_REFRESH_SECONDS,
+    FeedView,
+    all_feed_keys,
+    feed_view,
+    newest_change,
+)
 from syndicate.model import Catalog
 from syndicate.render import FORMATS
 from syndicate.urls import FeedKey
@@ -85,7 +91,7 @@ def representation(
         format=fmt,
         content_type=content_type,
         body=body,
-        gzip_body=gzip.compress(body, compresslevel=9, mtime=0),
+        gzip_body=gzip.compress(body, compresslevel=6, mtime=0),
         etag=etag,
         gzip_etag=etag[:-1] + '-gzip"',
         last_modified=modified.astimezone(UTC).replace(microsecond=0),
@@ -105,13 +111,11 @@ def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
     return ", ".join(parts)
 
 
-def render_feeds(
-    catalog: Catalog, refresh_seconds: int = DEFAULT_REFRESH_SECONDS
-) -> dict[str, Representation]:
-    """Every feed of the catalog in every format that applies to it, by URL path."""
+def render_feeds(views: tuple[FeedView, ...]) -> dict[str, Representation]:
+    """Every feed in every format that applies to it, by URL path."""
     rendered: dict[str, Representation] = {}
-    for key in all_feed_keys(catalog):
-        view = feed_view(catalog, key, refresh_seconds)
+    for view in views:
+        catalog, key = view.catalog, view.key
         for fmt in FORMATS.values():
             if fmt.applies_to(key, catalog):
                 path = urls.feed_path(key, fmt.extension)
@@ -124,10 +128,14 @@ def render_feeds(
 
 def build_snapshot(catalog: Catalog, refresh_seconds: int = DEFAULT_REFRESH_SECONDS) -> Snapshot:
     """Render everything for `catalog` into an immutable snapshot."""
-    representations = render_feeds(catalog, refresh_seconds)
+    views = tuple(feed_view(catalog, key, refresh_seconds) for key in all_feed_keys(catalog))
+    representations = render_feeds(views)
     modified = newest_change(catalog)
+    listed = discovery.listing(views)
     for path, (name, content_type, render) in DOCUMENTS.items():
-        representations[path] = representation(path, name, content_type, render(catalog), modified)
+        representations[path] = representation(
+            path, name, content_type, render(catalog, listed), modified
+        )
     version = hashlib.sha256(
         "".join(f"{path} {rep.etag}\n" for path, rep in sorted(representations.items())).encode()
     ).hexdigest()[:16]

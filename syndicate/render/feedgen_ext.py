@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
@@ -41,9 +42,11 @@ class Tombstone:
     url: str
 
 
-def event_date(moment: datetime, all_day: bool) -> str:
-    """W3C date-time for a timed event, the date alone for an all-day one."""
-    return moment.date().isoformat() if all_day else moment.isoformat()
+def event_date(moment: datetime, event: Event) -> str:
+    """W3C date-time for a timed event; for an all-day one, the date in the event's zone."""
+    if event.all_day:
+        return moment.astimezone(ZoneInfo(event.timezone)).date().isoformat()
+    return moment.isoformat()
 
 
 class SyndicateExtension(BaseExtension):  # type: ignore[misc]
@@ -134,13 +137,9 @@ class SyndicateEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         event = self.event
         if event is None:
             return
-        etree.SubElement(element, f"{{{EVENT_NS}}}startdate").text = event_date(
-            event.start, event.all_day
-        )
+        etree.SubElement(element, f"{{{EVENT_NS}}}startdate").text = event_date(event.start, event)
         if event.end is not None:
-            etree.SubElement(element, f"{{{EVENT_NS}}}enddate").text = event_date(
-                event.end, event.all_day
-            )
+            etree.SubElement(element, f"{{{EVENT_NS}}}enddate").text = event_date(event.end, event)
         place = where(event)
         if place:
             etree.SubElement(element, f"{{{EVENT_NS}}}location").text = place

@@ -41,8 +41,8 @@ def _event(event: Event, about: str) -> dict[str, Any]:
     }  # fmt: skip
     data: dict[str, Any] = {
         "about": about,
-        "start": event_date(event.start, event.all_day),
-        "end": event_date(event.end, event.all_day) if event.end else None,
+        "start": event_date(event.start, event),
+        "end": event_date(event.end, event) if event.end else None,
         "timezone": event.timezone,
         "all_day": event.all_day,
         "text": eventtext.when(event),
@@ -77,7 +77,11 @@ def _item(view: FeedView, item: Item, about: str) -> dict[str, Any]:
 
 
 def render_json_feed(view: FeedView) -> bytes:
-    """The JSON Feed 1.1 document of `view`: UTF-8, keys in a fixed order, newline-terminated."""
+    """The JSON Feed 1.1 document of `view`: UTF-8, keys in a fixed order, newline-terminated.
+
+    Compact (no indentation): json's C encoder is only used without `indent`, and is several
+    times faster on large feeds.
+    """
     site = view.site
     about = urls.absolute(site, EXTENSIONS_DOC)
     feed: dict[str, Any] = {
@@ -107,7 +111,7 @@ def render_json_feed(view: FeedView) -> bytes:
             ],
         }
     cleaned = {k: v for k, v in feed.items() if v is not None}
-    return (json.dumps(cleaned, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json.dumps(cleaned, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 FORMAT = Format("json", "json", MEDIA_TYPE, render_json_feed, label="JSON Feed")
