@@ -51,8 +51,8 @@ test-slow: install-test
 	SYNDICATE_HYPOTHESIS_EXAMPLES=5000 $(BIN)/python -m pytest tests/test_hostile.py
 
 lint: install-test
-	$(BIN)/ruff check syndicate tests
-	$(BIN)/ruff format --check syndicate tests
+	$(BIN)/ruff check syndicate tests bench
+	$(BIN)/ruff format --check syndicate tests bench
 
 typecheck: install-test
 	$(BIN)/mypy
@@ -60,6 +60,10 @@ typecheck: install-test
 # The only way golden files change: review the diff before committing it.
 golden: install-test
 	$(BIN)/python -m tests.golden
+
+# The service against nginx on the same bytes (see bench/run.py); under two minutes.
+bench: install system-deps
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

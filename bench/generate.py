@@ -30,10 +30,15 @@ TYPES = {
     "types": [
         {"slug": "events", "kind": "event", "title": "Events", "singular": "Event"},
         {"slug": "voices", "kind": "article", "title": "Voices", "singular": "Voice"},
-        {"slug": "publications", "kind": "article", "title": "Publications", "singular": "Publication"},
+        {
+            "slug": "publications",
+            "kind": "article",
+            "title": "Publications",
+            "singular": "Publication",
+        },
     ]
 }
-WORDS = "harm reduction policy health rights justice community drug court reform evidence public".split()
+WORDS = ["harm", "reduction", "policy", "health", "rights", "justice", "community", "drug", "court", "reform", "evidence", "public"]
 
 
 def generate(out: Path, items: int, topics: int, seed: int = 7) -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
 
 from syndicate.settings import Settings
 from syndicate.web import handlers
+from syndicate.web.accesslog import ACCESS_LOG, AccessLog, BufferedAccessLogger, flusher
 from syndicate.web.content import ContentStore
 from syndicate.web.keys import METRICS, SETTINGS, STORE
 from syndicate.web.metrics import Metrics
 from syndicate.web.reload import sighup, watcher
 
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs "%{User-Agent}i"'
 # Request lines and header fields beyond these are refused with 4xx by aiohttp's parser.
 MAX_LINE_SIZE = 8190
 MAX_FIELD_SIZE = 8190
@@ -39,6 +40,12 @@ def setup_reload(app: web.Application) -> None:
     app.cleanup_ctx.append(sighup)
 
 
+def setup_access_log(app: web.Application, settings: Settings) -> None:
+    if settings.access_log:
+        app[ACCESS_LOG] = AccessLog()
+        app.cleanup_ctx.append(flusher)
+
+
 def create_app(settings: Settings) -> web.Application:
     """The service for `settings`, its content loaded and rendered.
 
@@ -52,6 +59,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STORE].load_now()
     setup_routes(app)
     setup_reload(app)
+    setup_access_log(app, settings)
     return app
 
 
@@ -74,9 +82,19 @@ def run(settings: Settings) -> None:
         app,
         host=settings.host,
         port=settings.port,
+        access_log_class=BufferedAccessLogger,
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-        access_log_format=ACCESS_LOG_FORMAT,
         shutdown_timeout=10,
         print=None,
         handle_signals=True,
+        loop=_event_loop(),
     )
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where installed (it roughly doubles throughput), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()

@@ -1,0 +1,91 @@
+"""One access-log line per request, at a cost the hot path can afford.
+
+Formatting a record through `logging` for every request halves the throughput of a service
+that otherwise does a dictionary lookup per request. Instead each request appends one
+preformatted line to an in-memory buffer, and the buffer is written to the stream in one
+call every `FLUSH_SECONDS` (or at `MAX_BUFFERED` lines, and at shutdown). Line format:
+
+    2026-11-26T06:41:41Z 127.0.0.1 "GET /feed.atom HTTP/1.1" 200 9145 0.0011 "curl/8.0"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+FLUSH_SECONDS = 0.5
+MAX_BUFFERED = 2048
+
+
+class AccessLog:
+    """The buffer of an app's access-log lines and the stream they go to."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self.lines: list[str] = []
+        self._second = -1
+        self._stamp = ""
+
+    def stamp(self) -> str:
+        now = int(time.time())
+        if now != self._second:  # formatting the time once per second, not per request
+            self._second, self._stamp = now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        return self._stamp
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+        if len(self.lines) >= MAX_BUFFERED:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.lines:
+            lines, self.lines = self.lines, []
+            stream = self.stream or sys.stderr
+            stream.write("\n".join(lines) + "\n")
+            stream.flush()
+
+
+ACCESS_LOG = web.AppKey("access_log", AccessLog)
+
+
+class BufferedAccessLogger(AbstractAccessLogger):
+    """aiohttp's access-logger hook, writing into the app's `AccessLog`."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        sink = request.app.get(ACCESS_LOG) if isinstance(request, web.Request) else None
+        if sink is None:
+            return
+        user_agent = request.headers.get("User-Agent", "-").replace('"', "'")
+        sink.add(
+            f'{sink.stamp()} {request.remote} "{request.method} {request.path_qs} '
+            f'HTTP/{request.version.major}.{request.version.minor}" {response.status} '
+            f'{response.body_length} {time:.4f} "{user_agent}"'
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return True
+
+
+async def flusher(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: flush the app's access log regularly and once more at shutdown."""
+    sink = app[ACCESS_LOG]
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            sink.flush()
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    sink.flush()
