@@ -38,7 +38,20 @@ TYPES = {
         },
     ]
 }
-WORDS = ["harm", "reduction", "policy", "health", "rights", "justice", "community", "drug", "court", "reform", "evidence", "public"]
+WORDS = [
+    "harm",
+    "reduction",
+    "policy",
+    "health",
+    "rights",
+    "justice",
+    "community",
+    "drug",
+    "court",
+    "reform",
+    "evidence",
+    "public",
+]
 
 
 def generate(out: Path, items: int, topics: int, seed: int = 7) -> None:
