@@ -94,3 +94,40 @@ def test_ten_mistakes_give_ten_located_messages_and_exit_1(tmp_path):
     assert len(messages) == 11
     assert all(line.startswith(str(config)) and line.split(":")[1].isdigit() for line in messages)
     assert result.stdout == ""
+
+
+def test_build_writes_every_representation_and_its_gzip(tmp_path):
+    result = run("build", "--config", "feeds_config", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    written = {
+        str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file()
+    }
+    assert "index.html" in written and "feeds.opml" in written
+    assert (
+        "topics/harm-reduction/events.atom" in written
+        and "topics/harm-reduction/events.atom.gz" in written
+    )
+    from syndicate.loader import load_catalog
+    from syndicate.snapshot import build_snapshot
+
+    snapshot = build_snapshot(load_catalog(SAMPLE))
+    assert (tmp_path / "out/feed.rss").read_bytes() == snapshot.representations["/feed.rss"].body
+
+
+def test_serve_refuses_invalid_content_with_located_messages(tmp_path):
+    config = tmp_path / "cfg"
+    shutil.copytree(SAMPLE, config)
+    (config / "broken.yaml").write_text("items: [\n", encoding="utf-8")
+    result = run("serve", "--config", str(config), "--port", "0")
+    assert result.returncode == 1
+    assert f"{config}/broken.yaml:2: YAML syntax error" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_is_a_usage_error():
+    env_result = subprocess.run(
+        [sys.executable, "-m", "syndicate", "serve"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SYNDICATE_PORT": "eighty"},
+    )  # fmt: skip
+    assert env_result.returncode == 2
+    assert "SYNDICATE_PORT='eighty'" in env_result.stderr
