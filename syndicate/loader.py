@@ -7,33 +7,24 @@ returns a partly valid catalog.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from syndicate.dates import DateError, ParsedDate, parse_date, zone
-from syndicate.fields import FieldReader, Raw, suggest
+from syndicate.fields import FieldReader, suggest
+from syndicate.items import Definition, ItemBuilder, line_of
 from syndicate.model import (
     Catalog,
     ContentType,
-    Event,
     Item,
-    Kind,
     Site,
     SourceRef,
-    Text,
     Topic,
-    Withdrawal,
 )
 from syndicate.problems import ContentError, Problem
-from syndicate.sanitize import clean_html, html_to_text, text_to_html
 from syndicate.schema import (
     CONTENT_TYPE,
     DEFAULT_FEED_SIZE,
-    EVENT,
     FILE_KEYS,
-    ITEM,
     MAX_FEED_SIZE,
     RESERVED_TYPE_SLUGS,
     SITE,
@@ -42,23 +33,10 @@ from syndicate.schema import (
 from syndicate.sources import MapNode, Node, ScalarNode, SeqNode, read_config
 
 
-@dataclass(frozen=True)
-class _Definition:
-    """One mapping found under a top-level key, with where it is."""
-
-    reader: FieldReader
-    node: Node
-    path: str
-
-    @property
-    def ref(self) -> SourceRef:
-        return SourceRef(self.reader.file, self.node.line)
-
-
 def load_catalog(root: Path) -> Catalog:
     """Read, validate and index the content under `root`; ContentError lists every problem."""
     files, problems = read_config(root)
-    sections: dict[str, list[_Definition]] = {"site": [], "type": [], "topic": [], "item": []}
+    sections: dict[str, list[Definition]] = {"site": [], "type": [], "topic": [], "item": []}
     for source in files:
         reader = FieldReader(source.path, problems)
         if not isinstance(source.root, MapNode):
@@ -80,7 +58,7 @@ def load_catalog(root: Path) -> Catalog:
     items: list[Item] = []
     if site is not None:
         for definition in sections["item"]:
-            item = _ItemBuilder(definition, site, type_index, topic_index).build()
+            item = ItemBuilder(definition, site, type_index, topic_index).build()
             if item is not None:
                 items.append(item)
     if problems or site is None:
@@ -95,7 +73,7 @@ _TOP_LEVEL_HELP = (
 
 
 def _collect(
-    reader: FieldReader, key: str, key_line: int, node: Node, sections: dict[str, list[_Definition]]
+    reader: FieldReader, key: str, key_line: int, node: Node, sections: dict[str, list[Definition]]
 ) -> None:
     section = FILE_KEYS.get(key)
     if section is None:
@@ -108,16 +86,16 @@ def _collect(
             reader.problem(node.line, key, f"expected a list of {section}s (or use '{section}:')")
             return
         for index, child in enumerate(node.items):
-            sections[section].append(_Definition(reader, child, f"{key}[{index}]"))
+            sections[section].append(Definition(reader, child, f"{key}[{index}]"))
     else:
-        sections[section].append(_Definition(reader, node, key))
+        sections[section].append(Definition(reader, node, key))
 
 
 def _unique(pairs: Any) -> list[Any]:
     return [pair for pair in pairs if pair is not None]
 
 
-def _raw_ids(definitions: list[_Definition], key: str) -> list[tuple[str, SourceRef, str]]:
+def _raw_ids(definitions: list[Definition], key: str) -> list[tuple[str, SourceRef, str]]:
     """Ids as written (with place and key path), so duplicates are found even in
     definitions with other mistakes."""
     found = []
@@ -130,7 +108,7 @@ def _raw_ids(definitions: list[_Definition], key: str) -> list[tuple[str, Source
 
 
 def _check_unique(
-    definitions: list[_Definition], key: str, what: str, problems: list[Problem]
+    definitions: list[Definition], key: str, what: str, problems: list[Problem]
 ) -> None:
     """Report every definition whose id was already used, naming the first place."""
     first: dict[str, SourceRef] = {}
@@ -149,7 +127,7 @@ def _check_unique(
             first[value] = ref
 
 
-def _site(definitions: list[_Definition], problems: list[Problem], root: Path) -> Site | None:
+def _site(definitions: list[Definition], problems: list[Problem], root: Path) -> Site | None:
     if not definitions:
         problems.append(
             Problem(str(root), 0, "site", "no site definition; add a file with 'site:'")
@@ -165,7 +143,7 @@ def _site(definitions: list[_Definition], problems: list[Problem], root: Path) -
         return None
     feed_size = values.get("feed_size", DEFAULT_FEED_SIZE)
     if not 1 <= feed_size <= MAX_FEED_SIZE:
-        line = _line_of(definition.node, "feed_size")
+        line = line_of(definition.node, "feed_size")
         definition.reader.problem(line, "site.feed_size", f"must be from 1 to {MAX_FEED_SIZE}")
         return None
     return Site(
@@ -185,18 +163,13 @@ def _site(definitions: list[_Definition], problems: list[Problem], root: Path) -
     )
 
 
-def _line_of(node: Node, key: str) -> int:
-    child = node.get(key) if isinstance(node, MapNode) else None
-    return child.line if child is not None else node.line
-
-
-def _content_type(definition: _Definition) -> tuple[ContentType, SourceRef] | None:
+def _content_type(definition: Definition) -> tuple[ContentType, SourceRef] | None:
     values = definition.reader.read(definition.node, definition.path, CONTENT_TYPE)
     if values is None or any(f.required and f.name not in values for f in CONTENT_TYPE):
         return None
     if values["slug"] in RESERVED_TYPE_SLUGS:
         definition.reader.problem(
-            _line_of(definition.node, "slug"),
+            line_of(definition.node, "slug"),
             f"{definition.path}.slug",
             f"'{values['slug']}' is reserved for the service's own URLs; choose another slug",
         )
@@ -211,7 +184,7 @@ def _content_type(definition: _Definition) -> tuple[ContentType, SourceRef] | No
     return content_type, definition.ref
 
 
-def _topic(definition: _Definition) -> tuple[Topic, SourceRef] | None:
+def _topic(definition: Definition) -> tuple[Topic, SourceRef] | None:
     values = definition.reader.read(definition.node, definition.path, TOPIC)
     if values is None or any(f.required and f.name not in values for f in TOPIC):
         return None
@@ -224,217 +197,3 @@ def _topic(definition: _Definition) -> tuple[Topic, SourceRef] | None:
         values.get("programs", ()),
     )
     return topic, definition.ref
-
-
-class _ItemBuilder:
-    """Validates one item definition against its type's kind and the rest of the catalog."""
-
-    def __init__(
-        self,
-        definition: _Definition,
-        site: Site,
-        types: dict[str, ContentType],
-        topics: dict[str, Topic],
-    ) -> None:
-        self.definition = definition
-        self.reader = definition.reader
-        self.path = definition.path
-        self.site = site
-        self.site_zone = zone(site.timezone)
-        self.types = types
-        self.topics = topics
-        self.ok = True
-
-    def problem(self, line: int, key: str, message: str) -> None:
-        self.ok = False
-        self.reader.problem(line, f"{self.path}.{key}", message)
-
-    def build(self) -> Item | None:
-        node = self.definition.node
-        if not isinstance(node, MapNode):
-            self.reader.read(node, self.path, ITEM)  # reports "expected a mapping"
-            return None
-        content_type = self._content_type(node)
-        is_event = content_type is not None and content_type.kind is Kind.EVENT
-        before = len(self.reader.problems)
-        values = self.reader.read(
-            node,
-            self.path,
-            ITEM,
-            also_allowed=EVENT if is_event or not content_type else (),
-            foreign=lambda key: self._foreign(key, content_type),
-        )
-        event_values = (
-            self.reader.read(node, self.path, EVENT, also_allowed=ITEM, report_unknown=False)
-            if is_event
-            else {}
-        )
-        if values is None or event_values is None or len(self.reader.problems) > before:
-            self.ok = False
-        if values is None:
-            return None
-        for slug in values.get("topics", ()):
-            if slug not in self.topics:
-                hint = suggest(slug, self.topics)
-                known = ", ".join(self.topics) or "none yet"
-                self.problem(
-                    _line_of(node, "topics"),
-                    "topics",
-                    f"unknown topic '{slug}'{hint}; defined topics: {known}",
-                )
-        if "topics" in values and not values["topics"]:
-            self.problem(_line_of(node, "topics"), "topics", "list at least one topic")
-        published = self._date(node, values, "published", self.site_zone)
-        updated = (
-            self._date(node, values, "updated", self.site_zone)
-            if "updated" in values
-            else published
-        )
-        if published and updated and updated.value < published.value:
-            self.problem(_line_of(node, "updated"), "updated", "is before 'published'")
-        summary = self._text(node, values, "summary", required=True)
-        content = self._text(node, values, "content", required=False)
-        withdrawn = self._withdrawal(node, values, published)
-        event = self._event(node, event_values) if is_event and event_values is not None else None
-        if not self.ok or published is None or updated is None or summary is None:
-            return None  # every mistake is reported; only valid items are built
-        return Item(
-            id=values["id"],
-            type=values["type"],
-            title=values["title"],
-            summary=summary,
-            content=content,
-            url=values["url"],
-            published=published.value,
-            updated=updated.value,
-            authors=values.get("authors", ()),
-            topics=tuple(dict.fromkeys(values["topics"])),
-            tags=tuple(dict.fromkeys(values.get("tags", ()))),
-            image=values.get("image"),
-            language=values.get("language"),
-            event=event,
-            withdrawn=withdrawn,
-            source=self.definition.ref,
-        )
-
-    def _content_type(self, node: MapNode) -> ContentType | None:
-        type_node = node.get("type")
-        if type_node is None or not isinstance(getattr(type_node, "value", None), str):
-            return None  # `read` reports the missing or ill-typed value
-        slug = type_node.value  # type: ignore[attr-defined]
-        found = self.types.get(slug)
-        if found is None:
-            known = ", ".join(self.types) or "none yet"
-            self.problem(
-                type_node.line,
-                "type",
-                f"unknown type '{slug}'{suggest(slug, self.types)}; defined types: {known}",
-            )
-        return found
-
-    @staticmethod
-    def _foreign(key: str, content_type: ContentType | None) -> str | None:
-        if content_type is not None and any(f.name == key for f in EVENT):
-            return (
-                f"'{key}' is only for items of an event type; '{content_type.slug}' is an "
-                f"{content_type.kind.value} type"
-            )
-        return None
-
-    def _date(
-        self,
-        node: MapNode,
-        values: dict[str, Any],
-        key: str,
-        where: ZoneInfo,
-        path: str | None = None,
-    ) -> ParsedDate | None:
-        raw: Raw | None = values.get(key)
-        if raw is None:
-            return None
-        try:
-            return parse_date(raw.text, where)
-        except DateError as error:
-            self.problem(raw.line, path or key, str(error))
-            return None
-
-    def _text(
-        self, node: MapNode, values: dict[str, Any], key: str, *, required: bool
-    ) -> Text | None:
-        plain, markup = values.get(key), values.get(f"{key}_html")
-        if plain is not None and markup is not None:
-            self.problem(
-                _line_of(node, f"{key}_html"),
-                f"{key}_html",
-                f"give either '{key}' (plain text) or '{key}_html', not both",
-            )
-            return None
-        if markup is not None:
-            html = clean_html(markup.text, values.get("url") or self.site.url)
-            text = html_to_text(html)
-            if not text:
-                self.problem(
-                    markup.line, f"{key}_html", "has no text left once unsafe HTML is removed"
-                )
-                return None
-            return Text(html, text)
-        if plain is not None:
-            return Text(text_to_html(plain), " ".join(plain.split()))
-        if required:
-            self.problem(node.line, key, f"required, but missing: give '{key}' or '{key}_html'")
-        return None
-
-    def _withdrawal(
-        self, node: MapNode, values: dict[str, Any], published: ParsedDate | None
-    ) -> Withdrawal | None:
-        given = values.get("withdrawn")
-        if given is None:
-            return None
-        when = self._date(node, given, "date", self.site_zone, "withdrawn.date")
-        if when is None:
-            return None
-        if published is not None and when.value < published.value:
-            self.problem(given["date"].line, "withdrawn.date", "is before 'published'")
-        return Withdrawal(when.value, given["reason"])
-
-    def _event(self, node: MapNode, values: dict[str, Any]) -> Event | None:
-        zone_name = values.get("timezone", self.site.timezone)
-        where = zone(zone_name)
-        start = self._date(node, values, "start", where)
-        end = self._date(node, values, "end", where)
-        if start is None:
-            return None
-        all_day = values.get("all_day", start.date_only)
-        if all_day and not start.date_only:
-            self.problem(
-                values["start"].line,
-                "start",
-                "all_day events take a date without a time, e.g. '2026-12-10'",
-            )
-        if not all_day and start.date_only:
-            self.problem(
-                values["start"].line,
-                "start",
-                "has no time; add one (e.g. '2026-12-10T18:30') or set 'all_day: true'",
-            )
-        if end is not None:
-            if end.date_only != start.date_only:
-                self.problem(
-                    values["end"].line,
-                    "end",
-                    "give both start and end with a time, or both as dates only",
-                )
-            elif end.value < start.value:
-                self.problem(values["end"].line, "end", "the event ends before it starts")
-        return Event(
-            start=start.value,
-            end=end.value if end else None,
-            timezone=zone_name,
-            all_day=all_day,
-            venue=values.get("venue"),
-            address=values.get("address"),
-            city=values.get("city"),
-            country=values.get("country"),
-            online_url=values.get("online_url"),
-            registration_url=values.get("registration_url"),
-        )
