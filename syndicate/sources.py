@@ -137,7 +137,12 @@ def _walk(folder: Path, top: Path, seen: set[Path]) -> Iterator[tuple[Path, str]
     if real in seen:
         return
     seen.add(real)
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as error:
+        yield folder, f"cannot read the folder: {error.strerror or error}"
+        return
+    for entry in entries:
         if entry.name.startswith("."):
             continue
         if entry.is_symlink():
@@ -158,7 +163,11 @@ def _walk(folder: Path, top: Path, seen: set[Path]) -> Iterator[tuple[Path, str]
 
 
 def _parse_file(path: Path, shown: str) -> SourceFile | Problem | None:
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+        data = path.read_bytes() if size <= MAX_FILE_BYTES else b""
+    except OSError as error:
+        return Problem(shown, 0, "", f"cannot read the file: {error.strerror or error}")
     if size > MAX_FILE_BYTES:
         return Problem(
             shown,
@@ -168,7 +177,7 @@ def _parse_file(path: Path, shown: str) -> SourceFile | Problem | None:
             "split it into several files",
         )
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         return Problem(
             shown, 0, "", f"file is not valid UTF-8 ({error.reason} at byte {error.start})"

@@ -589,3 +589,18 @@ def test_two_documents_in_one_file_are_refused(config_dir):
         "cfg/x.yaml:2: YAML syntax error: expected a single document in the file but found another "
         "document (---); use one file per document"
     ]
+
+
+def test_an_unreadable_file_is_a_located_problem(config_dir, monkeypatch):
+    from pathlib import Path as RealPath
+
+    write_config(config_dir, {"secret.yaml": ITEM})
+    real_read = RealPath.read_bytes
+
+    def refuse(self):
+        if self.name == "secret.yaml":
+            raise PermissionError(13, "Permission denied")
+        return real_read(self)
+
+    monkeypatch.setattr(RealPath, "read_bytes", refuse)
+    assert problems_for(config_dir, {}) == ["cfg/secret.yaml: cannot read the file: Permission denied"]
