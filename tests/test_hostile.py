@@ -7,14 +7,17 @@ format and checked with real parsers. `make test` runs 500 examples; `make test-
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from syndicate import discovery
 from syndicate.feeds import feed_view
 from syndicate.loader import load_catalog
 from syndicate.problems import ContentError
@@ -144,7 +147,12 @@ def test_any_content_the_loader_accepts_renders_valid_feeds(
             # Refusing is allowed, but only with located messages: never a crash.
             assert error.problems and all(p.file for p in error.problems)
             return
-    for key in (FeedKey(), FeedKey(topic="health")):
-        view = feed_view(catalog, key)
+    views = tuple(feed_view(catalog, key) for key in (FeedKey(), FeedKey(topic="health")))
+    for view in views:
         for name, fmt in FORMATS.items():
             CHECKS[name](fmt.render(view))
+    listed = discovery.listing(views)
+    ET.fromstring(discovery.opml(catalog, listed))  # strict XML
+    json.loads(discovery.feeds_json(catalog, listed))
+    page = discovery.index_html(catalog, listed).decode("utf-8")
+    assert "<script" not in page.lower()  # editor text is escaped, never markup

@@ -603,4 +603,6 @@ def test_an_unreadable_file_is_a_located_problem(config_dir, monkeypatch):
         return real_read(self)
 
     monkeypatch.setattr(RealPath, "read_bytes", refuse)
-    assert problems_for(config_dir, {}) == ["cfg/secret.yaml: cannot read the file: Permission denied"]
+    assert problems_for(config_dir, {}) == [
+        "cfg/secret.yaml: cannot read the file: Permission denied"
+    ]
