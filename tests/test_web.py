@@ -213,7 +213,7 @@ async def test_operations_endpoints_refuse_other_methods(client, path):
     [
         (
             "/topics/nope/feed.atom",
-            "There is no topic 'nope'. Topics: drug-policy, harm-reduction.",
+            "There is no topic 'nope'. Topics: harm-reduction, drug-policy.",
         ),
         (
             "/topics/harm-reduction/podcasts.rss",
