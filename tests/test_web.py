@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
@@ -300,6 +301,14 @@ async def test_malformed_requests_never_get_a_500_or_a_traceback(client, data):
         status = int(response.split(b" ", 2)[1])
         assert status < 500
         assert b"Traceback" not in response
+
+
+async def test_malformed_requests_are_logged_as_one_line_not_an_error(client, caplog):
+    caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    await raw_request(client, b"GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n")
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert records and all(r.levelno == logging.INFO and not r.exc_info for r in records)
+    assert "refused a malformed request" in records[0].getMessage()
 
 
 async def test_healthz_reports_snapshot_and_counts(client):

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from syndicate.settings import Settings
 from syndicate.web import handlers
@@ -18,6 +19,25 @@ from syndicate.web.reload import sighup, watcher
 # Request lines and header fields beyond these are refused with 4xx by aiohttp's parser.
 MAX_LINE_SIZE = 8190
 MAX_FIELD_SIZE = 8190
+
+
+class QuietMalformedRequests(logging.Filter):
+    """Malformed requests (refused with 400 by aiohttp's parser) are the client's mistake,
+    and scanners send many: log one line at INFO instead of an ERROR with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 500) < 500:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = f"refused a malformed request from %s: {error.message.splitlines()[0]}"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def setup_logging() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, QuietMalformedRequests) for f in server_log.filters):
+        server_log.addFilter(QuietMalformedRequests())
 
 
 def setup_state(app: web.Application, settings: Settings) -> None:
@@ -55,6 +75,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         handler_args={"max_line_size": MAX_LINE_SIZE, "max_field_size": MAX_FIELD_SIZE}
     )
+    setup_logging()
     setup_state(app, settings)
     app[STORE].load_now()
     setup_routes(app)
