@@ -79,3 +79,27 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def sample() -> Catalog:
     return load_catalog(SAMPLE)
+
+
+@pytest.fixture
+async def serve(aiohttp_client):
+    """Start a `Service` for some settings behind aiohttp's test server; returns a client
+    (asking for identity encoding unless a request says otherwise) with `.service` set."""
+    from aiohttp.test_utils import RawTestServer
+
+    from syndicate.web import Service
+
+    services = []
+
+    async def start(settings):
+        service = Service(settings)
+        services.append(service)
+        await service.start()
+        server = RawTestServer(service.handle, **service.server_options())
+        client = await aiohttp_client(server, headers={"Accept-Encoding": "identity"})
+        client.service = service
+        return client
+
+    yield start
+    for service in services:
+        await service.stop()

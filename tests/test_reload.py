@@ -11,8 +11,7 @@ import time
 import pytest
 
 from syndicate.settings import Settings
-from syndicate.web import create_app
-from syndicate.web.keys import STORE
+from syndicate.web import Service
 from tests.conftest import SAMPLE
 
 VOICES = "items/harm-reduction/voices.yaml"
@@ -34,9 +33,8 @@ def edit(config, old: str, new: str, name: str = VOICES) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-async def make_client(aiohttp_client, config, **settings):
-    app = create_app(Settings(config=config, access_log=False, **settings))
-    return await aiohttp_client(app, headers={"Accept-Encoding": "identity"})
+async def make_client(serve, config, **settings):
+    return await serve(Settings(config=config, access_log=False, **settings))
 
 
 async def wait_for(predicate, timeout: float = 2.0) -> float:
@@ -49,8 +47,8 @@ async def wait_for(predicate, timeout: float = 2.0) -> float:
     pytest.fail(f"not true within {timeout}s")
 
 
-async def test_a_valid_edit_is_live_within_two_seconds(aiohttp_client, config):
-    client = await make_client(aiohttp_client, config, watch=True)
+async def test_a_valid_edit_is_live_within_two_seconds(serve, config):
+    client = await make_client(serve, config, watch=True)
     await asyncio.sleep(0.3)  # let the watcher start
     edit(config, OLD_TITLE, NEW_TITLE)
 
@@ -60,8 +58,8 @@ async def test_a_valid_edit_is_live_within_two_seconds(aiohttp_client, config):
     assert await wait_for(live, timeout=2.0) < 2.0
 
 
-async def test_an_invalid_edit_keeps_the_last_good_content_and_is_reported(aiohttp_client, config):
-    client = await make_client(aiohttp_client, config, watch=True)
+async def test_an_invalid_edit_keeps_the_last_good_content_and_is_reported(serve, config):
+    client = await make_client(serve, config, watch=True)
     before = await (await client.get("/feed.atom")).read()
     await asyncio.sleep(0.3)
     edit(config, "published: 2026-11-05T08:00", "published: the fifth of never")
@@ -89,10 +87,10 @@ async def test_an_invalid_edit_keeps_the_last_good_content_and_is_reported(aioht
     await wait_for(healthy, timeout=2.0)
 
 
-async def test_a_broken_yaml_file_keeps_serving(aiohttp_client, config):
-    client = await make_client(aiohttp_client, config, watch=False)
+async def test_a_broken_yaml_file_keeps_serving(serve, config):
+    client = await make_client(serve, config, watch=False)
     (config / "items/broken.yaml").write_text("items: [\n", encoding="utf-8")
-    assert await client.app[STORE].reload("test") is False
+    assert await client.service.store.reload("test") is False
     assert (await client.get("/feed.atom")).status == 200
     health = await (await client.get("/healthz")).json()
     assert health["last_reload_error"]["problems"][0].startswith(
@@ -100,8 +98,8 @@ async def test_a_broken_yaml_file_keeps_serving(aiohttp_client, config):
     )
 
 
-async def test_sighup_reloads(aiohttp_client, config):
-    client = await make_client(aiohttp_client, config, watch=False)
+async def test_sighup_reloads(serve, config):
+    client = await make_client(serve, config, watch=False)
     edit(config, OLD_TITLE, NEW_TITLE)
     os.kill(os.getpid(), signal.SIGHUP)
 
@@ -111,26 +109,26 @@ async def test_sighup_reloads(aiohttp_client, config):
     await wait_for(live, timeout=2.0)
 
 
-async def test_etags_change_only_where_bytes_change(aiohttp_client, config):
-    client = await make_client(aiohttp_client, config, watch=False)
+async def test_etags_change_only_where_bytes_change(serve, config):
+    client = await make_client(serve, config, watch=False)
 
     async def etag(path: str) -> str:
         return (await client.get(path)).headers["ETag"]
 
     before = {path: await etag(path) for path in ("/feed.atom", "/topics/drug-policy/events.atom")}
-    assert await client.app[STORE].reload("no change") is True
+    assert await client.service.store.reload("no change") is True
     assert {path: await etag(path) for path in before} == before
     edit(config, OLD_TITLE, NEW_TITLE)
-    assert await client.app[STORE].reload("title edit") is True
+    assert await client.service.store.reload("title edit") is True
     assert await etag("/feed.atom") != before["/feed.atom"]
     assert (
         await etag("/topics/drug-policy/events.atom") == before["/topics/drug-policy/events.atom"]
     )
 
 
-async def test_a_reload_never_changes_the_snapshot_a_request_holds(aiohttp_client, config):
-    client = await make_client(aiohttp_client, config, watch=False)
-    store = client.app[STORE]
+async def test_a_reload_never_changes_the_snapshot_a_request_holds(serve, config):
+    client = await make_client(serve, config, watch=False)
+    store = client.service.store
     held = store.current
     body = held.prepared["/feed.atom"].rep.body
     edit(config, OLD_TITLE, NEW_TITLE)
@@ -144,4 +142,4 @@ async def test_the_service_refuses_to_start_on_invalid_content(config):
 
     edit(config, "published: 2026-11-05T08:00", "published: never")
     with pytest.raises(ContentError):
-        create_app(Settings(config=config, watch=False))
+        Service(Settings(config=config, watch=False))

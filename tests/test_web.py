@@ -12,7 +12,6 @@ import pytest
 from syndicate.loader import load_catalog
 from syndicate.settings import Settings
 from syndicate.snapshot import build_snapshot
-from syndicate.web import create_app
 from tests.conftest import SAMPLE
 from tests.feedcheck import CHECKS
 
@@ -26,13 +25,9 @@ MEDIA_TYPES = {
 }
 
 
-IDENTITY = {"Accept-Encoding": "identity"}  # aiohttp's client asks for gzip by default
-
-
 @pytest.fixture
-async def client(aiohttp_client):
-    app = create_app(Settings(config=SAMPLE, watch=False, access_log=False))
-    return await aiohttp_client(app, headers=IDENTITY)
+async def client(serve):
+    return await serve(Settings(config=SAMPLE, watch=False, access_log=False))
 
 
 @pytest.mark.parametrize("path", FEEDS)
@@ -341,10 +336,8 @@ async def test_metrics_count_requests_304s_bytes_and_builds(client):
     assert 'syndicate_reloads_total{result="ok"} 1.0' in text
 
 
-async def test_max_age_setting_agrees_with_rss_ttl(aiohttp_client):
-    client = await aiohttp_client(
-        create_app(Settings(config=SAMPLE, watch=False, max_age=600)), headers=IDENTITY
-    )
+async def test_max_age_setting_agrees_with_rss_ttl(serve):
+    client = await serve(Settings(config=SAMPLE, watch=False, max_age=600))
     response = await client.get("/feed.rss")
     assert response.headers["Cache-Control"].startswith("public, max-age=600,")
     channel = CHECKS["rss"](await response.read())
@@ -356,9 +349,9 @@ async def test_max_age_setting_agrees_with_rss_ttl(aiohttp_client):
     )
 
 
-async def test_public_url_setting_rewrites_self_links(aiohttp_client):
-    client = await aiohttp_client(
-        create_app(Settings(config=SAMPLE, watch=False, public_url="https://feeds.example.org"))
+async def test_public_url_setting_rewrites_self_links(serve):
+    client = await serve(
+        Settings(config=SAMPLE, watch=False, public_url="https://feeds.example.org")
     )
     body = await (await client.get("/feed.json")).json()
     assert body["feed_url"] == "https://feeds.example.org/feed.json"

@@ -11,10 +11,8 @@ call every `FLUSH_SECONDS` (or at `MAX_BUFFERED` lines, and at shutdown). Line f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator
 from typing import TextIO
 
 from aiohttp import web
@@ -52,20 +50,18 @@ class AccessLog:
             stream.flush()
 
 
-ACCESS_LOG = web.AppKey("access_log", AccessLog)
-
-
 class BufferedAccessLogger(AbstractAccessLogger):
-    """aiohttp's access-logger hook, writing into the app's `AccessLog`."""
+    """aiohttp's access-logger hook, writing into an `AccessLog` (see `logger_class`)."""
+
+    sink: AccessLog
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        sink = request.app.get(ACCESS_LOG) if isinstance(request, web.Request) else None
-        if sink is None:
-            return
+        sink = self.sink
         user_agent = request.headers.get("User-Agent", "-").replace('"', "'")
+        version = request.version
         sink.add(
-            f'{sink.stamp()} {request.remote} "{request.method} {request.path_qs} '
-            f'HTTP/{request.version.major}.{request.version.minor}" {response.status} '
+            f'{sink.stamp()} {request.remote} "{request.method} {request.raw_path} '
+            f'HTTP/{version.major}.{version.minor}" {response.status} '
             f'{response.body_length} {time:.4f} "{user_agent}"'
         )
 
@@ -74,18 +70,16 @@ class BufferedAccessLogger(AbstractAccessLogger):
         return True
 
 
-async def flusher(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: flush the app's access log regularly and once more at shutdown."""
-    sink = app[ACCESS_LOG]
+def logger_class(sink: AccessLog) -> type[BufferedAccessLogger]:
+    """An access-logger class bound to `sink` (aiohttp instantiates the class itself)."""
+    return type("ServiceAccessLogger", (BufferedAccessLogger,), {"sink": sink})
 
-    async def loop() -> None:
+
+async def flush_regularly(sink: AccessLog) -> None:
+    """Flush `sink` every FLUSH_SECONDS until cancelled, then once more."""
+    try:
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
             sink.flush()
-
-    task = asyncio.create_task(loop())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    sink.flush()
+    finally:
+        sink.flush()

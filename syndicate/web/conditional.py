@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -60,6 +61,11 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     """True when Accept-Encoding allows gzip (explicitly, or by `*`, with q > 0)."""
     if not accept_encoding:
         return False
+    return _accepts_gzip(accept_encoding)
+
+
+@functools.lru_cache(maxsize=512)  # clients send a handful of distinct values, per request
+def _accepts_gzip(accept_encoding: str) -> bool:
     star = False
     for part in accept_encoding.lower().split(","):
         coding, _, params = part.strip().partition(";")

@@ -1,13 +1,15 @@
 """Request handlers: a lookup in the current snapshot plus HTTP semantics, nothing more.
 
 No rendering, no file I/O and no YAML here. Every miss gets a helpful 4xx in plain text
-(what exists, where the list of feeds is), never a traceback.
+(what exists, where the list of feeds is), never a traceback. Handlers receive their
+dependencies (the store, the metrics) when they are made, not from a global or an app.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -15,62 +17,93 @@ from aiohttp import web
 from syndicate.render import FORMATS, by_extension
 from syndicate.urls import parse_feed_path
 from syndicate.web.conditional import accepts_gzip, is_not_modified, query_problem
-from syndicate.web.keys import METRICS, STORE
-from syndicate.web.responses import ALLOWED_METHODS, CORS, PREFLIGHT, Current
+from syndicate.web.content import ContentStore
+from syndicate.web.metrics import Metrics
+from syndicate.web.responses import ALLOWED_METHODS, CORS, PREFLIGHT, Current, Prepared
 
-TEXT = "text/plain; charset=utf-8"
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+Counter = Callable[[str, int, int], None]
 ERROR_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **CORS}
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-async def serve(request: web.Request) -> web.StreamResponse:
-    """Every snapshot path: feeds, the index page, OPML and feeds.json."""
-    store = request.app[STORE]
-    current = store.current
-    method = request.method
-    if current is None:
-        return _text(
-            503, "The content is still loading; try again in a moment.\n", "unavailable", request
-        )
-    prepared = current.prepared.get(request.path)
-    route = "feed" if prepared is not None and prepared.rep.key is not None else "document"
-    if method not in ("GET", "HEAD"):
-        if method == "OPTIONS":
-            request.app[METRICS].count("preflight", 204, 0)
-            return web.Response(status=204, headers=PREFLIGHT)
-        response = _text(405, f"{method} is not allowed here; use GET or HEAD.\n", route, request)
-        response.headers["Allow"] = ALLOWED_METHODS
-        return response
-    if prepared is None:
-        return _text(404, _not_found(request.path, current), "not_found", request)
-    if "?" in request.raw_path:
-        problem = query_problem(request.raw_path.split("?", 1)[1])
-        if problem:
-            message = (
-                f"The query string is malformed: {problem}.\n"
-                "Feeds take no query parameters (unknown ones are ignored): request "
-                f"{prepared.rep.path} without one.\n"
-            )
-            return _text(400, message, route, request)
+def router(store: ContentStore, metrics: Metrics) -> Handler:
+    """The one handler of the service: /healthz, /metrics, and every snapshot path.
+
+    Three kinds of path need no router: the snapshot lookup is the common case and comes
+    first; the two operational endpoints are compared by string.
+    """
+    count = metrics.count
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        current = store.current
+        path = request.path
+        prepared = current.prepared.get(path) if current is not None else None
+        method = request.method
+        if (
+            prepared is not None
+            and (method == "GET" or method == "HEAD")
+            and "?" not in request.raw_path
+        ):
+            return _respond(request, prepared, count)  # the hot path
+        if path == "/healthz":
+            return _operational(request, count, "healthz", lambda: _health(store))
+        if path == "/metrics":
+            return _operational(request, count, "metrics", metrics.exposition)
+        return _other(request, current, prepared, count)
+
+    return handle
+
+
+def _respond(request: web.BaseRequest, prepared: Prepared, count: Counter) -> web.Response:
+    """200 or 304 for a GET or HEAD of an existing representation."""
     headers = request.headers
     gzip = accepts_gzip(headers.get("Accept-Encoding"))
-    metrics = request.app[METRICS]
     if is_not_modified(
         headers.get("If-None-Match"),
         headers.get("If-Modified-Since"),
         prepared.etags,
         prepared.rep.last_modified,
     ):
-        metrics.count(route, 304, 0)
+        count(prepared.route, 304, 0)
         return web.Response(
             status=304, headers=prepared.not_modified_gzip if gzip else prepared.not_modified
         )
     body = prepared.rep.gzip_body if gzip else prepared.rep.body
-    metrics.count(route, 200, 0 if method == "HEAD" else len(body))
+    count(prepared.route, 200, 0 if request.method == "HEAD" else len(body))
     return web.Response(body=body, headers=prepared.ok_gzip if gzip else prepared.ok)
 
 
-def _text(status: int, message: str, route: str, request: web.Request) -> web.Response:
-    request.app[METRICS].count(route, status, len(message))
+def _other(
+    request: web.BaseRequest, current: Current | None, prepared: Prepared | None, count: Counter
+) -> web.Response:
+    """Everything off the hot path: not loaded yet, other methods, unknown paths, queries."""
+    method = request.method
+    route = prepared.route if prepared is not None else "not_found"
+    if current is None:
+        return _text(
+            503, "The content is still loading; try again in a moment.\n", "unavailable", count
+        )
+    if method not in ("GET", "HEAD"):
+        if method == "OPTIONS":
+            count("preflight", 204, 0)
+            return web.Response(status=204, headers=PREFLIGHT)
+        return _not_allowed(method, ALLOWED_METHODS, route, count)
+    if prepared is None:
+        return _text(404, _not_found(request.path, current), "not_found", count)
+    problem = query_problem(request.raw_path.split("?", 1)[1])
+    if problem:
+        message = (
+            f"The query string is malformed: {problem}.\n"
+            "Feeds take no query parameters (unknown ones are ignored): request "
+            f"{prepared.rep.path} without one.\n"
+        )
+        return _text(400, message, route, count)
+    return _respond(request, prepared, count)
+
+
+def _text(status: int, message: str, route: str, count: Counter) -> web.Response:
+    count(route, status, len(message))
     return web.Response(
         status=status,
         text=message,
@@ -78,6 +111,13 @@ def _text(status: int, message: str, route: str, request: web.Request) -> web.Re
         charset="utf-8",
         headers=ERROR_HEADERS,
     )
+
+
+def _not_allowed(method: str, allowed: str, route: str, count: Counter) -> web.Response:
+    verbs = allowed.replace(", OPTIONS", "").replace(", ", " or ")
+    response = _text(405, f"{method} is not allowed here; use {verbs}.\n", route, count)
+    response.headers["Allow"] = allowed
+    return response
 
 
 def _shown(path: str) -> str:
@@ -110,10 +150,20 @@ def _not_found(path: str, current: Current) -> str:
     )
 
 
-async def healthz(request: web.Request) -> web.Response:
+def _operational(
+    request: web.BaseRequest, count: Counter, route: str, body: Callable[[], tuple[bytes, str]]
+) -> web.Response:
+    """/healthz and /metrics: GET or HEAD only, never cached."""
+    if request.method not in ("GET", "HEAD"):
+        return _not_allowed(request.method, "GET, HEAD", "other", count)
+    data, content_type = body()
+    count(route, 200, len(data))
+    return web.Response(body=data, headers={**NO_STORE, "Content-Type": content_type})
+
+
+def _health(store: ContentStore) -> tuple[bytes, str]:
     """Service health as JSON: snapshot version and age, counts, the last reload error."""
-    store = request.app[STORE]
-    current: Current | None = store.current
+    current = store.current
     failure = store.last_failure
     body: dict[str, object] = {
         "status": "starting" if current is None else ("degraded" if failure else "ok")
@@ -138,26 +188,4 @@ async def healthz(request: web.Request) -> web.Response:
         if failure
         else None
     )
-    request.app[METRICS].count("healthz", 200, 0)
-    return web.json_response(
-        body, headers={"Cache-Control": "no-store"}, dumps=lambda o: json.dumps(o, indent=2)
-    )
-
-
-async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition."""
-    registry = request.app[METRICS]
-    registry.count("metrics", 200, 0)
-    response = web.Response(body=registry.exposition(), headers={"Cache-Control": "no-store"})
-    response.content_type = "text/plain"
-    response.charset = "utf-8"
-    return response
-
-
-async def only_get(request: web.Request) -> web.Response:
-    """Any other method on /healthz or /metrics."""
-    response = _text(
-        405, f"{request.method} is not allowed here; use GET or HEAD.\n", "other", request
-    )
-    response.headers["Allow"] = "GET, HEAD"
-    return response
+    return (json.dumps(body, indent=2) + "\n").encode("utf-8"), "application/json; charset=utf-8"

@@ -89,5 +89,6 @@ class Metrics(Collector):
             value=self.built_at,
         )
 
-    def exposition(self) -> bytes:
-        return bytes(generate_latest(self.registry))
+    def exposition(self) -> tuple[bytes, str]:
+        """The text exposition and its content type."""
+        return bytes(generate_latest(self.registry)), CONTENT_TYPE

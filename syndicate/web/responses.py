@@ -47,6 +47,7 @@ class Prepared:
     """One representation with its four header sets."""
 
     rep: Representation
+    route: str  # "feed" or "document", for metrics
     etags: frozenset[str]
     ok: Mapping[str, str]
     ok_gzip: Mapping[str, str]
@@ -79,6 +80,7 @@ def prepare(snapshot: Snapshot, settings: Settings) -> Current:
         gzipped = {**common, "ETag": rep.gzip_etag}
         prepared[path] = Prepared(
             rep=rep,
+            route="feed" if rep.key is not None else "document",
             etags=frozenset({rep.etag, rep.gzip_etag}),
             ok={**identity, "Content-Type": rep.content_type},
             ok_gzip={**gzipped, "Content-Type": rep.content_type, "Content-Encoding": "gzip"},
