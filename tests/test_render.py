@@ -265,3 +265,11 @@ def test_language_and_rights_are_carried():
     channel = rss()
     assert channel.findtext("language") == "en"
     assert channel.findtext("copyright").startswith("©")
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_an_empty_feed_is_valid_in_every_format(config_dir, name):
+    catalog = load_catalog(config_dir)
+    view = feed_view(catalog, FeedKey("justice", "events"))  # no events in that topic
+    assert view.entries == ()
+    CHECKS[name](FORMATS[name].render(view))
