@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
+
+# Under CI the property tests replay the same examples every run, so a landing never depends
+# on luck; locally they explore new examples each run (and `make test-slow` many more).
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "feeds_config"
