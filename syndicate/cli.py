@@ -12,15 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from syndicate import __version__
+from syndicate.build import snapshot_for
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
 from syndicate.problems import ContentError
 from syndicate.settings import SETTINGS, SettingError, Settings
-from syndicate.snapshot import build_snapshot
 from syndicate.sources import is_readable_dir
 
 DEFAULT_CONFIG = "feeds_config"
@@ -101,10 +100,7 @@ def _report(error: ContentError, config: Path) -> None:
 
 def _build(settings: Settings, out: Path) -> int:
     """Write each representation to OUT/<path> (and OUT/<path>.gz); `/` becomes index.html."""
-    catalog = load_catalog(settings.config)
-    if settings.public_url:
-        catalog = replace(catalog, site=replace(catalog.site, feeds_url=settings.public_url))
-    snapshot = build_snapshot(catalog, settings.max_age)
+    snapshot = snapshot_for(settings)
     for path, rep in snapshot.representations.items():
         target = out / (path.lstrip("/") or "index.html")
         target.parent.mkdir(parents=True, exist_ok=True)

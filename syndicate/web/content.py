@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from syndicate.loader import load_catalog
+from syndicate.build import snapshot_for
 from syndicate.problems import ContentError
 from syndicate.settings import Settings
-from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.snapshot import Snapshot
 from syndicate.web.metrics import Metrics
 from syndicate.web.responses import Current, prepare
 
@@ -44,14 +44,12 @@ class ContentStore:
         self.last_failure: ReloadFailure | None = None
         self._lock = asyncio.Lock()
 
-    def build(self) -> Snapshot:
-        """Load and render everything (blocking). ContentError if the content is invalid."""
-        catalog = load_catalog(self.settings.config)
-        if self.settings.public_url:
-            catalog = replace(
-                catalog, site=replace(catalog.site, feeds_url=self.settings.public_url)
-            )
-        return build_snapshot(catalog, self.settings.max_age)
+    def build(self) -> Current:
+        """Load, render and prepare everything (blocking: run it off the event loop).
+
+        ContentError if the content is invalid.
+        """
+        return prepare(snapshot_for(self.settings), self.settings)
 
     def load_now(self) -> None:
         """The first load, before serving (blocking). ContentError if the content is invalid."""
@@ -64,15 +62,16 @@ class ContentStore:
         async with self._lock:
             started = time.perf_counter()
             try:
-                snapshot = await asyncio.get_running_loop().run_in_executor(None, self.build)
+                current = await asyncio.get_running_loop().run_in_executor(None, self.build)
             except ContentError as error:
                 self._fail([str(p) for p in error.problems], reason)
                 return False
             except OSError as error:  # the folder vanished mid-edit, a file is unreadable...
                 self._fail([f"{self.settings.config}: {error.strerror or error}"], reason)
                 return False
+            snapshot = current.snapshot
             changed = self.snapshot is None or snapshot.version != self.snapshot.version
-            self._install(snapshot, started)
+            self._install(current, started)
             note = "" if changed else " (unchanged)"
             log.info(
                 "reloaded (%s): version %s%s in %.3fs",
@@ -87,15 +86,14 @@ class ContentStore:
     def snapshot(self) -> Snapshot | None:
         return self.current.snapshot if self.current else None
 
-    def _install(self, snapshot: Snapshot, started: float) -> None:
-        current = prepare(snapshot, self.settings)
+    def _install(self, current: Current, started: float) -> None:
         self.build_seconds = time.perf_counter() - started
         self.current = current  # the atomic swap: one reference assignment
         self.built_at = time.time()
         self.last_failure = None
         self.metrics.build_seconds.observe(self.build_seconds)
         self.metrics.reloads["ok"] += 1
-        self.metrics.representations = len(snapshot.representations)
+        self.metrics.representations = len(current.prepared)
         self.metrics.built_at = self.built_at
 
     def _fail(self, problems: list[str], reason: str) -> None:
