@@ -273,3 +273,21 @@ def test_an_empty_feed_is_valid_in_every_format(config_dir, name):
     view = feed_view(catalog, FeedKey("justice", "events"))  # no events in that topic
     assert view.entries == ()
     CHECKS[name](FORMATS[name].render(view))
+
+
+def test_publisher_email_is_the_rss_managing_editor_and_the_atom_author_email():
+    from dataclasses import replace
+
+    site = replace(
+        SAMPLE_CATALOG.site,
+        publisher=replace(SAMPLE_CATALOG.site.publisher, email="press@example.org"),
+    )
+    catalog = replace(SAMPLE_CATALOG, site=site)
+    view = feed_view(catalog, FeedKey())
+    channel = CHECKS["rss"](FORMATS["rss"].render(view))
+    assert channel.findtext("managingEditor") == "press@example.org (Open Society Foundations)"
+    root = CHECKS["atom"](FORMATS["atom"].render(view))
+    assert root.findtext(f"{ATOM}author/{ATOM}email") == "press@example.org"
+    assert all(
+        item.find("author") is None for item in channel.findall("item")
+    )  # never item e-mails
