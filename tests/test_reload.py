@@ -49,7 +49,7 @@ async def wait_for(predicate, timeout: float = 2.0) -> float:
 
 async def test_a_valid_edit_is_live_within_two_seconds(serve, config):
     client = await make_client(serve, config, watch=True)
-    await asyncio.sleep(0.3)  # let the watcher start
+    await asyncio.sleep(0.5)  # let the watcher start
     edit(config, OLD_TITLE, NEW_TITLE)
 
     async def live() -> bool:
@@ -61,7 +61,7 @@ async def test_a_valid_edit_is_live_within_two_seconds(serve, config):
 async def test_an_invalid_edit_keeps_the_last_good_content_and_is_reported(serve, config):
     client = await make_client(serve, config, watch=True)
     before = await (await client.get("/feed.atom")).read()
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.5)
     edit(config, "published: 2026-11-05T08:00", "published: the fifth of never")
 
     async def degraded() -> bool:
