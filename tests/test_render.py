@@ -291,3 +291,34 @@ def test_publisher_email_is_the_rss_managing_editor_and_the_atom_author_email():
     assert all(
         item.find("author") is None for item in channel.findall("item")
     )  # never item e-mails
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_markup_characters_in_titles_survive_as_text(config_dir, name):
+    from tests.conftest import write_config
+
+    title = "Fish & Chips <b>not bold</b> ]]> \u202eRTL\u202c مرحبا 😀"
+    write_config(
+        config_dir,
+        {
+            "x.yaml": f"""
+item:
+  id: x
+  type: voices
+  title: '{title}'
+  summary: 'Also & < > ]]> here.'
+  url: https://example.org/x
+  published: 2026-11-03
+  topics: [health]
+"""
+        },
+    )
+    view = feed_view(load_catalog(config_dir), FeedKey(type="voices"))
+    body = CHECKS[name](FORMATS[name].render(view))
+    if name == "json":
+        titles = [item["title"] for item in body["items"]]
+    elif name == "atom":
+        titles = [e.findtext(f"{ATOM}title") for e in body.findall(f"{ATOM}entry")]
+    else:
+        titles = [item.findtext("title") for item in body.findall("item")]
+    assert title in titles
