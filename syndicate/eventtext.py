@@ -56,14 +56,6 @@ def where(event: Event) -> str:
     return place
 
 
-def summary_line(event: Event) -> str:
-    """One line: "Thu 10 December 2026, 18:30 GMT, London" or "…, Online"."""
-    place = ", ".join(p for p in (event.city or event.venue,) if p)
-    if event.online_url and not place:
-        place = "Online"
-    return f"{when(event)}, {place}" if place else when(event)
-
-
 def as_html(event: Event) -> str:
     """A short HTML block to put before an event's summary in feeds."""
     parts = [f"<strong>When:</strong> {html.escape(when(event))}"]

@@ -10,17 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from syndicate.feeds import FeedView
-from syndicate.model import Catalog, Kind
+from syndicate.model import Catalog
 from syndicate.urls import FeedKey
 
 
 def every_feed(key: FeedKey, catalog: Catalog) -> bool:
     return True
-
-
-def event_feeds_only(key: FeedKey, catalog: Catalog) -> bool:
-    """True for feeds whose type is of the event kind."""
-    return key.type is not None and catalog.types[key.type].kind is Kind.EVENT
 
 
 @dataclass(frozen=True)
