@@ -114,10 +114,6 @@ class Event:
     online_url: str | None = None
     registration_url: str | None = None
 
-    @property
-    def is_online_only(self) -> bool:
-        return bool(self.online_url) and not (self.venue or self.address or self.city)
-
 
 @dataclass(frozen=True)
 class Withdrawal:

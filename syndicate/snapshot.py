@@ -62,9 +62,6 @@ class Snapshot:
     version: str
     representations: Mapping[str, Representation]
 
-    def get(self, path: str) -> Representation | None:
-        return self.representations.get(path)
-
 
 def strong_etag(body: bytes, suffix: str = "") -> str:
     """A strong ETag from the bytes alone (RFC 9110 8.8.3): same bytes, same tag."""

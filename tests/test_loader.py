@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from syndicate.eventtext import where
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog, Kind
 from syndicate.problems import ContentError
@@ -476,7 +477,7 @@ def test_sample_summaries_are_exactly_as_on_the_seed_page(sample: Catalog):
 def test_sample_covers_the_event_cases(sample: Catalog):
     events = [i.event for i in sample.by_type["events"] if i.event]
     assert any(e.start > datetime(2026, 12, 31, tzinfo=ZoneInfo("UTC")) for e in events)
-    assert any(e.is_online_only for e in events)
+    assert any(where(e) == "Online" for e in events)
     assert any(e.timezone != sample.site.timezone for e in events)
     assert any(e.all_day for e in events)
     assert any(len(i.topics) > 1 for i in sample.items)

@@ -36,13 +36,16 @@ class ContentStore:
     """Holds the snapshot being served and knows how to build the next one."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        """Loads and renders the content now (blocking): a store always has a snapshot.
+
+        ContentError (every problem, located) if the content is invalid.
+        """
         self.settings = settings
         self.metrics = metrics
-        self.current: Current | None = None
-        self.built_at = 0.0
-        self.build_seconds = 0.0
         self.last_failure: ReloadFailure | None = None
         self._lock = asyncio.Lock()
+        started = time.perf_counter()
+        self._install(self.build(), started)
 
     def build(self) -> Current:
         """Load, render and prepare everything (blocking: run it off the event loop).
@@ -50,11 +53,6 @@ class ContentStore:
         ContentError if the content is invalid.
         """
         return prepare(snapshot_for(self.settings), self.settings)
-
-    def load_now(self) -> None:
-        """The first load, before serving (blocking). ContentError if the content is invalid."""
-        started = time.perf_counter()
-        self._install(self.build(), started)
 
     async def reload(self, reason: str) -> bool:
         """Build a new snapshot off the event loop and swap it in; False (and the old snapshot
@@ -70,7 +68,7 @@ class ContentStore:
                 self._fail([f"{self.settings.config}: {error.strerror or error}"], reason)
                 return False
             snapshot = current.snapshot
-            changed = self.snapshot is None or snapshot.version != self.snapshot.version
+            changed = snapshot.version != self.snapshot.version
             self._install(current, started)
             note = "" if changed else " (unchanged)"
             log.info(
@@ -83,8 +81,8 @@ class ContentStore:
             return True
 
     @property
-    def snapshot(self) -> Snapshot | None:
-        return self.current.snapshot if self.current else None
+    def snapshot(self) -> Snapshot:
+        return self.current.snapshot
 
     def _install(self, current: Current, started: float) -> None:
         self.build_seconds = time.perf_counter() - started
@@ -99,8 +97,7 @@ class ContentStore:
     def _fail(self, problems: list[str], reason: str) -> None:
         self.last_failure = ReloadFailure(datetime.now(UTC), tuple(problems))
         self.metrics.reloads["failed"] += 1
-        serving = self.snapshot.version if self.snapshot else "none"
         log.error(
             "reload (%s) failed; still serving version %s. %d problem(s):\n%s",
-            reason, serving, len(problems), "\n".join(problems),
+            reason, self.snapshot.version, len(problems), "\n".join(problems),
         )  # fmt: skip

@@ -36,9 +36,9 @@ def router(store: ContentStore, metrics: Metrics) -> Handler:
     count = metrics.count
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        current = store.current
+        current = store.current  # held for the whole request: a reload cannot change it
         path = request.path
-        prepared = current.prepared.get(path) if current is not None else None
+        prepared = current.prepared.get(path)
         method = request.method
         if (
             prepared is not None
@@ -75,15 +75,11 @@ def _respond(request: web.BaseRequest, prepared: Prepared, count: Counter) -> we
 
 
 def _other(
-    request: web.BaseRequest, current: Current | None, prepared: Prepared | None, count: Counter
+    request: web.BaseRequest, current: Current, prepared: Prepared | None, count: Counter
 ) -> web.Response:
-    """Everything off the hot path: not loaded yet, other methods, unknown paths, queries."""
+    """Everything off the hot path: other methods, unknown paths, query strings."""
     method = request.method
     route = prepared.route if prepared is not None else "not_found"
-    if current is None:
-        return _text(
-            503, "The content is still loading; try again in a moment.\n", "unavailable", count
-        )
     if method not in ("GET", "HEAD"):
         if method == "OPTIONS":
             count("preflight", 204, 0)
@@ -165,24 +161,23 @@ def _health(store: ContentStore) -> tuple[bytes, str]:
     """Service health as JSON: snapshot version and age, counts, the last reload error."""
     current = store.current
     failure = store.last_failure
+    catalog = current.snapshot.catalog
     body: dict[str, object] = {
-        "status": "starting" if current is None else ("degraded" if failure else "ok")
-    }
-    if current is not None:
-        catalog = current.snapshot.catalog
-        body["snapshot"] = {
+        "status": "degraded" if failure else "ok",
+        "snapshot": {
             "version": current.snapshot.version,
             "built_at": datetime.fromtimestamp(store.built_at, UTC).isoformat(timespec="seconds"),
             "age_seconds": round(time.time() - store.built_at, 1),
             "build_seconds": round(store.build_seconds, 4),
-        }
-        body["counts"] = {
+        },
+        "counts": {
             "types": len(catalog.types),
             "topics": len(catalog.topics),
             "items": len(catalog.items),
             "withdrawn": sum(1 for item in catalog.items if item.withdrawn),
             "representations": len(current.prepared),
-        }
+        },
+    }
     body["last_reload_error"] = (
         {"at": failure.at.isoformat(timespec="seconds"), "problems": list(failure.problems)}
         if failure

@@ -55,6 +55,7 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        _quiet_malformed_requests()
         self.metrics = Metrics()
         self.store = ContentStore(settings, self.metrics)
         self.access_log = AccessLog() if settings.access_log else None
@@ -62,8 +63,6 @@ class Service:
         self._stop_watching = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._sighup = False
-        _quiet_malformed_requests()
-        self.store.load_now()
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for aiohttp's `web.Server` (and its test server)."""
@@ -116,7 +115,6 @@ async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then stop taking connections, let requests in flight
     finish (up to SHUTDOWN_SECONDS), flush the access log and return."""
     service = Service(settings)
-    snapshot = service.store.snapshot
     runner = web.ServerRunner(
         web.Server(service.handle, **service.server_options()), shutdown_timeout=SHUTDOWN_SECONDS
     )
@@ -124,7 +122,7 @@ async def serve(settings: Settings) -> None:
     await web.TCPSite(runner, settings.host, settings.port).start()
     log.info(
         "serving %s on http://%s:%d/ (version %s)",
-        settings.config, settings.host, settings.port, snapshot.version if snapshot else "-",
+        settings.config, settings.host, settings.port, service.store.snapshot.version,
     )  # fmt: skip
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
