@@ -607,3 +607,10 @@ def test_an_unreadable_file_is_a_located_problem(config_dir, monkeypatch):
     assert problems_for(config_dir, {}) == [
         "cfg/secret.yaml: cannot read the file: Permission denied"
     ]
+
+
+def test_a_file_that_is_not_utf8_is_a_located_problem(config_dir):
+    (config_dir / "latin1.yaml").write_bytes("item: {title: 'Caf\xe9'}\n".encode("latin-1"))
+    assert problems_for(config_dir, {}) == [
+        "cfg/latin1.yaml: file is not valid UTF-8 (invalid continuation byte at byte 18)"
+    ]

@@ -322,3 +322,53 @@ item:
     else:
         titles = [item.findtext("title") for item in body.findall("item")]
     assert title in titles
+
+
+def test_atom_entries_link_the_online_and_registration_pages():
+    entry = next(
+        e
+        for e in atom().findall(f"{ATOM}entry")
+        if "Talking About Race" in e.findtext(f"{ATOM}title")
+    )
+    related = {
+        link.get("title"): link.get("href")
+        for link in entry.findall(f"{ATOM}link")
+        if link.get("rel") == "related"
+    }
+    assert related["Join online"].endswith("/talking-about-race-harm-reduction/live")
+    assert related["Register"].endswith("/talking-about-race-harm-reduction/register")
+
+
+def test_an_items_own_language_is_xml_lang_on_its_atom_entry(config_dir):
+    from tests.conftest import write_config
+
+    write_config(
+        config_dir,
+        {
+            "x.yaml": """
+item:
+  id: x
+  type: voices
+  title: مرحبا
+  summary: نص
+  url: https://example.org/x
+  published: 2026-11-03
+  topics: [health]
+  language: ar
+"""
+        },
+    )
+    root = CHECKS["atom"](
+        FORMATS["atom"].render(feed_view(load_catalog(config_dir), FeedKey(type="voices")))
+    )
+    languages = {
+        e.findtext(f"{ATOM}id").rsplit("/", 1)[1]: e.get(
+            "{http://www.w3.org/XML/1998/namespace}lang"
+        )
+        for e in root.findall(f"{ATOM}entry")
+    }
+    assert languages == {"x": "ar", "an-essay": None}
+    json_items = json.loads(
+        FORMATS["json"].render(feed_view(load_catalog(config_dir), FeedKey(type="voices")))
+    )["items"]
+    assert [i.get("language") for i in json_items] == ["ar", None]

@@ -355,3 +355,21 @@ async def test_public_url_setting_rewrites_self_links(serve):
     )
     body = await (await client.get("/feed.json")).json()
     assert body["feed_url"] == "https://feeds.example.org/feed.json"
+
+
+async def test_a_format_that_applies_only_to_some_feeds_is_left_out_of_the_others(
+    serve, monkeypatch
+):
+    """The registry's extension point (for formats such as iCalendar, events only)."""
+    from syndicate.render import FORMATS, Format
+
+    only_events = Format(
+        "text", "txt", "text/plain", lambda view: view.title.encode(), label="Text",
+        applies_to=lambda key, catalog: key.type == "events",
+    )  # fmt: skip
+    monkeypatch.setitem(FORMATS, "text", only_events)
+    client = await serve(Settings(config=SAMPLE, watch=False, access_log=False))
+    assert (await client.get("/topics/harm-reduction/events.txt")).status == 200
+    response = await client.get("/voices.txt")
+    assert response.status == 404
+    assert "This feed has no Text format." in await response.text()
