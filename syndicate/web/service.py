@@ -138,7 +138,7 @@ async def serve(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> None:
-    """Run `serve` on uvloop's event loop where installed (about twice as fast), else asyncio's."""
+    """Run `serve` on uvloop's event loop where installed (faster), else asyncio's."""
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
