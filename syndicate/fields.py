@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from syndicate.dates import DateError, zone
 from syndicate.model import Image, Kind, Person, Program
@@ -32,8 +32,15 @@ DOMAIN = re.compile(
 _SPACE = re.compile(r"\s")
 TAG_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 MAX_URL_LENGTH = 2000
-# Characters a URI may contain literally; anything else (spaces excepted) is %-encoded.
-_URI_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+# One-line fields hold titles and names: the longest real ones are a few hundred characters,
+# and a feed carries each title several times (entry, category labels, event text).
+MAX_LINE_LENGTH = 300
+# Summaries and full texts: room for a long article, not for a pasted book.
+MAX_TEXT_LENGTH = 100_000
+# Characters RFC 3986 allows literally in a path (pchar and "/") and in a query or fragment
+# (also "?"), besides letters and digits; "%" keeps existing escapes.
+_PATH_SAFE = "/:@!$&'()*+,;=%~-._"
+_QUERY_SAFE = _PATH_SAFE + "?"
 IMAGE_TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
@@ -243,24 +250,32 @@ def _string(node: ScalarNode, expected: str) -> str:
     return node.value
 
 
-def _line(node: ScalarNode) -> str:
-    value = clean_line(_string(node, "one line of text"))
+def _within(value: str, limit: int, what: str) -> str:
     if not value:
         raise _Invalid("must not be empty")
+    if len(value) > limit:
+        raise _Invalid(
+            f"is {len(value):,} characters long, over the limit of {limit:,} for {what}; "
+            "shorten it"
+        )
     return value
+
+
+def _line(node: ScalarNode) -> str:
+    return _within(clean_line(_string(node, "one line of text")), MAX_LINE_LENGTH, "one line")
 
 
 def _text(node: ScalarNode) -> str:
-    value = clean_text(_string(node, "text")).strip()
-    if not value:
-        raise _Invalid("must not be empty")
-    return value
+    return _within(clean_text(_string(node, "text")).strip(), MAX_TEXT_LENGTH, "a text")
 
 
 def _raw(node: ScalarNode) -> Raw:
     if isinstance(node.value, int | float) and not isinstance(node.value, bool):
         return Raw(str(node.value), node.line)  # a year, or a Unix-like number dateutil reads
-    return Raw(clean_text(_string(node, "text")).strip(), node.line)
+    text = clean_text(_string(node, "text")).strip()
+    if len(text) > MAX_TEXT_LENGTH:
+        _within(text, MAX_TEXT_LENGTH, "a text")
+    return Raw(text, node.line)
 
 
 def _slug(node: ScalarNode) -> str:
@@ -275,28 +290,42 @@ def _slug(node: ScalarNode) -> str:
 
 def _url(node: ScalarNode) -> str:
     value = _string(node, "a URL").strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise _Invalid(f"{value!r} is not an absolute http(s) URL; write it as https://...")
-    if _SPACE.search(value):
-        raise _Invalid(f"{value!r} contains spaces; encode them as %20")
     if len(value) > MAX_URL_LENGTH:
         raise _Invalid(f"URL is {len(value)} characters, over the limit of {MAX_URL_LENGTH}")
-    host = parts.hostname or ""
+    if _SPACE.search(value):
+        raise _Invalid(f"{value!r} contains spaces; encode them as %20")
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname or "", parts.port  # both raise on a malformed host or port
+    except ValueError as error:
+        raise _Invalid(f"{value!r} is not a valid URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _Invalid(f"{value!r} is not an absolute http(s) URL; write it as https://...")
+    netloc = parts.netloc
     if not host.isascii():
         try:
-            value = value.replace(host, host.encode("idna").decode("ascii"), 1)
-        except UnicodeError as error:
-            raise _Invalid(f"{value!r} has a host name that cannot be encoded") from error
-    # Characters a URI may not contain literally (non-ASCII, <, >, ", {, }...) are
-    # %-encoded, so every feed format gets a valid URI; existing %-escapes are kept.
-    value = quote(value, safe=_URI_SAFE)
-    return value
+            netloc = netloc.replace(host, host.encode("idna").decode("ascii"), 1)
+        except UnicodeError:
+            raise _Invalid(f"{value!r} has a host name that cannot be encoded") from None
+    if not netloc.isascii() or not netloc.isprintable():
+        raise _Invalid(f"{value!r} has characters a host name cannot have")
+    # RFC 3986 allows brackets only around an IPv6 host; everything a path, query or fragment
+    # may not hold literally (non-ASCII, <, >, ", {, }, [, ]...) is %-encoded, so every feed
+    # format gets a valid URI. Existing %-escapes are kept.
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_PATH_SAFE),
+            quote(parts.query, safe=_QUERY_SAFE),
+            quote(parts.fragment, safe=_QUERY_SAFE),
+        )
+    )
 
 
 def _email(node: ScalarNode) -> str:
     value = _string(node, "an e-mail address").strip()
-    if not EMAIL.match(value):
+    if not EMAIL.match(value) or not value.isprintable() or len(value) > MAX_LINE_LENGTH:
         raise _Invalid(f"{value!r} is not an e-mail address")
     return value
 

@@ -191,7 +191,7 @@ class ItemBuilder:
             return Text(html, text)
         if plain is not None:
             return Text(text_to_html(plain), " ".join(plain.split()))
-        if required:
+        if required and node.get(key) is None and node.get(f"{key}_html") is None:
             self.problem(node.line, key, f"required, but missing: give '{key}' or '{key}_html'")
         return None
 

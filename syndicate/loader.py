@@ -58,12 +58,23 @@ def load_catalog(root: Path) -> Catalog:
     items: list[Item] = []
     if site is not None:
         for definition in sections["item"]:
-            item = ItemBuilder(definition, site, type_index, topic_index).build()
+            try:
+                item = ItemBuilder(definition, site, type_index, topic_index).build()
+            except Exception as error:  # a defect of ours: still a located problem, never a crash
+                definition.reader.problem(definition.node.line, definition.path, _internal(error))
+                continue
             if item is not None:
                 items.append(item)
     if problems or site is None:
         raise ContentError(problems)
     return Catalog.build(site, [t for t, _ in types], [t for t, _ in topics], items)
+
+
+def _internal(error: Exception) -> str:
+    return (
+        f"syndicate could not read this ({type(error).__name__}: {error}); this is a bug in "
+        "syndicate, please report it with this definition"
+    )
 
 
 _TOP_LEVEL_HELP = (

@@ -64,9 +64,11 @@ def clean_html(value: str, base_url: str) -> str:
         attribute_filter=keep_attribute,
         strip_comments=True,
     )
+    # nh3 decodes character references (`&#x1;`) and writes the characters out, so the
+    # XML-illegal ones are removed again from what it returns, not only from what it got.
     # Serialized HTML leaves ">" unescaped inside attribute values; "]]>" there would end
     # the CDATA section a feed writer may wrap the HTML in. "&gt;" means the same in HTML.
-    return cleaned.replace("]]>", "]]&gt;").strip()
+    return clean_text(cleaned).replace("]]>", "]]&gt;").strip()
 
 
 def text_to_html(value: str) -> str:

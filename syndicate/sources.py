@@ -27,6 +27,9 @@ from syndicate.problems import Problem
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES_PER_FILE = 200_000
+# Content is a few levels deep (items -> item -> authors -> person); far deeper nesting is a
+# mistake or an attack, and building it would exhaust Python's recursion limit.
+MAX_DEPTH = 50
 YAML_SUFFIXES = (".yaml", ".yml")
 
 Scalar = str | int | float | bool | None
@@ -119,7 +122,13 @@ def read_config(root: Path) -> tuple[list[SourceFile], list[Problem]]:
         if problem:
             problems.append(Problem(shown, 0, "", problem))
             continue
-        parsed = _parse_file(path, shown)
+        try:
+            parsed = _parse_file(path, shown)
+        except Exception as error:  # a defect of ours: still a located problem, never a crash
+            parsed = Problem(
+                shown, 0, "", f"syndicate could not read this file ({type(error).__name__}: "
+                f"{error}); this is a bug in syndicate, please report it with the file",
+            )  # fmt: skip
         if isinstance(parsed, Problem):
             problems.append(parsed)
         elif parsed is not None:
@@ -252,6 +261,7 @@ class _Builder:
         self.loader = loader
         self.anchors: dict[str, tuple[Node, int]] = {}
         self.budget = MAX_NODES_PER_FILE
+        self.depth = 0
 
     def document(self) -> Node | None:
         loader = self.loader
@@ -293,6 +303,7 @@ class _Builder:
             return built, size
         elif type(event) is yaml.SequenceStartEvent:
             self._check_tag(event.tag, _SEQ_TAG, line)
+            self._enter(line)
             items, size = [], 1
             while not self.loader.check_event(yaml.SequenceEndEvent):
                 child, child_size = self.node()
@@ -300,14 +311,25 @@ class _Builder:
                 size += child_size
             self.loader.get_event()
             self._spend(1, line)
+            self.depth -= 1
             built = SeqNode(line, tuple(items))
         else:
             assert type(event) is yaml.MappingStartEvent
             self._check_tag(event.tag, _MAP_TAG, line)
+            self._enter(line)
             built, size = self._mapping(line)
+            self.depth -= 1
         if event.anchor is not None:
             self.anchors[event.anchor] = (built, size)
         return built, size
+
+    def _enter(self, line: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Refused(
+                line, "", f"lists and mappings are nested more than {MAX_DEPTH} levels deep here; "
+                "check the brackets and indentation",
+            )  # fmt: skip
 
     def _check_tag(self, tag: str | None, plain: str, line: int) -> None:
         if tag not in (None, "!", plain):

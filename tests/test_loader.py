@@ -349,6 +349,64 @@ BROKEN = [
             "cfg/site.yaml:8: site.tag_authority: 'not a domain' is not a domain name or e-mail address (RFC 4151 tag authority)"
         ],
     ),
+    (
+        "url with an unbalanced bracket",
+        {"x.yaml": ITEM.replace("https://example.org/x", '"https://[::1/x"')},
+        ["cfg/x.yaml:6: item.url: 'https://[::1/x' is not a valid URL (Invalid IPv6 URL)"],
+    ),
+    (
+        "url with a bad port",
+        {"x.yaml": ITEM.replace("https://example.org/x", "https://example.org:99999/x")},
+        [
+            "cfg/x.yaml:6: item.url: 'https://example.org:99999/x' is not a valid URL "
+            "(Port out of range 0-65535)"
+        ],
+    ),
+    (
+        "flow mappings nested too deep",
+        {"x.yaml": "item: " + "{a: " * 500 + "1" + "}" * 500 + "\n"},
+        [
+            "cfg/x.yaml:1: lists and mappings are nested more than 50 levels deep here; "
+            "check the brackets and indentation"
+        ],
+    ),
+    (
+        "block mappings nested too deep",
+        {"x.yaml": "".join("  " * i + "a:\n" for i in range(600))},
+        [
+            "cfg/x.yaml:51: lists and mappings are nested more than 50 levels deep here; "
+            "check the brackets and indentation"
+        ],
+    ),
+    (
+        "title over the one-line limit",
+        {"x.yaml": ITEM.replace("title: X", "title: " + "x" * 301)},
+        [
+            "cfg/x.yaml:4: item.title: is 301 characters long, over the limit of 300 for one "
+            "line; shorten it"
+        ],
+    ),
+    (
+        "publisher name over the one-line limit",
+        {"site.yaml": MINIMAL["site.yaml"].replace("{name: Example Foundation}", "{name: " + "n" * 400 + "}")},
+        [
+            "cfg/site.yaml:7: site.publisher.name: is 400 characters long, over the limit of "
+            "300 for one line; shorten it"
+        ],
+    ),
+    (
+        "summary over the text limit",
+        {"x.yaml": ITEM.replace("summary: S.", "summary: " + "s " * 60_000)},
+        [
+            "cfg/x.yaml:5: item.summary: is 119,999 characters long, over the limit of 100,000 "
+            "for a text; shorten it"
+        ],
+    ),
+    (
+        "e-mail address with a control character",
+        {"site.yaml": MINIMAL["site.yaml"].replace("{name: Example Foundation}", '{name: E, email: "a\\x01@example.org"}')},
+        ["cfg/site.yaml:7: site.publisher.email: 'a\\x01@example.org' is not an e-mail address"],
+    ),
 ]
 
 
@@ -614,3 +672,36 @@ def test_a_file_that_is_not_utf8_is_a_located_problem(config_dir):
     assert problems_for(config_dir, {}) == [
         "cfg/latin1.yaml: file is not valid UTF-8 (invalid continuation byte at byte 18)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("https://example.org/]]%3E", "https://example.org/%5D%5D%3E"),
+        ("https://example.org/a[b]?q=[1]#x]", "https://example.org/a%5Bb%5D?q=%5B1%5D#x%5D"),
+        ("https://[::1]:8080/x", "https://[::1]:8080/x"),
+        ("https://example.org/caf\u00e9 <b>", None),  # a space: refused, not guessed
+        ("https://example.org/caf\u00e9/\"q\"", "https://example.org/caf%C3%A9/%22q%22"),
+        ("https://b\u00fccher.example/x?a=1&b=%20", "https://xn--bcher-kva.example/x?a=1&b=%20"),
+    ],
+)
+def test_urls_are_written_with_only_the_characters_rfc_3986_allows(config_dir, written, expected):
+    write_config(config_dir, {"x.yaml": ITEM.replace("https://example.org/x", f"'{written}'")})
+    if expected is None:
+        with pytest.raises(ContentError):
+            load_catalog(config_dir)
+        return
+    item = next(i for i in load_catalog(config_dir).items if i.id == "x")
+    assert item.url == expected
+
+
+def test_a_defect_in_item_validation_is_a_located_problem_not_a_crash(config_dir, monkeypatch):
+    from syndicate import items
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(items.ItemBuilder, "_withdrawal", broken)
+    messages = problems_for(config_dir, {})
+    assert messages[0].startswith("cfg/items.yaml:2: items[0]: syndicate could not read this")
+    assert "RuntimeError: boom" in messages[0] and len(messages) == 2
