@@ -77,8 +77,9 @@ def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:
             pass
         else:
             if value.tzinfo is None:
-                value = value.replace(tzinfo=default_zone)
+                value = _local(value, default_zone, text)
             return _finish(value, text, date_only=False)
+    _check_day_month_order(text)
     first = _parse(text, _DEFAULT_A)
     second = _parse(text, _DEFAULT_B)
     if first.date() != second.date():
@@ -90,8 +91,59 @@ def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:
     date_only = first.hour != second.hour
     value = first
     if value.tzinfo is None:
-        value = value.replace(tzinfo=default_zone)
+        value = value.replace(tzinfo=default_zone) if date_only else _local(value, default_zone, text)
     return _finish(value, text, date_only)
+
+
+_NUMERIC_DAY_MONTH = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(?!\d)")
+
+
+def _check_day_month_order(text: str) -> None:
+    """Refuse `3/2/2027`: 2 March in the US, 3 February in most of the world.
+
+    Numeric forms are accepted only when they cannot be read two ways (`13/2/2027`)."""
+    match = _NUMERIC_DAY_MONTH.match(text)
+    if not match:
+        return
+    first, second, year = int(match[1]), int(match[3]), match[4]
+    if len(year) == 2:
+        raise DateError(f"{text!r} has a two-digit year; write the date as YYYY-MM-DD")
+    if first != second and first <= 12 and second <= 12:
+        raise DateError(
+            f"{text!r} could be read as month/day or day/month; write it as "
+            f"'{year}-{first:02d}-{second:02d}' or '{year}-{second:02d}-{first:02d}' (YYYY-MM-DD)"
+        )
+
+
+def _local(naive: datetime, where: tzinfo, text: str) -> datetime:
+    """`naive` on the wall clock of `where`; refused when that clock skips it or shows it twice.
+
+    A time in a spring-forward gap does not exist (zoneinfo would quietly shift it), and one
+    in a fall-back hour happens twice: only an offset written in the text can say which.
+    """
+    value = naive.replace(tzinfo=where)
+    name = getattr(where, "key", str(where))
+    wall = value.astimezone(UTC).astimezone(where)
+    if wall.replace(tzinfo=None) != naive:
+        raise DateError(
+            f"{text!r} does not exist in {name}: the clocks skip that time when daylight "
+            "saving time starts; write the time the clocks show"
+        )
+    earlier, later = value.replace(fold=0), value.replace(fold=1)
+    if earlier.utcoffset() != later.utcoffset():
+        stamp = naive.isoformat(timespec="minutes")
+        raise DateError(
+            f"{text!r} happens twice in {name} (the clocks go back that night); add the offset: "
+            f"'{stamp}{_offset(earlier)}' for the first time or '{stamp}{_offset(later)}' "
+            "for the second"
+        )
+    return value
+
+
+def _offset(moment: datetime) -> str:
+    minutes = int((moment.utcoffset() or timedelta()).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _finish(value: datetime, text: str, date_only: bool) -> ParsedDate:
