@@ -194,18 +194,62 @@ def _parse_file(path: Path, shown: str) -> SourceFile | Problem | None:
     return parse_text(text, shown)
 
 
+# libyaml's wording of the common indentation and quoting mistakes -> what the editor did and
+# how to fix it. `{start}` is the line where the enclosing list, mapping or quote began.
+_PLAIN_WORDS = (
+    (
+        "did not find expected '-' indicator",
+        "this line is not lined up with the list that starts on line {start}: every item of a "
+        "list starts with '-' in the same column, and the keys of an item line up with the "
+        "first key after its '-'",
+    ),
+    (
+        "did not find expected key",
+        "this line is indented differently from the keys before it (the mapping starts on line "
+        "{start}): keys of one mapping start in the same column; indent with spaces only",
+    ),
+    (
+        "mapping values are not allowed",
+        "YAML reads a key here ('name: value'), but one cannot start here: this line is "
+        "indented more than the key before it, or a value holds ': ' and needs quotes",
+    ),
+    (
+        "could not find expected ':'",
+        "this key has no ':' after it (write 'key: value', with a space after the colon)",
+    ),
+    (
+        "found unexpected end of stream",
+        "the quote opened on this line is never closed",
+    ),
+    (
+        "did not find expected ',' or",
+        "the bracket opened on this line is not closed where it should be (or a ',' is missing "
+        "between its values)",
+    ),
+)
+# Mistakes the parser notices only after the offending line: point at where it began.
+_AT_CONTEXT = ("could not find expected ':'", "found unexpected end of stream", "did not find expected ',' or")
+
+
 def _syntax_problem(error: yaml.MarkedYAMLError, text: str, shown: str) -> Problem:
-    """A YAML syntax error, located where the parser noticed it, naming where it began."""
+    """A YAML syntax error in plain words, located at the offending line."""
     mark = error.problem_mark or error.context_mark
     line = mark.line + 1 if mark else 0
-    context = error.context or ""
-    if error.context_mark is not None and error.context_mark.line + 1 != line:
-        context += f" (started on line {error.context_mark.line + 1})"
-    what = " ".join(part for part in (context, error.problem) if part)
+    start = error.context_mark.line + 1 if error.context_mark is not None else line
+    problem = error.problem or ""
+    raw = " ".join(part for part in (error.context, problem) if part)
+    plain = next((words for known, words in _PLAIN_WORDS if known in problem), None)
+    if any(known in problem for known in _AT_CONTEXT):
+        line = start
     lines = text.splitlines()
-    if 0 < line <= len(lines) and "\t" in lines[line - 1]:
-        what += "; YAML does not allow tabs for indentation, use spaces"
-    return Problem(shown, line, "", f"YAML syntax error: {what}")
+    tab = 0 < line <= len(lines) and "\t" in lines[line - 1]
+    if tab:
+        what = "this line has a tab; YAML does not allow tabs for indentation, use spaces"
+    elif plain:
+        what = plain.format(start=start)
+    else:
+        return Problem(shown, line, "", f"YAML syntax error: {raw}")
+    return Problem(shown, line, "", f"YAML syntax error: {what} (the parser said: {raw})")
 
 
 def parse_text(text: str, shown: str) -> SourceFile | Problem | None:

@@ -50,16 +50,65 @@ BROKEN = [
         "yaml syntax error",
         {"x.yaml": "item:\n  id: x\n  title: [unclosed\n"},
         [
-            "cfg/x.yaml:4: YAML syntax error: while parsing a flow sequence (started on line 3) "
-            "did not find expected ',' or ']'"
+            "cfg/x.yaml:3: YAML syntax error: the bracket opened on this line is not closed "
+            "where it should be (or a ',' is missing between its values) (the parser said: "
+            "while parsing a flow sequence did not find expected ',' or ']')"
         ],
     ),
     (
         "tab indentation",
         {"x.yaml": "item:\n\tid: x\n"},
         [
-            "cfg/x.yaml:2: YAML syntax error: while scanning for the next token found character "
-            "that cannot start any token; YAML does not allow tabs for indentation, use spaces"
+            "cfg/x.yaml:2: YAML syntax error: this line has a tab; YAML does not allow tabs for "
+            "indentation, use spaces (the parser said: while scanning for the next token found "
+            "character that cannot start any token)"
+        ],
+    ),
+    (
+        "list item not lined up",
+        {"x.yaml": "items:\n  - id: a\n    title: x\n\n   - id: b\n"},
+        [
+            "cfg/x.yaml:5: YAML syntax error: this line is not lined up with the list that starts "
+            "on line 2: every item of a list starts with '-' in the same column, and the keys of "
+            "an item line up with the first key after its '-' (the parser said: while parsing a "
+            "block collection did not find expected '-' indicator)"
+        ],
+    ),
+    (
+        "key indented less than its siblings",
+        {"x.yaml": "item:\n  id: a\n  title: x\n# note\n summary: y\n"},
+        [
+            "cfg/x.yaml:5: YAML syntax error: this line is indented differently from the keys "
+            "before it (the mapping starts on line 1): keys of one mapping start in the same "
+            "column; indent with spaces only (the parser said: while parsing a block mapping did "
+            "not find expected key)"
+        ],
+    ),
+    (
+        "key indented more than its siblings",
+        {"x.yaml": "item:\n  id: a\n    title: x\n"},
+        [
+            "cfg/x.yaml:3: YAML syntax error: YAML reads a key here ('name: value'), but one "
+            "cannot start here: this line is indented more than the key before it, or a value "
+            "holds ': ' and needs quotes (the parser said: mapping values are not allowed in "
+            "this context)"
+        ],
+    ),
+    (
+        "key without a colon",
+        {"x.yaml": "item:\n  id: a\n  title x\n  url: y\n"},
+        [
+            "cfg/x.yaml:3: YAML syntax error: this key has no ':' after it (write 'key: value', "
+            "with a space after the colon) (the parser said: while scanning a simple key could "
+            "not find expected ':')"
+        ],
+    ),
+    (
+        "unclosed quote",
+        {"x.yaml": 'item:\n  title: "abc\n  id: x\n'},
+        [
+            "cfg/x.yaml:2: YAML syntax error: the quote opened on this line is never closed "
+            "(the parser said: while scanning a quoted scalar found unexpected end of stream)"
         ],
     ),
     (
