@@ -8,6 +8,8 @@ CONFIG ?= feeds_config
 
 # System programs the tests and the benchmark use, as command:debian-package.
 SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk
+# Locales the determinism test renders under (Turkish case mapping, German formats).
+TEST_LOCALES := tr_TR de_DE
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +35,17 @@ system-deps:
 	  echo "installing:$$missing"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "not installed:$$missing (needs apt-get as root); tests that need them will skip"; fi
+	@missing=""; for loc in $(TEST_LOCALES); do \
+	  locale -a 2>/dev/null | grep -qix "$$loc.utf-\?8" || missing="$$missing $$loc"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "generating locales:$$missing"; \
+	  [ -f /etc/locale.gen ] || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends locales >/dev/null; }; \
+	  for loc in $$missing; do \
+	    grep -q "^$$loc.UTF-8 UTF-8" /etc/locale.gen || echo "$$loc.UTF-8 UTF-8" >> /etc/locale.gen; done; \
+	  locale-gen >/dev/null; \
+	else echo "locales not installed:$$missing (needs apt-get as root); tests that need them will skip"; fi
 
 install-test: $(VENV)/.installed-test
 

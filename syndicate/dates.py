@@ -91,7 +91,9 @@ def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:
     date_only = first.hour != second.hour
     value = first
     if value.tzinfo is None:
-        value = value.replace(tzinfo=default_zone) if date_only else _local(value, default_zone, text)
+        value = (
+            value.replace(tzinfo=default_zone) if date_only else _local(value, default_zone, text)
+        )
     return _finish(value, text, date_only)
 
 

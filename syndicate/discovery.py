@@ -2,8 +2,9 @@
 
 * `/` an HTML page: the site, its topics, every feed in every format with a copyable URL,
   autodiscovery `<link rel="alternate">` tags, how to subscribe, and the extensions used;
-* `/feeds.opml` OPML 2.0 listing every feed in every format (`xmlUrl`), for readers to
-  import all at once;
+* `/feeds.opml` OPML 2.0 listing every feed once, in Atom (`xmlUrl`), for readers to import
+  all at once; `/feeds-rss.opml` and `/feeds-json.opml` list the same feeds in RSS and JSON
+  Feed (a list of every feed in every format would show each item three times);
 * `/feeds.json` the machine-readable twin: URL, title, format, topic and type of each feed.
 
 Pure functions from a catalog and its feed listing to bytes, like the feed renderers.
@@ -50,7 +51,7 @@ def feeds_json(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
     data = {
         "title": catalog.site.title,
         "home_page_url": catalog.site.url,
-        "opml_url": urls.absolute(catalog.site, "/feeds.opml"),
+        "opml_url": urls.absolute(catalog.site, urls.opml_path(urls.OPML_FORMAT)),
         "feeds": [
             {
                 "url": entry.url,
@@ -68,10 +69,11 @@ def feeds_json(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def opml(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
-    """`/feeds.opml`: OPML 2.0 (http://opml.org/spec2.opml), one outline per feed and format,
-    grouped by topic."""
+def opml(catalog: Catalog, listed: tuple[Listed, ...], format_name: str) -> bytes:
+    """OPML 2.0 (http://opml.org/spec2.opml): one outline per feed, in the format named
+    `format_name`, grouped by topic."""
     site = catalog.site
+    listed = tuple(entry for entry in listed if entry.format.name == format_name)
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = f"{site.title} feeds"
@@ -156,8 +158,13 @@ def index_html(catalog: Catalog, entries: tuple[Listed, ...]) -> bytes:
             f'<section id="topic-{escape(topic.slug)}"><h2>{escape(topic.title)}{area}</h2>'
             f"<p>{escape(topic.description or '')}{page}</p>{section(groups)}</section>"
         )
-    opml_url = escape(urls.absolute(site, "/feeds.opml"))
-    json_url = escape(urls.absolute(site, "/feeds.json"))
+    opml_url = escape(urls.absolute(site, urls.opml_path(urls.OPML_FORMAT)))
+    other_opml = ", ".join(
+        f'<a href="{escape(urls.absolute(site, urls.opml_path(fmt.name)))}">{escape(fmt.label)}</a>'
+        for fmt in FORMATS.values()
+        if fmt.name != urls.OPML_FORMAT
+    )
+    json_url = escape(urls.absolute(site, urls.FEEDS_JSON_PATH))
     page = f"""<!doctype html>
 <html lang="{escape(site.language)}">
 <head>
@@ -181,7 +188,8 @@ input{{width:min(36rem,70vw);font:14px monospace}} code{{background:#f3f3f3;padd
 <li>Paste it into your feed reader (Feedly, Inoreader, NetNewsWire, Miniflux, newsboat...).
 Most readers also find the feeds if you give them this page's address.</li>
 <li>To subscribe to everything at once, import <a href="{opml_url}">the OPML list</a> into
-your reader.</li></ol>
+your reader: it names each feed once, in Atom. The same list in another format, if your
+reader prefers it: {other_opml}.</li></ol>
 <p>Every feed comes as Atom, RSS and JSON Feed: choose Atom or RSS if unsure; they carry the
 same items. Programs can list all feeds from <a href="{json_url}">feeds.json</a>.</p></section>
 <section id="everything"><h2>Everything</h2>{section(site_wide)}</section>

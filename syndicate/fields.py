@@ -255,8 +255,7 @@ def _within(value: str, limit: int, what: str) -> str:
         raise _Invalid("must not be empty")
     if len(value) > limit:
         raise _Invalid(
-            f"is {len(value):,} characters long, over the limit of {limit:,} for {what}; "
-            "shorten it"
+            f"is {len(value):,} characters long, over the limit of {limit:,} for {what}; shorten it"
         )
     return value
 

@@ -26,11 +26,11 @@ from syndicate.schema import (
     DEFAULT_FEED_SIZE,
     FILE_KEYS,
     MAX_FEED_SIZE,
-    RESERVED_TYPE_SLUGS,
     SITE,
     TOPIC,
 )
 from syndicate.sources import MapNode, Node, ScalarNode, SeqNode, read_config
+from syndicate.urls import RESERVED_NAMES
 
 
 def load_catalog(root: Path) -> Catalog:
@@ -48,8 +48,8 @@ def load_catalog(root: Path) -> Catalog:
         problems.append(Problem(str(root), 0, "", "no .yaml files found; " + _TOP_LEVEL_HELP))
 
     site = _site(sections["site"], problems, root)
-    types = _unique(_content_type(d) for d in sections["type"])
-    topics = _unique(_topic(d) for d in sections["topic"])
+    types = _in_order(_content_type(d) for d in sections["type"])
+    topics = _in_order(_topic(d) for d in sections["topic"])
     _check_unique(sections["type"], "slug", "type", problems)
     _check_unique(sections["topic"], "slug", "topic", problems)
     type_index = {t.slug: t for t, _ in types}
@@ -102,8 +102,12 @@ def _collect(
         sections[section].append(Definition(reader, node, key))
 
 
-def _unique(pairs: Any) -> list[Any]:
-    return [pair for pair in pairs if pair is not None]
+def _in_order(defined: Any) -> list[Any]:
+    """(definition, ref, order) triples -> (definition, ref) pairs sorted by their `order`;
+    equal orders keep the order of definition (files in sorted path order), since sorting is
+    stable."""
+    found = [triple for triple in defined if triple is not None]
+    return [(value, ref) for value, ref, _ in sorted(found, key=lambda triple: triple[2])]
 
 
 def _raw_ids(definitions: list[Definition], key: str) -> list[tuple[str, SourceRef, str]]:
@@ -174,15 +178,16 @@ def _site(definitions: list[Definition], problems: list[Problem], root: Path) ->
     )
 
 
-def _content_type(definition: Definition) -> tuple[ContentType, SourceRef] | None:
+def _content_type(definition: Definition) -> tuple[ContentType, SourceRef, int] | None:
     values = definition.reader.read(definition.node, definition.path, CONTENT_TYPE)
     if values is None or any(f.required and f.name not in values for f in CONTENT_TYPE):
         return None
-    if values["slug"] in RESERVED_TYPE_SLUGS:
+    if values["slug"] in RESERVED_NAMES:
         definition.reader.problem(
             line_of(definition.node, "slug"),
             f"{definition.path}.slug",
-            f"'{values['slug']}' is reserved for the service's own URLs; choose another slug",
+            f"'{values['slug']}' is reserved: its feeds would collide with "
+            f"{RESERVED_NAMES[values['slug']]}; choose another slug",
         )
         return None
     content_type = ContentType(
@@ -192,10 +197,10 @@ def _content_type(definition: Definition) -> tuple[ContentType, SourceRef] | Non
         values["singular"],
         values.get("description"),
     )
-    return content_type, definition.ref
+    return content_type, definition.ref, values.get("order", 0)
 
 
-def _topic(definition: Definition) -> tuple[Topic, SourceRef] | None:
+def _topic(definition: Definition) -> tuple[Topic, SourceRef, int] | None:
     values = definition.reader.read(definition.node, definition.path, TOPIC)
     if values is None or any(f.required and f.name not in values for f in TOPIC):
         return None
@@ -207,4 +212,4 @@ def _topic(definition: Definition) -> tuple[Topic, SourceRef] | None:
         values.get("area"),
         values.get("programs", ()),
     )
-    return topic, definition.ref
+    return topic, definition.ref, values.get("order", 0)

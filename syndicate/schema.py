@@ -70,6 +70,7 @@ CONTENT_TYPE: Final = (
     _f("title", "line", "Plural title, e.g. Events.", required=True),
     _f("singular", "line", "Singular title, e.g. Event.", required=True),
     _f("description", "text", "What this type of content is; the subtitle of its feeds."),
+    _f("order", "integer", "Where it is listed: lower first (default 0), then as defined."),
 )
 
 TOPIC: Final = (
@@ -79,6 +80,7 @@ TOPIC: Final = (
     _f("url", "url", "The topic page on the website (the feeds' alternate link)."),
     _f("area", "line", "The wider area the topic belongs to, e.g. Health."),
     _f("programs", "list of program", "Programs that focus on this topic."),
+    _f("order", "integer", "Where it is listed: lower first (default 0), then as defined."),
 )
 
 ITEM: Final = (
@@ -164,11 +166,6 @@ FILE_KEYS: Final = {
     "item": "item",
     "items": "item",
 }
-
-# Type slugs that would collide with the service's own paths (see syndicate.urls).
-RESERVED_TYPE_SLUGS: Final = frozenset(
-    {"feed", "feeds", "topics", "index", "healthz", "metrics", "static", "embed", "websub"}
-)
 
 DEFAULT_FEED_SIZE: Final = 20
 MAX_FEED_SIZE: Final = 500

@@ -11,9 +11,10 @@ every byte and every ETag.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -30,12 +31,24 @@ from syndicate.model import Catalog
 from syndicate.render import FORMATS
 from syndicate.urls import FeedKey
 
-# Discovery documents: path -> (name, content type, renderer).
-DOCUMENTS = {
-    "/": ("html", "text/html; charset=utf-8", discovery.index_html),
-    "/feeds.opml": ("opml", "text/x-opml; charset=utf-8", discovery.opml),
-    "/feeds.json": ("feeds-json", "application/json; charset=utf-8", discovery.feeds_json),
-}
+Renderer = Callable[[Catalog, tuple[discovery.Listed, ...]], bytes]
+
+
+def discovery_documents() -> dict[str, tuple[str, str, Renderer]]:
+    """Discovery documents: path -> (name, content type, renderer)."""
+    documents: dict[str, tuple[str, str, Renderer]] = {
+        urls.INDEX_PATH: ("html", "text/html; charset=utf-8", discovery.index_html),
+        urls.FEEDS_JSON_PATH: (
+            "feeds-json", "application/json; charset=utf-8", discovery.feeds_json,
+        ),
+    }  # fmt: skip
+    for fmt in FORMATS.values():
+        documents[urls.opml_path(fmt.name)] = (
+            "opml" if fmt.name == urls.OPML_FORMAT else f"opml-{fmt.name}",
+            "text/x-opml; charset=utf-8",
+            functools.partial(discovery.opml, format_name=fmt.name),
+        )
+    return documents
 
 
 @dataclass(frozen=True)
@@ -129,7 +142,7 @@ def build_snapshot(catalog: Catalog, refresh_seconds: int = DEFAULT_REFRESH_SECO
     representations = render_feeds(views)
     modified = newest_change(catalog)
     listed = discovery.listing(views)
-    for path, (name, content_type, render) in DOCUMENTS.items():
+    for path, (name, content_type, render) in discovery_documents().items():
         representations[path] = representation(
             path, name, content_type, render(catalog, listed), modified
         )

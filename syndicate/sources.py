@@ -228,7 +228,11 @@ _PLAIN_WORDS = (
     ),
 )
 # Mistakes the parser notices only after the offending line: point at where it began.
-_AT_CONTEXT = ("could not find expected ':'", "found unexpected end of stream", "did not find expected ',' or")
+_AT_CONTEXT = (
+    "could not find expected ':'",
+    "found unexpected end of stream",
+    "did not find expected ',' or",
+)
 
 
 def _syntax_problem(error: yaml.MarkedYAMLError, text: str, shown: str) -> Problem:

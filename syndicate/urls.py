@@ -1,11 +1,15 @@
 """Every public URL and permanent id, built in one place so routes and links cannot drift.
 
-URL scheme (paths below the site's `feeds_url`):
+URL scheme (paths below the service's public base URL):
 
+    /                              the feeds page
+    /feeds.opml                    OPML of every feed, in Atom (feeds-rss.opml, feeds-json.opml)
+    /feeds.json                    every feed in every format, for programs
     /feed.{ext}                    everything, site-wide
     /{type}.{ext}                  one content type, site-wide   /events.atom
     /topics/{topic}/feed.{ext}     one topic, every type         /topics/harm-reduction/feed.rss
     /topics/{topic}/{type}.{ext}   one topic, one type           /topics/harm-reduction/events.json
+    /healthz, /metrics             operations
 
 Permanent ids are RFC 4151 tag URIs: `tag:{authority},{date}:{specific}`.
 """
@@ -18,6 +22,26 @@ from dataclasses import dataclass
 from syndicate.model import Site
 
 ALL = "feed"  # the file name of "every type" feeds
+INDEX_PATH = "/"
+FEEDS_JSON_PATH = "/feeds.json"
+HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+OPML_FORMAT = "atom"  # the format `/feeds.opml` lists; readers import each feed once
+
+# Names a content type's slug cannot take, because `/{type}.{ext}` (or, in a static build,
+# `{type}.html`) would be one of the service's own paths: name -> the path it would collide with.
+RESERVED_NAMES = {
+    ALL: "/feed.{ext}, the feeds of everything",
+    "feeds": "/feeds.opml, /feeds-rss.opml, /feeds-json.opml and /feeds.json",
+    "index": "index.html, the feeds page in a static build",
+    HEALTH_PATH.lstrip("/"): HEALTH_PATH,
+    METRICS_PATH.lstrip("/"): METRICS_PATH,
+}
+
+
+def opml_path(format_name: str) -> str:
+    """The OPML list of every feed in one format: Atom at `/feeds.opml`, the others beside it."""
+    return "/feeds.opml" if format_name == OPML_FORMAT else f"/feeds-{format_name}.opml"
 
 
 @dataclass(frozen=True, order=True)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the sample catalog, and a small valid config to break in tests."""
+"""Shared fixtures: the tests' own content (tests/fixtures/content), the editors' sample, and a
+small valid config to break in tests."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "feeds_config"
+SAMPLE = ROOT / "feeds_config"  # editors' content: only checked for validity and the seed
+CONTENT = ROOT / "tests" / "fixtures" / "content"  # what the tests render and serve
 
 _MINIMAL = {
     "site.yaml": """
@@ -87,6 +89,11 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def sample() -> Catalog:
     return load_catalog(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def content() -> Catalog:
+    return load_catalog(CONTENT)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Golden files: the sample's expected feeds, byte for byte.
+"""Golden files: the expected representations of the test content (tests/fixtures/content), byte for byte.
 
 `make golden` (python -m tests.golden) is the only thing that writes them; review the diff
 before committing. `test_golden.py` compares.
@@ -13,12 +13,12 @@ from syndicate.loader import load_catalog
 from syndicate.snapshot import build_snapshot
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-SAMPLE = Path(__file__).resolve().parent.parent / "feeds_config"
+CONTENT = Path(__file__).resolve().parent / "fixtures" / "content"
 
 
 def expected_files() -> dict[str, bytes]:
-    """Path below tests/golden -> bytes, for every representation of the sample."""
-    snapshot = build_snapshot(load_catalog(SAMPLE))
+    """Path below tests/golden -> bytes, for every representation of the test content."""
+    snapshot = build_snapshot(load_catalog(CONTENT))
     return {
         (path.lstrip("/") or "index.html"): rep.body
         for path, rep in snapshot.representations.items()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SAMPLE
+from tests.conftest import CONTENT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +44,7 @@ def test_usage_errors_exit_2():
 
 def test_ten_mistakes_give_ten_located_messages_and_exit_1(tmp_path):
     config = tmp_path / "cfg"
-    shutil.copytree(SAMPLE, config)
+    shutil.copytree(CONTENT, config)
     events = config / "items/harm-reduction/events.yaml"
     text = events.read_text(encoding="utf-8")
     for old, new in [
@@ -97,7 +97,7 @@ def test_ten_mistakes_give_ten_located_messages_and_exit_1(tmp_path):
 
 
 def test_build_writes_every_representation_and_its_gzip(tmp_path):
-    result = run("build", "--config", "feeds_config", str(tmp_path / "out"))
+    result = run("build", "--config", str(CONTENT), str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     written = {
         str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file()
@@ -110,13 +110,13 @@ def test_build_writes_every_representation_and_its_gzip(tmp_path):
     from syndicate.loader import load_catalog
     from syndicate.snapshot import build_snapshot
 
-    snapshot = build_snapshot(load_catalog(SAMPLE))
+    snapshot = build_snapshot(load_catalog(CONTENT))
     assert (tmp_path / "out/feed.rss").read_bytes() == snapshot.representations["/feed.rss"].body
 
 
 def test_serve_refuses_invalid_content_with_located_messages(tmp_path):
     config = tmp_path / "cfg"
-    shutil.copytree(SAMPLE, config)
+    shutil.copytree(CONTENT, config)
     (config / "broken.yaml").write_text("items: [\n", encoding="utf-8")
     result = run("serve", "--config", str(config), "--port", "0")
     assert result.returncode == 1

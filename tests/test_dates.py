@@ -83,7 +83,10 @@ def test_numeric_dates_that_read_two_ways_are_refused_with_the_iso_forms(text, m
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("13/2/2027", datetime(2027, 2, 13, tzinfo=NY)), ("2/2/2027", datetime(2027, 2, 2, tzinfo=NY))],
+    [
+        ("13/2/2027", datetime(2027, 2, 13, tzinfo=NY)),
+        ("2/2/2027", datetime(2027, 2, 2, tzinfo=NY)),
+    ],
 )
 def test_numeric_dates_that_read_one_way_are_accepted(text, expected):
     assert parse_date(text, NY).value == expected

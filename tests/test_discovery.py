@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
 from lxml import html
 
 from syndicate.loader import load_catalog
 from syndicate.snapshot import build_snapshot
-from tests.conftest import SAMPLE
+from tests.conftest import CONTENT
 
-SNAPSHOT = build_snapshot(load_catalog(SAMPLE))
-BASE = "http://127.0.0.1:8080"
+SNAPSHOT = build_snapshot(load_catalog(CONTENT))
+BASE = "https://feeds.example.org"
 FEED_URLS = {BASE + path for path, rep in SNAPSHOT.representations.items() if rep.key is not None}
 
 
@@ -46,13 +47,31 @@ def test_page_lists_the_topics_and_explains_how_to_subscribe():
     assert root.get("lang") == "en"
 
 
-def test_opml_lists_every_feed_with_xml_url():
-    root = ET.fromstring(SNAPSHOT.representations["/feeds.opml"].body)
+@pytest.mark.parametrize(
+    ("path", "extension", "version"),
+    [
+        ("/feeds.opml", "atom", "ATOM"),
+        ("/feeds-rss.opml", "rss", "RSS2"),
+        ("/feeds-json.opml", "json", "JSONFEED"),
+    ],
+)
+def test_each_opml_lists_every_feed_once_in_one_format(path, extension, version):
+    root = ET.fromstring(SNAPSHOT.representations[path].body)
     assert root.tag == "opml" and root.get("version") == "2.0"
     assert root.findtext("head/title") == "Open Society Foundations feeds"
     outlines = [o for o in root.iter("outline") if o.get("xmlUrl")]
-    assert {o.get("xmlUrl") for o in outlines} == FEED_URLS
-    assert all(o.get("type") == "rss" and o.get("text") and o.get("htmlUrl") for o in outlines)
+    # 1 + 2 types site-wide, and for each of the 2 topics its feed and one per type
+    expected = {
+        BASE + p
+        for p in [
+            "/feed", "/events", "/voices",
+            *(f"/topics/{t}/{n}" for t in ("harm-reduction", "drug-policy") for n in ("feed", "events", "voices")),
+        ]
+    }  # fmt: skip
+    assert {o.get("xmlUrl") for o in outlines} == {u + "." + extension for u in expected}
+    assert len(outlines) == 9
+    assert all(o.get("type") == "rss" and o.get("version") == version for o in outlines)
+    assert all(o.get("text") and o.get("htmlUrl") for o in outlines)
 
 
 def test_feeds_json_is_the_machine_readable_twin():
@@ -68,6 +87,6 @@ def test_feeds_json_is_the_machine_readable_twin():
         "media_type": "application/feed+json",
         "topic": "harm-reduction",
         "type": "events",
-        "entries": 4,
-        "updated": "2026-11-20T10:00:00-05:00",
+        "entries": 3,
+        "updated": "2026-11-25T08:00:00-05:00",
     }

@@ -59,3 +59,13 @@ def test_every_top_level_key_is_documented():
     text = DOC.read_text(encoding="utf-8")
     for key in FILE_KEYS:
         assert f"`{key}`" in text
+
+
+def test_every_reserved_type_slug_is_documented_with_its_reason():
+    from syndicate.urls import RESERVED_NAMES
+
+    text = DOC.read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([a-z]+)` \| (.+) \|$", text, flags=re.MULTILINE))
+    assert set(RESERVED_NAMES) <= set(rows)
+    for name in RESERVED_NAMES:
+        assert rows[name].startswith("`"), name

@@ -155,7 +155,8 @@ def test_any_content_the_loader_accepts_renders_valid_feeds(
         for name, fmt in FORMATS.items():
             CHECKS[name](fmt.render(view))
     listed = discovery.listing(views)
-    ET.fromstring(discovery.opml(catalog, listed))  # strict XML
+    for name in FORMATS:
+        ET.fromstring(discovery.opml(catalog, listed, name))  # strict XML
     json.loads(discovery.feeds_json(catalog, listed))
     page = discovery.index_html(catalog, listed).decode("utf-8")
     assert "<script" not in page.lower()  # editor text is escaped, never markup

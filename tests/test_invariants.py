@@ -10,15 +10,24 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import pytest
 import yaml
 
 from syndicate.loader import load_catalog
 from syndicate.problems import ContentError
-from syndicate.schema import EVENT, IMAGE, ITEM, PERSON, PROGRAM, SITE, TOPIC, WITHDRAWAL
-from syndicate.schema import CONTENT_TYPE, Field
+from syndicate.schema import (
+    CONTENT_TYPE,
+    EVENT,
+    IMAGE,
+    ITEM,
+    PERSON,
+    PROGRAM,
+    SITE,
+    TOPIC,
+    WITHDRAWAL,
+    Field,
+)
 from tests.conftest import MINIMAL, write_config
 
 # XML 1.0's Char production (https://www.w3.org/TR/xml/#charsets), written independently of

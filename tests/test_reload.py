@@ -12,7 +12,7 @@ import pytest
 
 from syndicate.settings import Settings
 from syndicate.web import Service
-from tests.conftest import SAMPLE
+from tests.conftest import CONTENT
 
 VOICES = "items/harm-reduction/voices.yaml"
 OLD_TITLE = "title: How Drug Courts Are Falling Short"
@@ -22,7 +22,7 @@ NEW_TITLE = "title: How Drug Courts Keep Falling Short"
 @pytest.fixture
 def config(tmp_path):
     target = tmp_path / "cfg"
-    shutil.copytree(SAMPLE, target)
+    shutil.copytree(CONTENT, target)
     return target
 
 

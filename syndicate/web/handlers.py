@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from syndicate.render import FORMATS, by_extension
-from syndicate.urls import parse_feed_path
+from syndicate.urls import (
+    FEEDS_JSON_PATH,
+    HEALTH_PATH,
+    METRICS_PATH,
+    OPML_FORMAT,
+    opml_path,
+    parse_feed_path,
+)
 from syndicate.web.conditional import accepts_gzip, is_not_modified, query_problem
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
@@ -46,9 +53,9 @@ def router(store: ContentStore, metrics: Metrics) -> Handler:
             and "?" not in request.raw_path
         ):
             return _respond(request, prepared, count)  # the hot path
-        if path == "/healthz":
+        if path == HEALTH_PATH:
             return _operational(request, count, "healthz", lambda: _health(store))
-        if path == "/metrics":
+        if path == METRICS_PATH:
             return _operational(request, count, "metrics", metrics.exposition)
         return _other(request, current, prepared, count)
 
@@ -142,7 +149,8 @@ def _not_found(path: str, current: Current) -> str:
     return (
         f"404 Not Found. {reason}\n\n"
         f"Every feed is listed at {site.feeds_url}/ (for people), "
-        f"{site.feeds_url}/feeds.opml (for feed readers) and {site.feeds_url}/feeds.json.\n"
+        f"{site.feeds_url}{opml_path(OPML_FORMAT)} (for feed readers) and "
+        f"{site.feeds_url}{FEEDS_JSON_PATH}.\n"
     )
 
 
