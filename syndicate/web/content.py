@@ -20,6 +20,7 @@ from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot
 from syndicate.web.metrics import Metrics
 from syndicate.web.responses import Current, prepare
+from syndicate.web.supervise import describe
 
 log = logging.getLogger("syndicate.content")
 
@@ -33,7 +34,11 @@ class ReloadFailure:
 
 
 class ContentStore:
-    """Holds the snapshot being served and knows how to build the next one."""
+    """Holds the snapshot being served and knows how to build the next one.
+
+    `reload` never raises: every failure keeps the last good snapshot, is logged, counted and
+    kept in `last_failure` (shown by /healthz) until a reload succeeds.
+    """
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         """Loads and renders the content now (blocking): a store always has a snapshot.
@@ -67,6 +72,9 @@ class ContentStore:
             except OSError as error:  # the folder vanished mid-edit, a file is unreadable...
                 self._fail([f"{self.settings.config}: {error.strerror or error}"], reason)
                 return False
+            except Exception as error:  # a defect of ours: reported, and the loop goes on
+                self._fail([f"internal error: {describe(error)}"], reason, error)
+                return False
             snapshot = current.snapshot
             changed = snapshot.version != self.snapshot.version
             self._install(current, started)
@@ -94,10 +102,10 @@ class ContentStore:
         self.metrics.representations = len(current.prepared)
         self.metrics.built_at = self.built_at
 
-    def _fail(self, problems: list[str], reason: str) -> None:
+    def _fail(self, problems: list[str], reason: str, error: Exception | None = None) -> None:
         self.last_failure = ReloadFailure(datetime.now(UTC), tuple(problems))
         self.metrics.reloads["failed"] += 1
         log.error(
             "reload (%s) failed; still serving version %s. %d problem(s):\n%s",
-            reason, self.snapshot.version, len(problems), "\n".join(problems),
+            reason, self.snapshot.version, len(problems), "\n".join(problems), exc_info=error,
         )  # fmt: skip

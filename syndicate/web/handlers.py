@@ -27,6 +27,7 @@ from syndicate.web.conditional import accepts_gzip, is_not_modified, query_probl
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
 from syndicate.web.responses import ALLOWED_METHODS, CORS, PREFLIGHT, Current, Prepared
+from syndicate.web.supervise import Health
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 Counter = Callable[[str, int, int], None]
@@ -34,7 +35,7 @@ ERROR_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-def router(store: ContentStore, metrics: Metrics) -> Handler:
+def router(store: ContentStore, metrics: Metrics, health: Health) -> Handler:
     """The one handler of the service: /healthz, /metrics, and every snapshot path.
 
     Three kinds of path need no router: the snapshot lookup is the common case and comes
@@ -54,7 +55,7 @@ def router(store: ContentStore, metrics: Metrics) -> Handler:
         ):
             return _respond(request, prepared, count)  # the hot path
         if path == HEALTH_PATH:
-            return _operational(request, count, "healthz", lambda: _health(store))
+            return _operational(request, count, "healthz", lambda: _health(store, health))
         if path == METRICS_PATH:
             return _operational(request, count, "metrics", metrics.exposition)
         return _other(request, current, prepared, count)
@@ -165,13 +166,17 @@ def _operational(
     return web.Response(body=data, headers={**NO_STORE, "Content-Type": content_type})
 
 
-def _health(store: ContentStore) -> tuple[bytes, str]:
-    """Service health as JSON: snapshot version and age, counts, the last reload error."""
+def _health(store: ContentStore, health: Health) -> tuple[bytes, str]:
+    """Service health as JSON: status and why, snapshot version and age, counts, the last
+    reload error, failing background work."""
     current = store.current
     failure = store.last_failure
     catalog = current.snapshot.catalog
+    reasons = [f"the last reload failed ({len(failure.problems)} problem(s))"] if failure else []
+    reasons += [f"{task}: {f.reason}" for task, f in sorted(health.failures.items())]
     body: dict[str, object] = {
-        "status": "degraded" if failure else "ok",
+        "status": "degraded" if reasons else "ok",
+        "reasons": reasons,
         "snapshot": {
             "version": current.snapshot.version,
             "built_at": datetime.fromtimestamp(store.built_at, UTC).isoformat(timespec="seconds"),
@@ -191,4 +196,8 @@ def _health(store: ContentStore) -> tuple[bytes, str]:
         if failure
         else None
     )
+    body["background"] = {
+        task: {"since": f.since.isoformat(timespec="seconds"), "reason": f.reason}
+        for task, f in sorted(health.failures.items())
+    }
     return (json.dumps(body, indent=2) + "\n").encode("utf-8"), "application/json; charset=utf-8"

@@ -11,12 +11,14 @@ registry, so several apps (tests) never share counts.
     syndicate_snapshot_representations            representations in the current snapshot
     syndicate_snapshot_timestamp_seconds          when the current snapshot was built
     syndicate_reloads_total{result}               reloads that succeeded or failed
+    syndicate_background_failures_total{task}     failures of background work (watcher...)
+    syndicate_degraded                            1 while /healthz says "degraded"
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -32,6 +34,8 @@ class Metrics(Collector):
         self.requests: defaultdict[tuple[str, int], int] = defaultdict(int)
         self.bytes_sent: defaultdict[str, int] = defaultdict(int)
         self.reloads: defaultdict[str, int] = defaultdict(int)
+        self.background_failures: defaultdict[str, int] = defaultdict(int)
+        self.degraded: Callable[[], bool] = lambda: False  # set by the service
         self.representations = 0
         self.built_at = 0.0
         self.registry = CollectorRegistry(auto_describe=True)
@@ -78,6 +82,19 @@ class Metrics(Collector):
         for result in ("ok", "failed"):
             reloads.add_metric([result], self.reloads.get(result, 0))
         yield reloads
+        failures = CounterMetricFamily(
+            "syndicate_background_failures",
+            "Failures of background work (the file watcher, timers...), by task.",
+            labels=["task"],
+        )
+        for task, value in sorted(self.background_failures.items()):
+            failures.add_metric([task], value)
+        yield failures
+        yield GaugeMetricFamily(
+            "syndicate_degraded",
+            "1 while the service is degraded (see /healthz), else 0.",
+            value=1.0 if self.degraded() else 0.0,
+        )
         yield GaugeMetricFamily(
             "syndicate_snapshot_representations",
             "Representations in the current snapshot.",

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from syndicate.web.content import ContentStore
 from syndicate.web.handlers import router
 from syndicate.web.metrics import Metrics
 from syndicate.web.reload import watch
+from syndicate.web.supervise import Health, describe, supervise
 
 log = logging.getLogger("syndicate")
 # Request lines and header fields beyond these are refused with 400 by aiohttp's parser.
@@ -58,8 +60,10 @@ class Service:
         _quiet_malformed_requests()
         self.metrics = Metrics()
         self.store = ContentStore(settings, self.metrics)
+        self.health = Health(self.metrics)
+        self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
-        self.handle = router(self.store, self.metrics)
+        self.handle = router(self.store, self.metrics, self.health)
         self._stop_watching = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._sighup = False
@@ -77,8 +81,9 @@ class Service:
     async def start(self) -> None:
         """Start the background work: file watcher, SIGHUP reload, access-log flusher."""
         if self.settings.watch:
-            self._tasks.append(
-                asyncio.create_task(watch(self.store, self.settings.config, self._stop_watching))
+            self._background(
+                "watcher",
+                lambda: watch(self.store, self.settings.config, self._stop_watching, self.health),
             )
         if self.access_log is not None:
             self._tasks.append(asyncio.create_task(flush_regularly(self.access_log)))
@@ -86,12 +91,26 @@ class Service:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_sighup)
             self._sighup = True
 
+    def degraded(self) -> bool:
+        return self.store.last_failure is not None or bool(self.health.failures)
+
+    def _background(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._tasks.append(
+            asyncio.create_task(supervise(name, run, self.health, self._stop_watching), name=name)
+        )
+
     def _on_sighup(self) -> None:
         task = asyncio.create_task(self.store.reload("SIGHUP"))
         self._tasks.append(task)
-        task.add_done_callback(
-            lambda done: self._tasks.remove(done) if done in self._tasks else None
-        )
+        task.add_done_callback(self._sighup_done)
+
+    def _sighup_done(self, task: asyncio.Task[bool]) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            assert error is not None
+            self.health.fail("sighup", describe(error), error)
 
     async def stop(self) -> None:
         """Stop the background work (after the server has stopped taking requests)."""
