@@ -121,6 +121,8 @@ def test_no_string_leaving_the_loader_holds_a_character_xml_forbids(tmp_path, pl
     assert not bad, f"{field.name}: {bad[:3]!r}"
 
 
-def test_the_field_table_covers_every_declared_field():
-    covered = {(place, field.name) for (place, field) in (c.values for c in CASES)}
-    assert len(covered) >= sum(len(spec) for _, spec in PLACES) - 8  # nested mappings aside
+def test_every_declared_field_is_tried_except_nested_mappings():
+    tried = {(c.values[0], c.values[1].name) for c in CASES}
+    skipped = {(place, field.name) for place, spec in PLACES for field in spec} - tried
+    # nested mappings are tried field by field through their own PLACES entries
+    assert {name for _, name in skipped} == {"publisher", "image", "withdrawn"}
