@@ -101,11 +101,6 @@ def test_a_swapped_symlink_is_followed_and_then_watched(tmp_path, deploy):
         within(2, lambda: shows(live.url, "Edited After The Swap"), "an edit after the swap")
 
 
-@pytest.mark.xfail(
-    reason="open defect (issue 7 B): a folder deleted and recreated at once is sometimes not "
-    "picked up: the new watch hangs and the watchdog has not yet been shown to recover it",
-    strict=False,
-)
 def test_a_deleted_folder_is_reported_and_a_recreated_one_loaded(tmp_path):
     config = tmp_path / "content"
     shutil.copytree(CONTENT, config)
@@ -123,9 +118,8 @@ def test_a_deleted_folder_is_reported_and_a_recreated_one_loaded(tmp_path):
         assert "syndicate_degraded 1.0" in metrics
         shutil.copytree(CONTENT, config)
         retitle(config, "Back Again")
-        # Known gap: when the folder is recreated while the watch restarts, watchfiles was seen
-        # to hang; the watchdog restarts it (HUNG_AFTER_SECONDS), so this takes up to ~3 s.
-        within(5, lambda: shows(live.url, "Back Again"), "the recreated folder")
+        # The new folder often gets the deleted one's inode: it must still count as replaced.
+        within(2, lambda: shows(live.url, "Back Again"), "the recreated folder")
         within(2, lambda: health(live.url)["status"] == "ok", "ok once recreated")
         time.sleep(0.3)
         retitle(config, "Edited After Recreation")

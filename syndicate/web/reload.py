@@ -43,6 +43,9 @@ class FolderIdentity:
     inode: int
 
 
+GONE = FolderIdentity("", -1, -1)  # the folder loaded last went missing since
+
+
 def identity(folder: Path) -> FolderIdentity | None:
     """Which folder `folder` names now (through symlinks); None if it is not a folder."""
     real = Path(os.path.realpath(folder))
@@ -90,6 +93,9 @@ async def watch(store: ContentStore, folder: Path, stop: asyncio.Event, health: 
             health.fail(
                 TASK, f"the content folder {folder} is missing; serving the last good content"
             )
+            # A folder created again can have the inode of the one deleted (file systems
+            # reuse them): it is a replacement all the same, not the folder last loaded.
+            loaded = GONE if loaded is not None else None
             await wait_or_stop(stop, IDENTITY_POLL_SECONDS)
             continue
         # A replaced folder is reloaded only once the watch on it is running (its first
