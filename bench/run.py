@@ -166,6 +166,9 @@ def large_build(tmp: Path) -> dict[str, float]:
     return json.loads(result.stdout)
 
 
+BENCH_PUBLIC_URL = "https://feeds.example.org"
+
+
 def main() -> None:
     for program in ("nginx", "wrk", "taskset"):
         if shutil.which(program) is None:
@@ -175,11 +178,14 @@ def main() -> None:
         tmp = Path(name)
         tmp.chmod(0o755)  # nginx's worker runs as another user when started as root
         out = tmp / "static"
-        subprocess.run([PYTHON, "-m", "syndicate", "build", "--config", "feeds_config", str(out)],
+        # One public URL for both, so nginx's files and the service's bytes are the same.
+        subprocess.run([PYTHON, "-m", "syndicate", "build", "--config", "feeds_config",
+                        "--public-url", BENCH_PUBLIC_URL, str(out)],
                        check=True, cwd=ROOT, capture_output=True)  # fmt: skip
         service_port, nginx_port = free_ports(2)
         access_log = os.environ.get("BENCH_ACCESS_LOG", "true")
-        env = {**os.environ, "SYNDICATE_WATCH": "false", "SYNDICATE_ACCESS_LOG": access_log}
+        env = {**os.environ, "SYNDICATE_WATCH": "false", "SYNDICATE_ACCESS_LOG": access_log,
+               "SYNDICATE_PUBLIC_URL": BENCH_PUBLIC_URL}  # fmt: skip
         service_log = (tmp / "service.log").open("wb")
         service = subprocess.Popen(
             ["taskset", "-c", "0", PYTHON, "-m", "syndicate", "serve", "--config", "feeds_config",

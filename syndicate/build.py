@@ -1,8 +1,14 @@
 """Settings -> snapshot: what `serve` renders on every content change and `build` writes out.
 
-One place applies the service settings to the content (the public URL overriding the site's
-`feeds_url`, the cache lifetime that RSS's ttl must agree with), so the files `syndicate
-build` writes are byte for byte what `syndicate serve` sends.
+One place applies the service settings to the content (the public URL, the cache lifetime
+that RSS's ttl must agree with), so the files `syndicate build` writes are byte for byte
+what `syndicate serve` sends with the same public URL.
+
+The public URL, the base of every self link, comes from, in this order: `--public-url` or
+`SYNDICATE_PUBLIC_URL`; the site's `feeds_url`; the address `serve` listens on. Links never
+come from a request's Host header: the snapshot is built once for every client, and a Host
+header is whatever the client says. `build` has no address of its own, so without the first
+two it stops with `NoPublicURL`.
 """
 
 from __future__ import annotations
@@ -13,8 +19,35 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from syndicate.loader import load_catalog
+from syndicate.model import Site
 from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot, build_snapshot
+
+FROM_SETTING = "--public-url / SYNDICATE_PUBLIC_URL"
+FROM_SITE = "the site's feeds_url"
+FROM_ADDRESS = "the address served (no public URL is configured)"
+
+
+class NoPublicURL(Exception):
+    """No public URL is configured and there is no served address to fall back on."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the feeds need the public URL they will be served from, for their self links: "
+            "pass --public-url https://feeds.example.org or set SYNDICATE_PUBLIC_URL "
+            "(or feeds_url in the site definition)"
+        )
+
+
+def public_url(settings: Settings, site: Site) -> tuple[str, str]:
+    """The public base URL for `site` under `settings`, and where it comes from."""
+    if settings.public_url:
+        return settings.public_url, FROM_SETTING
+    if site.feeds_url:
+        return site.feeds_url, FROM_SITE
+    if settings.served_url:
+        return settings.served_url, FROM_ADDRESS
+    raise NoPublicURL()
 
 
 @contextmanager
@@ -38,10 +71,11 @@ def gc_paused() -> Iterator[None]:
 def snapshot_for(settings: Settings) -> Snapshot:
     """Load the content of `settings.config` and render every representation (blocking).
 
-    ContentError (every problem, located) if the content is invalid.
+    ContentError (every problem, located) if the content is invalid; NoPublicURL if no
+    public URL is known.
     """
     with gc_paused():
         catalog = load_catalog(settings.config)
-        if settings.public_url:
-            catalog = replace(catalog, site=replace(catalog.site, feeds_url=settings.public_url))
+        url, _ = public_url(settings, catalog.site)
+        catalog = replace(catalog, site=replace(catalog.site, feeds_url=url))
         return build_snapshot(catalog, settings.max_age)

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from syndicate import __version__
-from syndicate.build import snapshot_for
+from syndicate.build import NoPublicURL, snapshot_for
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
 from syndicate.problems import ContentError
-from syndicate.settings import SETTINGS, SettingError, Settings
+from syndicate.settings import SETTINGS, SettingError, Settings, parse_url_setting
 from syndicate.sources import is_readable_dir
 
 DEFAULT_CONFIG = "feeds_config"
@@ -49,11 +49,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", metavar="DIR", help="the content folder (SYNDICATE_CONFIG)")
     serve.add_argument("--host", help="address to listen on (SYNDICATE_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (SYNDICATE_PORT, default 8080)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        help="port to listen on, 0: any free port (SYNDICATE_PORT, default 8080)",
+    )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="public base URL for links (SYNDICATE_PUBLIC_URL; default: the address served)",
+    )
     build = commands.add_parser(
         "build", help="write every representation (and its .gz) under OUT, for static hosting"
     )
     build.add_argument("--config", metavar="DIR", help="the content folder (SYNDICATE_CONFIG)")
+    build.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="public base URL the files will be served from (SYNDICATE_PUBLIC_URL; required "
+        "unless the site sets feeds_url)",
+    )
     build.add_argument("out", metavar="OUT", help="the folder to write into")
     return parser
 
@@ -71,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config=Path(args.config) if args.config else None,
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
+            public_url=_public_url(args.public_url),
         )
     except SettingError as error:
         parser.error(str(error))
@@ -85,10 +101,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ContentError as error:
         _report(error, settings.config)
         return 1
+    except NoPublicURL as error:
+        parser.error(str(error))
     except OSError as error:  # e.g. the port is taken
         print(f"syndicate: {error.strerror or error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _public_url(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return parse_url_setting(text)
+    except ValueError as error:
+        raise SettingError(f"--public-url {text!r}: {error}") from error
 
 
 def _report(error: ContentError, config: Path) -> None:

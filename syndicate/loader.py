@@ -165,7 +165,7 @@ def _site(definitions: list[Definition], problems: list[Problem], root: Path) ->
         title=values["title"],
         description=values.get("description"),
         url=values["url"],
-        feeds_url=values["feeds_url"].rstrip("/"),
+        feeds_url=values["feeds_url"].rstrip("/") if "feeds_url" in values else None,
         language=values["language"],
         timezone=values["timezone"],
         rights=values.get("rights"),

@@ -64,7 +64,7 @@ class Site:
     title: str
     description: str | None
     url: str
-    feeds_url: str
+    feeds_url: str | None  # None until the public URL is known (see build.public_url)
     language: str
     timezone: str
     rights: str | None

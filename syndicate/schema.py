@@ -52,7 +52,11 @@ SITE: Final = (
     _f("title", "line", "The publisher's name, used in every feed title.", required=True),
     _f("description", "text", "One or two sentences; the subtitle of site-wide feeds."),
     _f("url", "url", "The website's home page.", required=True),
-    _f("feeds_url", "url", "Public base URL of this service, for self links.", required=True),
+    _f(
+        "feeds_url",
+        "url",
+        "Public base URL of this service, for self links; usually left out (see the README).",
+    ),
     _f("language", "language", "Language of the content.", required=True),
     _f("timezone", "timezone", "Zone for dates written without one.", required=True),
     _f("rights", "line", "Copyright or licence statement carried by every feed."),

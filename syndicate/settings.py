@@ -40,7 +40,7 @@ def _seconds(text: str) -> int:
     return value
 
 
-def _url_or_none(text: str) -> str | None:
+def parse_url_setting(text: str) -> str | None:
     text = text.strip().rstrip("/")
     if not text:
         return None
@@ -66,8 +66,9 @@ SETTINGS: tuple[Setting, ...] = (
         "public_url",
         "SYNDICATE_PUBLIC_URL",
         None,
-        _url_or_none,
-        "Public base URL of the service; overrides the site's feeds_url in self links.",
+        parse_url_setting,
+        "Public base URL of the service, for self links, OPML and pages; overrides the site's "
+        "feeds_url. Unset: the address served.",
     ),
     Setting(
         "max_age",
@@ -100,6 +101,10 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# Fields of `Settings` that are not settings: known only once the service runs.
+RUNTIME_FIELDS = ("served_url",)
+
+
 @dataclass(frozen=True)
 class Settings:
     config: Path = Path("feeds_config")
@@ -112,6 +117,9 @@ class Settings:
     watch: bool = True
     access_log: bool = True
     log_level: str = "INFO"
+    # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).
+    # The public URL when none is configured (see build.public_url).
+    served_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

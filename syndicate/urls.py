@@ -74,6 +74,8 @@ def parse_feed_path(path: str) -> tuple[FeedKey, str] | None:
 
 def absolute(site: Site, path: str) -> str:
     """`path` below the service's public base URL."""
+    if site.feeds_url is None:  # build.public_url settles it before anything is rendered
+        raise ValueError("no public URL yet: render only a catalog from build.with_public_url")
     return site.feeds_url + path
 
 

@@ -49,14 +49,17 @@ class LiveServer:
 
 @contextmanager
 def live_server(config: Path, log: Path, **env: str) -> Iterator[LiveServer]:
+    """`syndicate serve` on a free port, with that address as its public URL unless `env`
+    says otherwise (`SYNDICATE_PUBLIC_URL=""`: none)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     environment = {
-        **os.environ, "PYTHONPATH": str(ROOT), "SYNDICATE_PUBLIC_URL": url, "SYNDICATE_WATCH": "false", **env,
+        **os.environ, "PYTHONPATH": str(ROOT), "SYNDICATE_PORT": str(port), "SYNDICATE_WATCH": "false",
+        "SYNDICATE_PUBLIC_URL": url, **env,
     }  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "syndicate", "serve", "--config", str(config), "--port", str(port)],
+            [sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
             env=environment, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

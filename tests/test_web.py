@@ -351,10 +351,10 @@ async def test_max_age_setting_agrees_with_rss_ttl(serve):
 
 async def test_public_url_setting_rewrites_self_links(serve):
     client = await serve(
-        Settings(config=CONTENT, watch=False, public_url="https://feeds.example.org")
+        Settings(config=CONTENT, watch=False, public_url="https://elsewhere.example.net/feeds")
     )
     body = await (await client.get("/feed.json")).json()
-    assert body["feed_url"] == "https://feeds.example.org/feed.json"
+    assert body["feed_url"] == "https://elsewhere.example.net/feeds/feed.json"
 
 
 async def test_a_format_that_applies_only_to_some_feeds_is_left_out_of_the_others(

@@ -18,8 +18,10 @@ from syndicate.render import FORMATS, by_extension
 from syndicate.urls import (
     FEEDS_JSON_PATH,
     HEALTH_PATH,
+    INDEX_PATH,
     METRICS_PATH,
     OPML_FORMAT,
+    absolute,
     opml_path,
     parse_feed_path,
 )
@@ -149,9 +151,9 @@ def _not_found(path: str, current: Current) -> str:
             reason = f"This feed has no {fmt.label} format."
     return (
         f"404 Not Found. {reason}\n\n"
-        f"Every feed is listed at {site.feeds_url}/ (for people), "
-        f"{site.feeds_url}{opml_path(OPML_FORMAT)} (for feed readers) and "
-        f"{site.feeds_url}{FEEDS_JSON_PATH}.\n"
+        f"Every feed is listed at {absolute(site, INDEX_PATH)} (for people), "
+        f"{absolute(site, opml_path(OPML_FORMAT))} (for feed readers) and "
+        f"{absolute(site, FEEDS_JSON_PATH)}.\n"
     )
 
 

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
+import socket
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.settings import Settings
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
 from syndicate.web.content import ContentStore
@@ -130,19 +134,42 @@ def _quiet_malformed_requests() -> None:
         server_log.addFilter(QuietMalformedRequests())
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on `host`:`port` (port 0: any free port). Bound before the content
+    is rendered, so the public URL can name the port actually served."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    return socket.create_server(address[:2], family=family, backlog=1024)
+
+
+def served_url(sock: socket.socket) -> str:
+    """`http://host:port` for a bound socket; a wildcard address (0.0.0.0, ::) becomes the
+    loopback address, the only one known to reach it."""
+    host, port = sock.getsockname()[:2]
+    address = ipaddress.ip_address(host)
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}"
+
+
 async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then stop taking connections, let requests in flight
     finish (up to SHUTDOWN_SECONDS), flush the access log and return."""
-    service = Service(settings)
+    sock = bind(settings.host, settings.port)
+    try:
+        settings = replace(settings, served_url=served_url(sock))
+        service = Service(settings)
+    except BaseException:
+        sock.close()
+        raise
     runner = web.ServerRunner(
         web.Server(service.handle, **service.server_options()), shutdown_timeout=SHUTDOWN_SECONDS
     )
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    log.info(
-        "serving %s on http://%s:%d/ (version %s)",
-        settings.config, settings.host, settings.port, service.store.snapshot.version,
-    )  # fmt: skip
+    await web.SockSite(runner, sock).start()
+    _log_addresses(settings, service)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -154,6 +181,26 @@ async def serve(settings: Settings) -> None:
     finally:
         await runner.cleanup()
         await service.stop()
+
+
+def _log_addresses(settings: Settings, service: Service) -> None:
+    public = service.store.snapshot.catalog.site.feeds_url
+    if settings.public_url:
+        source = FROM_SETTING
+    elif public != settings.served_url:
+        source = FROM_SITE
+    else:
+        source = FROM_ADDRESS
+    log.info(
+        "serving %s on %s/ (version %s); public URL %s (from %s)",
+        settings.config, settings.served_url, service.store.snapshot.version, public, source,
+    )  # fmt: skip
+    if source == FROM_ADDRESS and settings.host in ("", "0.0.0.0", "::"):
+        log.warning(
+            "listening on every address, but links name %s, which only this machine reaches: "
+            "set --public-url or SYNDICATE_PUBLIC_URL to the address clients use",
+            public,
+        )
 
 
 def run(settings: Settings) -> None:
