@@ -17,9 +17,11 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from syndicate.loader import load_catalog
 from syndicate.model import Site
+from syndicate.schedule import as_of
 from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot, build_snapshot
 
@@ -68,14 +70,18 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def snapshot_for(settings: Settings) -> Snapshot:
-    """Load the content of `settings.config` and render every representation (blocking).
+def snapshot_for(settings: Settings, now: datetime | None = None) -> Snapshot:
+    """Load the content of `settings.config` and render what is published by `now`
+    (default: the clock), every representation (blocking).
 
     ContentError (every problem, located) if the content is invalid; NoPublicURL if no
     public URL is known.
     """
+    now = now or datetime.now(UTC)
     with gc_paused():
-        catalog = load_catalog(settings.config)
+        catalog = load_catalog(settings.config, now)
         url, _ = public_url(settings, catalog.site)
-        catalog = replace(catalog, site=replace(catalog.site, feeds_url=url))
-        return build_snapshot(catalog, settings.max_age)
+        published = as_of(catalog, now)
+        catalog = replace(published.catalog, site=replace(catalog.site, feeds_url=url))
+        snapshot = build_snapshot(catalog, settings.max_age)
+        return replace(snapshot, scheduled=published.scheduled)

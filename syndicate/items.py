@@ -7,6 +7,7 @@ as file, line and key path) and returns None. The loader calls it once per item 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,8 +47,11 @@ class ItemBuilder:
         site: Site,
         types: dict[str, ContentType],
         topics: dict[str, Topic],
+        now: datetime | None = None,
     ) -> None:
+        """`now`, when given, refuses changes dated after it (see `_not_after_now`)."""
         self.definition = definition
+        self.now = now
         self.reader = definition.reader
         self.path = definition.path
         self.site = site
@@ -106,6 +110,8 @@ class ItemBuilder:
         summary = self._text(node, values, "summary", required=True)
         content = self._text(node, values, "content", required=False)
         withdrawn = self._withdrawal(node, values, published)
+        if published is not None and updated is not None:
+            self._not_after_now(node, values, published.value, updated.value, withdrawn)
         event = self._event(node, event_values) if is_event and event_values is not None else None
         if not self.ok or published is None or updated is None or summary is None:
             return None  # every mistake is reported; only valid items are built
@@ -194,6 +200,35 @@ class ItemBuilder:
         if required and node.get(key) is None and node.get(f"{key}_html") is None:
             self.problem(node.line, key, f"required, but missing: give '{key}' or '{key}_html'")
         return None
+
+    def _not_after_now(
+        self,
+        node: MapNode,
+        values: dict[str, Any],
+        published: datetime,
+        updated: datetime,
+        withdrawn: Withdrawal | None,
+    ) -> None:
+        """A future `published` schedules the item (see `schedule.py`); but an item already
+        published cannot have changed, or been withdrawn, later than now: such a date is a
+        typo (2027 for 2026), and served it would put Last-Modified in the future."""
+        if self.now is None or published > self.now:
+            return
+        now = f"it is now {self.now.astimezone(self.site_zone).isoformat(timespec='minutes')}"
+        if updated > self.now:
+            self.problem(
+                line_of(node, "updated"),
+                "updated",
+                f"is in the future ({now}): an item already published cannot have changed "
+                "later than now. Fix the date; to publish the item later, move 'published'",
+            )
+        if withdrawn is not None and withdrawn.date > self.now:
+            self.problem(
+                values["withdrawn"]["date"].line,
+                "withdrawn.date",
+                f"is in the future ({now}): a withdrawal takes effect when it is added; "
+                "date it now or earlier",
+            )
 
     def _withdrawal(
         self, node: MapNode, values: dict[str, Any], published: ParsedDate | None

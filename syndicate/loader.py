@@ -7,6 +7,7 @@ returns a partly valid catalog.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,12 @@ from syndicate.sources import MapNode, Node, ScalarNode, SeqNode, read_config
 from syndicate.urls import RESERVED_NAMES
 
 
-def load_catalog(root: Path) -> Catalog:
-    """Read, validate and index the content under `root`; ContentError lists every problem."""
+def load_catalog(root: Path, now: datetime | None = None) -> Catalog:
+    """Read, validate and index the content under `root`; ContentError lists every problem.
+
+    With `now`, changes and withdrawals dated after it are problems too (an item whose
+    `published` is after it is fine: it is scheduled, see `schedule.py`).
+    """
     files, problems = read_config(root)
     sections: dict[str, list[Definition]] = {"site": [], "type": [], "topic": [], "item": []}
     for source in files:
@@ -59,7 +64,7 @@ def load_catalog(root: Path) -> Catalog:
     if site is not None:
         for definition in sections["item"]:
             try:
-                item = ItemBuilder(definition, site, type_index, topic_index).build()
+                item = ItemBuilder(definition, site, type_index, topic_index, now).build()
             except Exception as error:  # a defect of ours: still a located problem, never a crash
                 definition.reader.problem(definition.node.line, definition.path, _internal(error))
                 continue

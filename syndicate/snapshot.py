@@ -27,7 +27,7 @@ from syndicate.feeds import (
     feed_view,
     newest_change,
 )
-from syndicate.model import Catalog
+from syndicate.model import Catalog, Item
 from syndicate.render import FORMATS
 from syndicate.urls import FeedKey
 
@@ -71,9 +71,10 @@ class Representation:
 class Snapshot:
     """All representations of one version of the content."""
 
-    catalog: Catalog
+    catalog: Catalog  # what is published (scheduled items left out)
     version: str
     representations: Mapping[str, Representation]
+    scheduled: tuple[Item, ...] = ()  # items not yet published, soonest first
 
 
 def strong_etag(body: bytes, suffix: str = "") -> str:

@@ -4,6 +4,10 @@
 swaps the snapshot reference in one assignment: a request that already holds the old
 snapshot finishes on it. An invalid edit keeps the last good snapshot and is reported in
 the log (the same located messages as `syndicate check`) and in /healthz.
+
+The store also keeps what each path was served with, so that Last-Modified never goes
+back or ahead of the clock (`lastmodified.py`), and knows the next scheduled publication
+(`schedule.py`), for the publishing timer to wait on.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from syndicate.build import snapshot_for
+from syndicate.lastmodified import History, settle
 from syndicate.problems import ContentError
 from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot
@@ -48,16 +53,29 @@ class ContentStore:
         self.settings = settings
         self.metrics = metrics
         self.last_failure: ReloadFailure | None = None
+        self.history: History = {}
+        self.schedule_changed = asyncio.Event()  # set at every swap: the schedule may differ
         self._lock = asyncio.Lock()
         started = time.perf_counter()
-        self._install(self.build(), started)
+        current, history, serve_from = self.build()
+        time.sleep(_wait(serve_from))  # nothing was served before: never more than 0 s
+        self._install(current, history, started)
 
-    def build(self) -> Current:
-        """Load, render and prepare everything (blocking: run it off the event loop).
+    def build(self) -> tuple[Current, History, datetime]:
+        """Load, render and prepare everything (blocking: run it off the event loop): what to
+        serve, the history after it and the moment it may be served from.
 
         ContentError if the content is invalid.
         """
-        return prepare(snapshot_for(self.settings), self.settings)
+        now = datetime.now(UTC)
+        settled = settle(snapshot_for(self.settings, now), self.history, datetime.now(UTC))
+        return prepare(settled.snapshot, self.settings), settled.history, settled.serve_from
+
+    @property
+    def next_scheduled(self) -> datetime | None:
+        """When the next scheduled item is due, for the publishing timer; None if none is."""
+        scheduled = self.snapshot.scheduled
+        return scheduled[0].published if scheduled else None
 
     async def reload(self, reason: str) -> bool:
         """Build a new snapshot off the event loop and swap it in; False (and the old snapshot
@@ -65,7 +83,9 @@ class ContentStore:
         async with self._lock:
             started = time.perf_counter()
             try:
-                current = await asyncio.get_running_loop().run_in_executor(None, self.build)
+                current, history, serve_from = await asyncio.get_running_loop().run_in_executor(
+                    None, self.build
+                )
             except ContentError as error:
                 self._fail([str(p) for p in error.problems], reason)
                 return False
@@ -75,16 +95,20 @@ class ContentStore:
             except Exception as error:  # a defect of ours: reported, and the loop goes on
                 self._fail([f"internal error: {describe(error)}"], reason, error)
                 return False
+            # A change dated by the clock waits for the second it is dated (at most 1 s), so
+            # Last-Modified is never later than Date.
+            await asyncio.sleep(_wait(serve_from))
             snapshot = current.snapshot
             changed = snapshot.version != self.snapshot.version
-            self._install(current, started)
+            self._install(current, history, started)
             note = "" if changed else " (unchanged)"
             log.info(
-                "reloaded (%s): version %s%s in %.3fs",
+                "reloaded (%s): version %s%s in %.3fs%s",
                 reason,
                 snapshot.version,
                 note,
                 self.build_seconds,
+                describe_schedule(snapshot),
             )
             return True
 
@@ -92,15 +116,20 @@ class ContentStore:
     def snapshot(self) -> Snapshot:
         return self.current.snapshot
 
-    def _install(self, current: Current, started: float) -> None:
+    def _install(self, current: Current, history: History, started: float) -> None:
         self.build_seconds = time.perf_counter() - started
         self.current = current  # the atomic swap: one reference assignment
+        self.history = history
+        self.schedule_changed.set()
         self.built_at = time.time()
         self.last_failure = None
         self.metrics.build_seconds.observe(self.build_seconds)
         self.metrics.reloads["ok"] += 1
         self.metrics.representations = len(current.prepared)
         self.metrics.built_at = self.built_at
+        self.metrics.scheduled_items = len(current.snapshot.scheduled)
+        due = self.next_scheduled
+        self.metrics.next_scheduled = due.timestamp() if due else 0.0
 
     def _fail(self, problems: list[str], reason: str, error: Exception | None = None) -> None:
         self.last_failure = ReloadFailure(datetime.now(UTC), tuple(problems))
@@ -109,3 +138,20 @@ class ContentStore:
             "reload (%s) failed; still serving version %s. %d problem(s):\n%s",
             reason, self.snapshot.version, len(problems), "\n".join(problems), exc_info=error,
         )  # fmt: skip
+
+
+def _wait(serve_from: datetime) -> float:
+    """Seconds until `serve_from` (0 if it has passed)."""
+    return max(0.0, (serve_from - datetime.now(UTC)).total_seconds())
+
+
+def describe_schedule(snapshot: Snapshot) -> str:
+    """`; 2 items scheduled, next: events/a-talk at 2026-12-01T09:00:00+00:00`, or ''."""
+    if not snapshot.scheduled:
+        return ""
+    first = snapshot.scheduled[0]
+    count = len(snapshot.scheduled)
+    return (
+        f"; {count} item{'s' if count != 1 else ''} scheduled, next: {first.id} "
+        f"at {first.published.isoformat()}"
+    )

@@ -193,6 +193,11 @@ def _health(store: ContentStore, health: Health) -> tuple[bytes, str]:
             "representations": len(current.prepared),
         },
     }
+    due = store.next_scheduled
+    body["scheduled"] = {
+        "items": len(current.snapshot.scheduled),
+        "next_rebuild": due.astimezone(UTC).isoformat(timespec="seconds") if due else None,
+    }
     body["last_reload_error"] = (
         {"at": failure.at.isoformat(timespec="seconds"), "problems": list(failure.problems)}
         if failure

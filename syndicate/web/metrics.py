@@ -13,6 +13,8 @@ registry, so several apps (tests) never share counts.
     syndicate_reloads_total{result}               reloads that succeeded or failed
     syndicate_background_failures_total{task}     failures of background work (watcher...)
     syndicate_degraded                            1 while /healthz says "degraded"
+    syndicate_scheduled_items                     items waiting for their `published` moment
+    syndicate_next_scheduled_timestamp_seconds    when the next is due (0: none)
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class Metrics(Collector):
         self.degraded: Callable[[], bool] = lambda: False  # set by the service
         self.representations = 0
         self.built_at = 0.0
+        self.scheduled_items = 0
+        self.next_scheduled = 0.0
         self.registry = CollectorRegistry(auto_describe=True)
         self.build_seconds = Histogram(
             "syndicate_snapshot_build_seconds",
@@ -104,6 +108,16 @@ class Metrics(Collector):
             "syndicate_snapshot_timestamp_seconds",
             "Unix time the current snapshot was built.",
             value=self.built_at,
+        )
+        yield GaugeMetricFamily(
+            "syndicate_scheduled_items",
+            "Items with a future published date, in no feed until then.",
+            value=self.scheduled_items,
+        )
+        yield GaugeMetricFamily(
+            "syndicate_next_scheduled_timestamp_seconds",
+            "Unix time of the next scheduled publication (the next automatic rebuild), 0 if none.",
+            value=self.next_scheduled,
         )
 
     def exposition(self) -> tuple[bytes, str]:

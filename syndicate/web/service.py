@@ -29,6 +29,7 @@ from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
 from syndicate.web.content import ContentStore
 from syndicate.web.handlers import router
 from syndicate.web.metrics import Metrics
+from syndicate.web.publishing import publish_on_schedule
 from syndicate.web.reload import watch
 from syndicate.web.supervise import Health, describe, supervise
 
@@ -83,12 +84,17 @@ class Service:
         return options
 
     async def start(self) -> None:
-        """Start the background work: file watcher, SIGHUP reload, access-log flusher."""
+        """Start the background work: file watcher, publishing timer, SIGHUP reload,
+        access-log flusher."""
         if self.settings.watch:
             self._background(
                 "watcher",
                 lambda: watch(self.store, self.settings.config, self._stop_watching, self.health),
             )
+        self._background(
+            "scheduler",
+            lambda: publish_on_schedule(self.store, self._stop_watching, self.health),
+        )
         if self.access_log is not None:
             self._tasks.append(asyncio.create_task(flush_regularly(self.access_log)))
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
