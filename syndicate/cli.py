@@ -12,13 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from syndicate import __version__
 from syndicate.build import NoPublicURL, snapshot_for
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
 from syndicate.problems import ContentError
+from syndicate.schedule import as_of
 from syndicate.settings import SETTINGS, SettingError, Settings, parse_url_setting
 from syndicate.sources import is_readable_dir
 
@@ -139,17 +142,19 @@ def _build(settings: Settings, out: Path) -> int:
 
 
 def _check(config: Path) -> int:
+    now = datetime.now(UTC)
     try:
-        catalog = load_catalog(config)
+        catalog = load_catalog(config, now)
     except ContentError as error:
         _report(error, config)
         return 1
-    print(summary(catalog, config))
+    print(summary(catalog, config, now))
     return 0
 
 
-def summary(catalog: Catalog, config: Path) -> str:
-    """A short human summary of what the content defines."""
+def summary(catalog: Catalog, config: Path, now: datetime) -> str:
+    """A short human summary of what the content defines, and what is scheduled after `now`."""
+    scheduled = as_of(catalog, now).scheduled
     lines = [f"{config}: valid. {catalog.site.title}, {len(catalog.items)} items."]
     lines.append("Types:")
     for slug, content_type in catalog.types.items():
@@ -164,4 +169,10 @@ def summary(catalog: Catalog, config: Path) -> str:
     withdrawn = sum(1 for item in catalog.items if item.withdrawn)
     if withdrawn:
         lines.append(f"Withdrawn: {withdrawn}")
+    if scheduled:
+        zone = ZoneInfo(catalog.site.timezone)
+        lines.append(f"Scheduled (in no feed until then): {len(scheduled)}")
+        for item in scheduled:
+            when = item.published.astimezone(zone).isoformat(timespec="minutes")
+            lines.append(f"  {when}  {item.id} ({item.type}, {item.source})")
     return "\n".join(lines)

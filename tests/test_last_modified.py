@@ -1,0 +1,139 @@
+"""Last-Modified that date-only clients can trust: never later than Date, and past every
+earlier value whenever the bytes change (RFC 9110 8.8.2, 13.1.3)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+
+from syndicate.lastmodified import Served, settle
+from syndicate.loader import load_catalog
+from syndicate.settings import Settings
+from syndicate.snapshot import build_snapshot
+from tests.conftest import CONTENT
+
+EVENTS = "/topics/harm-reduction/events.atom"
+EVENTS_FILE = "items/harm-reduction/events.yaml"
+WITHDRAWAL = """    withdrawn:
+      date: 2026-11-25T08:00
+      reason: The recording is no longer available.
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    return target
+
+
+def http_date(value: str) -> datetime:
+    return parsedate_to_datetime(value)
+
+
+def edit(config: Path, name: str, old: str, new: str) -> None:
+    path = config / name
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+# The rules, on snapshots (no clock, no HTTP).
+
+SNAPSHOT = build_snapshot(load_catalog(CONTENT))
+FEED = "/feed.atom"
+NOW = datetime(2026, 11, 26, 12, 0, 0, 250_000, tzinfo=UTC)
+
+
+def test_a_first_snapshot_keeps_the_dates_of_its_content():
+    settled = settle(SNAPSHOT, {}, NOW)
+    for path, rep in SNAPSHOT.representations.items():
+        assert settled.snapshot.representations[path].last_modified == rep.last_modified
+    assert settled.serve_from == NOW.replace(microsecond=0)
+
+
+def test_a_date_later_than_now_is_served_as_now():
+    early = datetime(2026, 11, 24, 9, 30, 15, tzinfo=UTC)  # before the content's dates
+    settled = settle(SNAPSHOT, {}, early)
+    for path, rep in settled.snapshot.representations.items():
+        assert rep.last_modified == min(SNAPSHOT.representations[path].last_modified, early)
+    assert max(r.last_modified for r in settled.snapshot.representations.values()) == early
+
+
+def test_unchanged_bytes_keep_the_last_modified_they_were_served_with():
+    earlier = NOW.replace(microsecond=0) - timedelta(hours=1)
+    served = {FEED: Served(SNAPSHOT.representations[FEED].etag, earlier)}
+    settled = settle(SNAPSHOT, served, NOW)
+    assert settled.snapshot.representations[FEED].last_modified == earlier
+
+
+def test_changed_bytes_whose_date_did_not_move_are_dated_now():
+    before = NOW.replace(microsecond=0) - timedelta(minutes=5)
+    settled = settle(SNAPSHOT, {FEED: Served('"other bytes"', before)}, NOW)
+    assert settled.snapshot.representations[FEED].last_modified == NOW.replace(microsecond=0)
+
+
+def test_a_change_within_the_second_already_served_waits_for_the_next_second():
+    this_second = NOW.replace(microsecond=0)
+    settled = settle(SNAPSHOT, {FEED: Served('"other bytes"', this_second)}, NOW)
+    assert settled.snapshot.representations[FEED].last_modified == this_second + timedelta(
+        seconds=1
+    )
+    assert settled.serve_from == this_second + timedelta(seconds=1)
+
+
+# Over HTTP, on a real server.
+
+
+async def test_last_modified_is_never_later_than_date_for_any_representation(serve):
+    client = await serve(Settings(config=CONTENT, watch=False, access_log=False))
+    for path in client.service.store.snapshot.representations:
+        response = await client.get(path)
+        headers = response.headers
+        assert http_date(headers["Last-Modified"]) <= http_date(headers["Date"]), path
+
+
+async def test_a_withdrawal_taken_back_moves_last_modified_forward(serve, config):
+    """The feed's newest date goes back (11-25 -> 11-21), yet its bytes changed: a client
+    that sends only the date it was given must get them."""
+    client = await serve(Settings(config=config, watch=False, access_log=False))
+    first = await client.get(EVENTS)
+    given = first.headers["Last-Modified"]
+    assert http_date(given) == datetime(2026, 11, 25, 13, 0, tzinfo=UTC)  # 08:00 New York
+    edit(config, EVENTS_FILE, WITHDRAWAL, "")
+    assert await client.service.store.reload("test")
+    again = await client.get(EVENTS, headers={"If-Modified-Since": given})
+    assert again.status == 200
+    assert b"Addiction Now" in await again.read()
+    moved = http_date(again.headers["Last-Modified"])
+    assert http_date(given) < moved <= http_date(again.headers["Date"])
+
+
+async def test_a_title_fixed_without_a_new_date_moves_last_modified_forward(serve, config):
+    client = await serve(Settings(config=config, watch=False, access_log=False))
+    given = (await client.get(EVENTS)).headers["Last-Modified"]
+    edit(config, EVENTS_FILE, 'title: "Locking Up Our Own:', 'title: "Locking Up Our Own (video):')
+    assert await client.service.store.reload("test")
+    response = await client.get(EVENTS, headers={"If-Modified-Since": given})
+    assert response.status == 200
+    assert http_date(response.headers["Last-Modified"]) > http_date(given)
+
+
+async def test_an_unrelated_edit_leaves_a_feed_last_modified_alone(serve, config):
+    client = await serve(Settings(config=config, watch=False, access_log=False))
+    given = (await client.get(EVENTS)).headers["Last-Modified"]
+    edit(config, "items/drug-policy/an-old-voice.yaml", "An Old Voice\n", "An Old Voice, Again\n")
+    assert await client.service.store.reload("test")
+    response = await client.get(EVENTS, headers={"If-Modified-Since": given})
+    assert response.status == 304
+    assert response.headers["Last-Modified"] == given
+
+
+def test_http_date_round_trip_is_exact():
+    """Sanity for the helper: the header form has whole seconds, in GMT."""
+    moment = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+    assert http_date(format_datetime(moment, usegmt=True)) == moment
