@@ -33,6 +33,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _timeout(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 3600:
+        raise ValueError("expected whole seconds from 1 to 3600")
+    return value
+
+
 def _seconds(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 31_536_000:
@@ -92,6 +99,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a cache may serve a stale feed when the service fails.",
     ),
     Setting(
+        "header_timeout",
+        "SYNDICATE_HEADER_TIMEOUT",
+        5,
+        _timeout,
+        "Seconds a client has to send a whole request head; slower connections are closed.",
+    ),
+    Setting(
         "watch", "SYNDICATE_WATCH", True, _bool, "Reload when files in the content folder change."
     ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
@@ -114,6 +128,7 @@ class Settings:
     max_age: int = 300
     stale_while_revalidate: int = 60
     stale_if_error: int = 86400
+    header_timeout: int = 5
     watch: bool = True
     access_log: bool = True
     log_level: str = "INFO"

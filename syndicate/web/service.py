@@ -26,6 +26,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.settings import Settings
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
+from syndicate.web.connections import KEEPALIVE_SECONDS, Server
 from syndicate.web.content import ContentStore
 from syndicate.web.handlers import router
 from syndicate.web.metrics import Metrics
@@ -75,7 +76,11 @@ class Service:
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for aiohttp's `web.Server` (and its test server)."""
-        options: dict[str, Any] = {"max_line_size": MAX_LINE_SIZE, "max_field_size": MAX_FIELD_SIZE}
+        options: dict[str, Any] = {
+            "max_line_size": MAX_LINE_SIZE,
+            "max_field_size": MAX_FIELD_SIZE,
+            "keepalive_timeout": KEEPALIVE_SECONDS,
+        }
         if self.access_log is not None:
             options["access_log_class"] = logger_class(self.access_log)
             options["access_log"] = logging.getLogger("syndicate.access")
@@ -170,9 +175,10 @@ async def serve(settings: Settings) -> None:
     except BaseException:
         sock.close()
         raise
-    runner = web.ServerRunner(
-        web.Server(service.handle, **service.server_options()), shutdown_timeout=SHUTDOWN_SECONDS
+    server = Server(
+        service.handle, head_timeout=settings.header_timeout, **service.server_options()
     )
+    runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     _log_addresses(settings, service)
