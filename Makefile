@@ -61,7 +61,8 @@ test: install-test system-deps
 
 # The property tests with many more examples than `make test` runs.
 test-slow: install-test
-	SYNDICATE_HYPOTHESIS_EXAMPLES=5000 $(BIN)/python -m pytest tests/test_hostile.py
+	SYNDICATE_HYPOTHESIS_EXAMPLES=5000 SYNDICATE_MUTATION_EXAMPLES=3000 \
+		$(BIN)/python -m pytest tests/test_hostile.py tests/test_mutations.py --hypothesis-show-statistics
 
 lint: install-test
 	$(BIN)/ruff check syndicate tests bench
