@@ -52,13 +52,20 @@ async def test_every_feed_is_served_with_its_media_type_and_validators(client, p
     CHECKS[rep.format](body)
 
 
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
 @pytest.mark.parametrize("path", FEEDS)
-async def test_every_feed_answers_its_own_etag_with_304(client, path):
-    etag = (await client.get(path)).headers["ETag"]
-    response = await client.get(path, headers={"If-None-Match": etag})
+async def test_every_feed_answers_its_own_etag_with_304(client, path, encoding):
+    """The 304 carries the validators a 200 in the same encoding would (RFC 9110 15.4.5):
+    a gzip client that gets the identity ETag back revalidates the wrong representation."""
+    asked = {"Accept-Encoding": encoding}
+    first = await client.get(path, headers=asked, auto_decompress=False)
+    assert first.headers.get("Content-Encoding", "identity") == encoding
+    etag = first.headers["ETag"]
+    response = await client.get(path, headers={**asked, "If-None-Match": etag})
     assert response.status == 304
     assert await response.read() == b""
     assert response.headers["ETag"] == etag
+    assert response.headers["Last-Modified"] == first.headers["Last-Modified"]
     assert response.headers["Cache-Control"].startswith("public, max-age=300")
     assert response.headers["Vary"] == "Accept-Encoding"
 
