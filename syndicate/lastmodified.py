@@ -12,14 +12,17 @@ so replicas with the same content agree on it. Two rules hold over that, per pro
 
 The second rule needs what was served before (`History`); when the content's date is not
 newer, the change is dated by the second it is served from, which may be the next second
-(`Settled.serve_from`): the swap then waits for it.
+(`Settled.serve_from`): the swap then waits for it. The history lives in the process and,
+with a state folder configured, in a file (`dump_history`/`load_history`), written before
+each snapshot is served, so the rules hold across restarts too.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from syndicate.snapshot import Snapshot
@@ -67,3 +70,29 @@ def settle(snapshot: Snapshot, history: History, now: datetime) -> Settled:
         served[path] = Served(rep.etag, modified)
     settled = replace(snapshot, representations=MappingProxyType(representations))
     return Settled(settled, MappingProxyType(served), serve_from)
+
+
+FORMAT_VERSION = 1
+
+
+def dump_history(history: History) -> bytes:
+    """`history` as JSON, for the state file that carries it across restarts."""
+    paths = {
+        path: [served.etag, served.last_modified.astimezone(UTC).isoformat()]
+        for path, served in sorted(history.items())
+    }
+    return json.dumps({"version": FORMAT_VERSION, "paths": paths}, indent=0).encode("utf-8")
+
+
+def load_history(data: bytes) -> History:
+    """The inverse of `dump_history`; ValueError if `data` is not such a document."""
+    document = json.loads(data)
+    if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
+        raise ValueError(f"not a version {FORMAT_VERSION} Last-Modified history")
+    history = {}
+    for path, (etag, stamp) in document["paths"].items():
+        modified = datetime.fromisoformat(stamp)
+        if not isinstance(etag, str) or modified.tzinfo is None:
+            raise ValueError(f"bad entry for {path}")
+        history[str(path)] = Served(etag, modified.astimezone(UTC))
+    return MappingProxyType(history)

@@ -40,6 +40,10 @@ def _timeout(text: str) -> int:
     return value
 
 
+def _folder_or_none(text: str) -> Path | None:
+    return Path(text) if text.strip() else None
+
+
 def _seconds(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 31_536_000:
@@ -108,6 +112,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "watch", "SYNDICATE_WATCH", True, _bool, "Reload when files in the content folder change."
     ),
+    Setting(
+        "state_dir",
+        "SYNDICATE_STATE_DIR",
+        None,
+        _folder_or_none,
+        "A folder for what must survive restarts (the Last-Modified history); unset: none.",
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
     Setting(
         "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
@@ -130,6 +141,7 @@ class Settings:
     stale_if_error: int = 86400
     header_timeout: int = 5
     watch: bool = True
+    state_dir: Path | None = None
     access_log: bool = True
     log_level: str = "INFO"
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).

@@ -137,3 +137,69 @@ def test_http_date_round_trip_is_exact():
     """Sanity for the helper: the header form has whole seconds, in GMT."""
     moment = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
     assert http_date(format_datetime(moment, usegmt=True)) == moment
+
+
+# Across restarts, with a state folder (SYNDICATE_STATE_DIR).
+
+
+def test_the_history_survives_a_round_trip_through_its_file(tmp_path):
+    from syndicate.web.state import StateFolder
+
+    history = settle(SNAPSHOT, {}, NOW).history
+    state = StateFolder(tmp_path / "state")
+    state.write_history(history)
+    assert state.read_history() == history
+    assert [p.name for p in (tmp_path / "state").iterdir()] == ["last-modified.json"]
+
+
+@pytest.mark.parametrize("garbage", [b"", b"{", b'{"version": 99, "paths": {}}', b"[1, 2]",
+                                     b'{"version": 1, "paths": {"/a": ["x", "not a date"]}}'])  # fmt: skip
+def test_an_unreadable_history_file_is_ignored_with_a_warning(tmp_path, garbage, caplog):
+    from syndicate.web.state import StateFolder
+
+    (tmp_path / "last-modified.json").write_bytes(garbage)
+    assert StateFolder(tmp_path).read_history() == {}
+    assert "ignoring" in caplog.text
+
+
+async def test_a_change_made_while_the_service_was_down_moves_last_modified_forward(
+    serve, config, tmp_path
+):
+    """Restart = a new Service on the same state folder. Without the folder, the second
+    service would date the feed 11-21 again and a date-only client would get a 304."""
+    settings = Settings(config=config, watch=False, access_log=False, state_dir=tmp_path / "st")
+    before = await serve(settings)
+    given = (await before.get(EVENTS)).headers["Last-Modified"]
+    await before.service.stop()
+    edit(config, EVENTS_FILE, WITHDRAWAL, "")  # while down; the feed's own date goes back
+    after = await serve(settings)
+    response = await after.get(EVENTS, headers={"If-Modified-Since": given})
+    assert response.status == 200
+    assert http_date(given) < http_date(response.headers["Last-Modified"])
+
+
+async def test_unchanged_bytes_keep_their_last_modified_across_a_restart(serve, config, tmp_path):
+    settings = Settings(config=config, watch=False, access_log=False, state_dir=tmp_path / "st")
+    first = await serve(settings)
+    edit(config, EVENTS_FILE, 'title: "Locking Up Our Own:', 'title: "Locking Up Our Own (video):')
+    assert await first.service.store.reload("test")  # dated by the clock: not from content
+    bumped = (await first.get(EVENTS)).headers["Last-Modified"]
+    assert http_date(bumped) > datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+    await first.service.stop()
+    again = await serve(settings)
+    response = await again.get(EVENTS, headers={"If-Modified-Since": bumped})
+    assert response.status == 304
+    assert response.headers["Last-Modified"] == bumped
+
+
+async def test_a_state_folder_that_cannot_be_written_is_reported_and_content_still_served(
+    serve, config, tmp_path
+):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the state folder should be", encoding="utf-8")
+    settings = Settings(config=config, watch=False, access_log=False, state_dir=blocked)
+    client = await serve(settings)
+    assert (await client.get(EVENTS)).status == 200
+    health = await (await client.get("/healthz")).json()
+    assert health["status"] == "degraded"
+    assert "cannot save" in health["background"]["state"]["reason"]

@@ -25,9 +25,22 @@ from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot
 from syndicate.web.metrics import Metrics
 from syndicate.web.responses import Current, prepare
-from syndicate.web.supervise import describe
+from syndicate.web.state import StateFolder
+from syndicate.web.supervise import Health, describe
+
+STATE_TASK = "state"
 
 log = logging.getLogger("syndicate.content")
+
+
+@dataclass(frozen=True)
+class Built:
+    """A build, ready to swap in."""
+
+    current: Current
+    history: History
+    serve_from: datetime
+    save_error: str | None  # the history could not be saved (shown in /healthz as "state")
 
 
 @dataclass(frozen=True)
@@ -45,31 +58,41 @@ class ContentStore:
     kept in `last_failure` (shown by /healthz) until a reload succeeds.
     """
 
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, health: Health) -> None:
         """Loads and renders the content now (blocking): a store always has a snapshot.
 
         ContentError (every problem, located) if the content is invalid.
         """
         self.settings = settings
         self.metrics = metrics
+        self.health = health
         self.last_failure: ReloadFailure | None = None
-        self.history: History = {}
+        self.state = StateFolder(settings.state_dir) if settings.state_dir else None
+        self.history: History = self.state.read_history() if self.state else {}
         self.schedule_changed = asyncio.Event()  # set at every swap: the schedule may differ
         self._lock = asyncio.Lock()
         started = time.perf_counter()
-        current, history, serve_from = self.build()
-        time.sleep(_wait(serve_from))  # nothing was served before: never more than 0 s
-        self._install(current, history, started)
+        built = self.build()
+        time.sleep(_wait(built.serve_from))  # the saved history may date a change this second
+        self._install(built, started)
 
-    def build(self) -> tuple[Current, History, datetime]:
+    def build(self) -> Built:
         """Load, render and prepare everything (blocking: run it off the event loop): what to
-        serve, the history after it and the moment it may be served from.
+        serve, the history after it (saved in the state folder, if any, before anything is
+        served with it) and the moment it may be served from.
 
         ContentError if the content is invalid.
         """
         now = datetime.now(UTC)
         settled = settle(snapshot_for(self.settings, now), self.history, datetime.now(UTC))
-        return prepare(settled.snapshot, self.settings), settled.history, settled.serve_from
+        save_error = None
+        if self.state is not None and settled.history != self.history:
+            try:
+                self.state.write_history(settled.history)
+            except OSError as error:
+                save_error = f"cannot save {self.state.history_path}: {error.strerror or error}"
+        current = prepare(settled.snapshot, self.settings)
+        return Built(current, settled.history, settled.serve_from, save_error)
 
     @property
     def next_scheduled(self) -> datetime | None:
@@ -83,9 +106,7 @@ class ContentStore:
         async with self._lock:
             started = time.perf_counter()
             try:
-                current, history, serve_from = await asyncio.get_running_loop().run_in_executor(
-                    None, self.build
-                )
+                built = await asyncio.get_running_loop().run_in_executor(None, self.build)
             except ContentError as error:
                 self._fail([str(p) for p in error.problems], reason)
                 return False
@@ -97,10 +118,10 @@ class ContentStore:
                 return False
             # A change dated by the clock waits for the second it is dated (at most 1 s), so
             # Last-Modified is never later than Date.
-            await asyncio.sleep(_wait(serve_from))
-            snapshot = current.snapshot
+            await asyncio.sleep(_wait(built.serve_from))
+            snapshot = built.current.snapshot
             changed = snapshot.version != self.snapshot.version
-            self._install(current, history, started)
+            self._install(built, started)
             note = "" if changed else " (unchanged)"
             log.info(
                 "reloaded (%s): version %s%s in %.3fs%s",
@@ -116,11 +137,16 @@ class ContentStore:
     def snapshot(self) -> Snapshot:
         return self.current.snapshot
 
-    def _install(self, current: Current, history: History, started: float) -> None:
+    def _install(self, built: Built, started: float) -> None:
+        current = built.current
         self.build_seconds = time.perf_counter() - started
         self.current = current  # the atomic swap: one reference assignment
-        self.history = history
+        self.history = built.history
         self.schedule_changed.set()
+        if built.save_error:
+            self.health.fail(STATE_TASK, built.save_error)
+        elif self.state is not None:
+            self.health.ok(STATE_TASK)
         self.built_at = time.time()
         self.last_failure = None
         self.metrics.build_seconds.observe(self.build_seconds)

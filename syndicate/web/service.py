@@ -65,8 +65,8 @@ class Service:
         self.settings = settings
         _quiet_malformed_requests()
         self.metrics = Metrics()
-        self.store = ContentStore(settings, self.metrics)
         self.health = Health(self.metrics)
+        self.store = ContentStore(settings, self.metrics, self.health)
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
         self.handle = router(self.store, self.metrics, self.health)
