@@ -27,7 +27,7 @@ from syndicate.snapshot import Snapshot, build_snapshot
 
 FROM_SETTING = "--public-url / SYNDICATE_PUBLIC_URL"
 FROM_SITE = "the site's feeds_url"
-FROM_ADDRESS = "the address served (no public URL is configured)"
+FROM_ADDRESS = "the address served, as none is configured"
 
 
 class NoPublicURL(Exception):
