@@ -79,7 +79,7 @@ def generate(out: Path, items: int, topics: int, seed: int = 7) -> None:
                 "title": " ".join(rng.choices(WORDS, k=8)).capitalize(),
                 "summary": " ".join(rng.choices(WORDS, k=60)),
                 "url": f"https://example.org/{kind}/item-{n:05d}",
-                "published": f"20{10 + n % 16:02d}-{1 + n % 12:02d}-{day:02d}T{n % 24:02d}:00",
+                "published": f"20{10 + n % 16:02d}-{1 + n % 12:02d}-{day:02d}T{n % 24:02d}:00+00:00",  # UTC: no DST gaps
                 "topics": rng.sample(topic_slugs, k=rng.randint(1, 3)),
                 "tags": rng.sample(WORDS, k=3),
                 "authors": [{"name": f"Author {n % 97}"}],
