@@ -55,7 +55,7 @@ async def test_a_valid_edit_is_live_within_two_seconds(serve, config):
     async def live() -> bool:
         return "Keep Falling Short" in await (await client.get("/feed.atom")).text()
 
-    assert await wait_for(live, timeout=2.0) < 2.0
+    await wait_for(live, timeout=2.0)  # fails the test after 2 s
 
 
 async def test_an_invalid_edit_keeps_the_last_good_content_and_is_reported(serve, config):
