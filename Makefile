@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= feeds_config
 
-.PHONY: install install-test system-deps run check test test-slow lint typecheck golden bench clean
+.PHONY: install install-test system-deps run check test test-slow mutants lint typecheck golden bench clean
 
 # System programs the tests and the benchmark use, as command:debian-package.
 SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk
@@ -72,6 +72,10 @@ typecheck: install-test
 	$(BIN)/mypy
 
 # The only way golden files change: review the diff before committing it.
+# Deliberate bugs the suite must catch, each in a copy of the tree (tests/mutants.py).
+mutants: install-test system-deps
+	$(BIN)/python tests/mutants.py
+
 golden: install-test
 	$(BIN)/python -m tests.golden
 
