@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from syndicate.dates import DateError, zone
-from syndicate.model import Image, Kind, Person, Program
+from syndicate.model import EventStatus, Image, Kind, Person, Program
 from syndicate.problems import Problem
 from syndicate.sanitize import clean_line, clean_text
-from syndicate.schema import IMAGE, PERSON, PROGRAM, WITHDRAWAL, Field
+from syndicate.schema import CHANGE, IMAGE, PERSON, PROGRAM, WITHDRAWAL, Field
 from syndicate.sources import MapNode, Node, ScalarNode, SeqNode
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -236,6 +236,12 @@ class FieldReader:
             raise _Skip
         return values
 
+    def change(self, node: Node, path: str) -> dict[str, Any]:
+        values = self.read(node, path, CHANGE)
+        if not values or "date" not in values or "note" not in values:
+            raise _Skip
+        return values
+
 
 class _Skip(_Invalid):
     """The nested mapping already reported its own problems."""
@@ -368,6 +374,17 @@ def _kind(node: ScalarNode) -> Kind:
         ) from None
 
 
+def _event_status(node: ScalarNode) -> EventStatus:
+    value = _string(node, "an event status").strip().lower()
+    try:
+        return EventStatus(value)
+    except ValueError:
+        known = ", ".join(s.value for s in EventStatus)
+        raise _Invalid(
+            f"unknown status {value!r}{suggest(value, list(EventStatus))}; statuses: {known}"
+        ) from None
+
+
 def _tag_authority(node: ScalarNode) -> str:
     value = _string(node, "a domain name").strip().lower()
     if not (DOMAIN.match(value) or EMAIL.match(value)):
@@ -400,6 +417,7 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
     "boolean": _boolean,
     "integer": _integer,
     "kind": _kind,
+    "event-status": _event_status,
     "tag-authority": _tag_authority,
     "tag-date": _tag_date,
 }
@@ -409,6 +427,7 @@ _MAPPINGS: dict[str, Callable[[FieldReader, Node, str], Any]] = {
     "image": FieldReader.image,
     "program": FieldReader.program,
     "withdrawal": FieldReader.withdrawal,
+    "change": FieldReader.change,
 }
 
 _EXPECTED = {
@@ -424,4 +443,5 @@ _EXPECTED = {
     "boolean": "true or false",
     "integer": "a whole number",
     "kind": "a kind",
+    "event-status": "an event status",
 }

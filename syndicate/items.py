@@ -13,7 +13,19 @@ from zoneinfo import ZoneInfo
 
 from syndicate.dates import DateError, ParsedDate, parse_date, zone
 from syndicate.fields import FieldReader, Raw, suggest
-from syndicate.model import ContentType, Event, Item, Kind, Site, SourceRef, Text, Topic, Withdrawal
+from syndicate.model import (
+    Change,
+    ContentType,
+    Event,
+    EventStatus,
+    Item,
+    Kind,
+    Site,
+    SourceRef,
+    Text,
+    Topic,
+    Withdrawal,
+)
 from syndicate.sanitize import clean_html, html_to_text, text_to_html
 from syndicate.schema import EVENT, ITEM
 from syndicate.sources import MapNode, Node
@@ -110,10 +122,12 @@ class ItemBuilder:
         summary = self._text(node, values, "summary", required=True)
         content = self._text(node, values, "content", required=False)
         withdrawn = self._withdrawal(node, values, published)
-        if published is not None and updated is not None:
-            self._not_after_now(node, values, published.value, updated.value, withdrawn)
         event = self._event(node, event_values) if is_event and event_values is not None else None
-        if not self.ok or published is None or updated is None or summary is None:
+        if published is None or updated is None:
+            return None
+        last_changed = self._changed(node, values, published.value, updated.value, event)
+        self._not_after_now(node, values, published.value, last_changed, withdrawn)
+        if not self.ok or summary is None:
             return None  # every mistake is reported; only valid items are built
         return Item(
             id=values["id"],
@@ -123,7 +137,7 @@ class ItemBuilder:
             content=content,
             url=values["url"],
             published=published.value,
-            updated=updated.value,
+            updated=last_changed,
             authors=values.get("authors", ()),
             topics=tuple(dict.fromkeys(values["topics"])),
             tags=tuple(dict.fromkeys(values.get("tags", ()))),
@@ -201,6 +215,30 @@ class ItemBuilder:
             self.problem(node.line, key, f"required, but missing: give '{key}' or '{key}_html'")
         return None
 
+    def _changed(
+        self,
+        node: MapNode,
+        values: dict[str, Any],
+        published: datetime,
+        updated: datetime,
+        event: Event | None,
+    ) -> datetime:
+        """The item's `updated`: as written, or (when not written) its latest recorded event
+        change if later than `published`. A change must not be later than `updated`."""
+        if event is None or not event.changes:
+            return updated
+        latest = max(change.date for change in event.changes)
+        if "updated" not in values:
+            return max(updated, latest)
+        if updated < latest:
+            self.problem(
+                line_of(node, "updated"),
+                "updated",
+                f"is before the event's latest change ({latest.isoformat()}); leave 'updated' "
+                "out (it then follows the changes) or date it after the change",
+            )
+        return updated
+
     def _not_after_now(
         self,
         node: MapNode,
@@ -263,6 +301,15 @@ class ItemBuilder:
                 "start",
                 "has no time; add one (e.g. '2026-12-10T18:30') or set 'all_day: true'",
             )
+        status = values.get("status", EventStatus.SCHEDULED)
+        changes = self._changes(node, values, where)
+        if status is not EventStatus.SCHEDULED and not changes:
+            self.problem(
+                line_of(node, "status"),
+                "status",
+                f"is {status.value}: record the change under 'changes' (its date and a note); "
+                "subscribed calendars only take a change they are told about",
+            )
         if end is not None:
             if end.date_only != start.date_only:
                 self.problem(
@@ -283,4 +330,21 @@ class ItemBuilder:
             country=values.get("country"),
             online_url=values.get("online_url"),
             registration_url=values.get("registration_url"),
+            status=status,
+            changes=changes,
         )
+
+    def _changes(
+        self, node: MapNode, values: dict[str, Any], where: ZoneInfo
+    ) -> tuple[Change, ...]:
+        changes: list[Change] = []
+        for index, given in enumerate(values.get("changes", ())):
+            when = self._date(node, given, "date", where, f"changes[{index}].date")
+            if when is None:
+                continue
+            if changes and when.value < changes[-1].date:
+                self.problem(
+                    given["date"].line, f"changes[{index}].date", "list changes oldest first"
+                )
+            changes.append(Change(when.value, given["note"]))
+        return tuple(changes)

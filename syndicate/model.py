@@ -95,12 +95,31 @@ class Topic:
     programs: tuple[Program, ...]
 
 
+class EventStatus(StrEnum):
+    """schema.org's eventStatus values, as editors write them."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    POSTPONED = "postponed"  # off for now, no new date yet
+    RESCHEDULED = "rescheduled"  # a new date (start/end hold it)
+    MOVED_ONLINE = "moved-online"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to an event's time, place or status, as its editor recorded it."""
+
+    date: datetime
+    note: str
+
+
 @dataclass(frozen=True)
 class Event:
     """When and where an event happens (not when it was announced).
 
     For all-day events `start` and `end` are midnights in `timezone` and `end` is the last
-    day *included*.
+    day *included*. `changes` records every change of time, place or status (oldest
+    first): calendars count them (SEQUENCE), so a subscribed calendar takes the change.
     """
 
     start: datetime
@@ -113,6 +132,8 @@ class Event:
     country: str | None = None
     online_url: str | None = None
     registration_url: str | None = None
+    status: EventStatus = EventStatus.SCHEDULED
+    changes: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ VALUE_TYPES: Final = {
     "boolean": "true or false",
     "integer": "a whole number",
     "kind": "event or article",
+    "event-status": "scheduled, cancelled, postponed, rescheduled or moved-online",
     "tag-authority": "a domain name or e-mail address you control (RFC 4151)",
     "tag-date": "YYYY, YYYY-MM or YYYY-MM-DD, a date on which you controlled the authority",
     "list of line": "a list of one-line texts",
@@ -123,6 +124,17 @@ EVENT: Final = (
     _f("country", "line", "Country."),
     _f("online_url", "url", "Where to join online."),
     _f("registration_url", "url", "Where to register."),
+    _f(
+        "status",
+        "event-status",
+        "scheduled (default), cancelled, postponed, rescheduled or moved-online.",
+    ),
+    _f("changes", "list of change", "Every change of time, place or status, oldest first."),
+)
+
+CHANGE: Final = (
+    _f("date", "date", "When the change was made.", required=True),
+    _f("note", "line", "What changed, in a sentence shown to subscribers.", required=True),
 )
 
 PERSON: Final = (
@@ -158,6 +170,7 @@ SECTIONS: Final[dict[str, tuple[Field, ...]]] = {
     "image": IMAGE,
     "program": PROGRAM,
     "withdrawal": WITHDRAWAL,
+    "change": CHANGE,
 }
 
 # Top-level keys of a file: each may hold one definition or (plural) a list of them.
