@@ -83,5 +83,5 @@ def snapshot_for(settings: Settings, now: datetime | None = None) -> Snapshot:
         url, _ = public_url(settings, catalog.site)
         published = as_of(catalog, now)
         catalog = replace(published.catalog, site=replace(catalog.site, feeds_url=url))
-        snapshot = build_snapshot(catalog, settings.max_age)
+        snapshot = build_snapshot(catalog, settings.max_age, now)
         return replace(snapshot, scheduled=published.scheduled)

@@ -5,7 +5,8 @@
 * `/feeds.opml` OPML 2.0 listing every feed once, in Atom (`xmlUrl`), for readers to import
   all at once; `/feeds-rss.opml` and `/feeds-json.opml` list the same feeds in RSS and JSON
   Feed (a list of every feed in every format would show each item three times);
-* `/feeds.json` the machine-readable twin: URL, title, format, topic and type of each feed.
+* `/feeds.json` the machine-readable twin: URL, title, kind (feed or calendar), format,
+  topic and type of each feed and calendar.
 
 Pure functions from a catalog and its feed listing to bytes, like the feed renderers.
 """
@@ -56,11 +57,12 @@ def feeds_json(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
             {
                 "url": entry.url,
                 "title": entry.view.title,
+                "kind": "feed" if entry.format.is_feed else "calendar",
                 "format": entry.format.name,
                 "media_type": entry.format.media_type,
                 "topic": entry.view.key.topic,
                 "type": entry.view.key.type,
-                "entries": len(entry.view.entries),
+                **({"entries": len(entry.view.entries)} if entry.format.is_feed else {}),
                 "updated": entry.view.updated.isoformat(),
             }
             for entry in listed
@@ -120,11 +122,16 @@ def _feed_rows(entries: list[Listed]) -> str:
     rows = []
     for entry in entries:
         url = escape(entry.url)
+        subscribe = (
+            ""
+            if entry.format.is_feed
+            else f' <a href="{escape(urls.webcal(entry.url))}">subscribe in your calendar</a>'
+        )
         rows.append(
             f'<li><span class="format">{escape(entry.format.label)}</span> '
             f'<input readonly value="{url}" aria-label="{escape(entry.view.title)}, '
             f'{escape(entry.format.label)} URL" onclick="this.select()"> '
-            f'<a href="{url}">open</a></li>'
+            f'<a href="{url}">open</a>{subscribe}</li>'
         )
     return "<ul class=feeds>" + "".join(rows) + "</ul>"
 
@@ -139,6 +146,7 @@ def index_html(catalog: Catalog, entries: tuple[Listed, ...]) -> bytes:
         f'<link rel="alternate" type="{escape(e.format.media_type)}" '
         f'title="{escape(e.view.title)} ({escape(e.format.label)})" href="{escape(e.url)}">'
         for e in entries
+        if e.format.is_feed  # calendars are for calendar apps, not feed readers
     )
 
     def section(views: list[list[Listed]]) -> str:
@@ -162,7 +170,7 @@ def index_html(catalog: Catalog, entries: tuple[Listed, ...]) -> bytes:
     other_opml = ", ".join(
         f'<a href="{escape(urls.absolute(site, urls.opml_path(fmt.name)))}">{escape(fmt.label)}</a>'
         for fmt in FORMATS.values()
-        if fmt.name != urls.OPML_FORMAT
+        if fmt.name != urls.OPML_FORMAT and fmt.is_feed
     )
     json_url = escape(urls.absolute(site, urls.FEEDS_JSON_PATH))
     page = f"""<!doctype html>
@@ -191,7 +199,11 @@ Most readers also find the feeds if you give them this page's address.</li>
 your reader: it names each feed once, in Atom. The same list in another format, if your
 reader prefers it: {other_opml}.</li></ol>
 <p>Every feed comes as Atom, RSS and JSON Feed: choose Atom or RSS if unsure; they carry the
-same items. Programs can list all feeds from <a href="{json_url}">feeds.json</a>.</p></section>
+same items. Programs can list all feeds from <a href="{json_url}">feeds.json</a>.</p>
+<p>Events also come as calendars (iCalendar, <code>.ics</code>): choose "subscribe in your
+calendar" (a <code>webcal://</code> link) to add one to Apple Calendar, Outlook or
+Thunderbird, or paste its URL into Google Calendar ("Other calendars", "From URL").
+Subscribed calendars follow changes and cancellations by themselves.</p></section>
 <section id="everything"><h2>Everything</h2>{section(site_wide)}</section>
 {"".join(topics_html)}
 <section id="extensions"><h2>Extensions</h2>

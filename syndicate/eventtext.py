@@ -10,7 +10,7 @@ import html
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from syndicate.model import Event
+from syndicate.model import Event, EventStatus
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = (
@@ -76,3 +76,27 @@ def as_text(event: Event) -> str:
     """The same block as plain text, for formats that want text."""
     place = where(event)
     return f"When: {when(event)}." + (f" Where: {place}." if place else "")
+
+
+STATUS_LABELS = {
+    EventStatus.CANCELLED: "Cancelled",
+    EventStatus.POSTPONED: "Postponed",
+    EventStatus.RESCHEDULED: "Rescheduled",
+    EventStatus.MOVED_ONLINE: "Moved online",
+}
+
+
+def status_label(event: Event, withdrawn: bool = False) -> str | None:
+    """ "Cancelled", "Postponed"...; None for a scheduled event. A withdrawn event is
+    cancelled as far as anyone's calendar is concerned."""
+    if withdrawn:
+        return STATUS_LABELS[EventStatus.CANCELLED]
+    return STATUS_LABELS.get(event.status)
+
+
+def titled(title: str, event: Event | None, withdrawn: bool = False) -> str:
+    """The title, prefixed by the event's status when it is not scheduled:
+    "Cancelled: Drugs in Documentary Films". Readers and calendars that show only titles
+    then still say it."""
+    label = status_label(event, withdrawn) if event else None
+    return f"{label}: {title}" if label else title

@@ -36,6 +36,9 @@ class FeedView:
     withdrawn: tuple[Item, ...]
     updated: datetime
     refresh_seconds: int = DEFAULT_REFRESH_SECONDS
+    # The moment the snapshot is built for, for what depends on time (calendar windows,
+    # upcoming events). None: nothing is left out by time.
+    now: datetime | None = None
 
     @property
     def site(self) -> Site:
@@ -67,7 +70,10 @@ def selected_items(catalog: Catalog, key: FeedKey) -> tuple[Item, ...]:
 
 
 def feed_view(
-    catalog: Catalog, key: FeedKey, refresh_seconds: int = DEFAULT_REFRESH_SECONDS
+    catalog: Catalog,
+    key: FeedKey,
+    refresh_seconds: int = DEFAULT_REFRESH_SECONDS,
+    now: datetime | None = None,
 ) -> FeedView:
     """The view of `key`'s feed. KeyError if the topic or type does not exist.
 
@@ -99,6 +105,7 @@ def feed_view(
         withdrawn=withdrawn,
         updated=_updated(catalog, entries, withdrawn),
         refresh_seconds=refresh_seconds,
+        now=now,
     )
 
 

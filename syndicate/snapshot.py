@@ -43,6 +43,8 @@ def discovery_documents() -> dict[str, tuple[str, str, Renderer]]:
         ),
     }  # fmt: skip
     for fmt in FORMATS.values():
+        if not fmt.is_feed:
+            continue
         documents[urls.opml_path(fmt.name)] = (
             "opml" if fmt.name == urls.OPML_FORMAT else f"opml-{fmt.name}",
             "text/x-opml; charset=utf-8",
@@ -137,9 +139,12 @@ def render_feeds(views: tuple[FeedView, ...]) -> dict[str, Representation]:
     return rendered
 
 
-def build_snapshot(catalog: Catalog, refresh_seconds: int = DEFAULT_REFRESH_SECONDS) -> Snapshot:
-    """Render everything for `catalog` into an immutable snapshot."""
-    views = tuple(feed_view(catalog, key, refresh_seconds) for key in all_feed_keys(catalog))
+def build_snapshot(
+    catalog: Catalog, refresh_seconds: int = DEFAULT_REFRESH_SECONDS, now: datetime | None = None
+) -> Snapshot:
+    """Render everything for `catalog` into an immutable snapshot, as of `now` for what
+    depends on time (None: nothing is left out by time)."""
+    views = tuple(feed_view(catalog, key, refresh_seconds, now) for key in all_feed_keys(catalog))
     representations = render_feeds(views)
     modified = newest_change(catalog)
     listed = discovery.listing(views)

@@ -79,6 +79,12 @@ def absolute(site: Site, path: str) -> str:
     return site.feeds_url + path
 
 
+def webcal(url: str) -> str:
+    """The `webcal://` form of a calendar's URL: calendar apps open it as a subscription
+    (the de facto scheme; the app fetches the same URL over https)."""
+    return "webcal://" + url.split("://", 1)[1]
+
+
 def tag(site: Site, specific: str) -> str:
     """An RFC 4151 tag URI minted from the site's authority and date."""
     return f"tag:{site.tag_authority},{site.tag_date}:{specific}"
@@ -87,6 +93,15 @@ def tag(site: Site, specific: str) -> str:
 def item_id(site: Site, item_id: str) -> str:
     """The permanent id of an item: depends on its `id` only, never on title, URL or file."""
     return tag(site, f"item/{item_id}")
+
+
+def calendar_uid(site: Site, item_id: str) -> str:
+    """An event's iCalendar UID: made of what its permanent id is made of (the item `id`,
+    the tag date and authority), never of its title, URL or time, so a calendar recognises
+    the event after any edit. Written `id.date@authority` rather than as the tag URI,
+    whose comma iCalendar would have to escape in UID (as backslash-comma), which some
+    clients keep as part of the UID."""
+    return f"{item_id}.{site.tag_date}@{site.tag_authority}"
 
 
 def feed_id(site: Site, key: FeedKey) -> str:

@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
+import icalendar
+import vobject
 from lxml import etree
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -221,4 +223,61 @@ def check_json_feed(body: bytes) -> dict[str, Any]:
     return feed
 
 
-CHECKS = {"atom": check_atom, "rss": check_rss, "json": check_json_feed}
+# RFC 5545 3.1: CONTROL characters other than HTAB may not appear in content lines.
+ICAL_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def check_ical(body: bytes) -> icalendar.Calendar:
+    """Assert `body` is a valid RFC 5545 calendar that two independent parsers (icalendar and
+    vobject) read alike; returns icalendar's parse. Checks what clients are known to choke
+    on: bad folding (lines over 75 octets, a UTF-8 sequence split by a fold), control
+    characters, a TZID without its VTIMEZONE (or with two), floating times, missing UID or
+    DTSTAMP, a timestamp-sized SEQUENCE."""
+    assert body.endswith(b"\r\n")
+    physical = body[:-2].split(b"\r\n")
+    assert b"\n" not in b"".join(physical) and b"\r" not in b"".join(physical)
+    for line in physical:
+        assert len(line) <= 75, line
+        line.decode("utf-8")  # each folded line whole: a fold never splits a character
+        assert not ICAL_CONTROL.search(line.decode("utf-8")), line
+    unfolded = body.decode("utf-8").replace("\r\n ", "").replace("\r\n\t", "")
+    lines = unfolded.split("\r\n")[:-1]
+    assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
+    calendar = icalendar.Calendar.from_ical(body)
+    assert str(calendar["VERSION"]) == "2.0" and str(calendar["PRODID"])
+    zones = [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")]
+    assert len(zones) == len(set(zones)), zones
+    used = set()
+    for line in lines:
+        name, _, _ = line.partition(":")
+        if name.split(";")[0] in ("DTSTART", "DTEND"):
+            params = dict(p.split("=", 1) for p in name.split(";")[1:])
+            if params.get("VALUE") == "DATE":
+                continue
+            if "TZID" in params:
+                used.add(params["TZID"])
+            elif not line.endswith("Z"):  # inside VTIMEZONE, DTSTART is local by design
+                assert _in_vtimezone(lines, line), f"floating time: {line}"
+    assert used <= set(zones), f"TZID without VTIMEZONE: {used - set(zones)}"
+    uids = []
+    for event in calendar.walk("VEVENT"):
+        for key in ("UID", "DTSTAMP", "DTSTART", "SUMMARY"):
+            assert key in event, key
+        assert 0 <= int(event.get("SEQUENCE", 0)) < 1000
+        assert str(event["STATUS"]) in ("CONFIRMED", "TENTATIVE", "CANCELLED")
+        uids.append(str(event["UID"]))
+    assert len(uids) == len(set(uids)), "duplicate UID"
+    other = vobject.readOne(body.decode("utf-8"))
+    other_uids = [e.uid.value for e in getattr(other, "vevent_list", [])]
+    assert other_uids == uids
+    return calendar
+
+
+def _in_vtimezone(lines: list[str], line: str) -> bool:
+    index = lines.index(line)
+    opened = max((i for i in range(index) if lines[i] == "BEGIN:VTIMEZONE"), default=-1)
+    closed = max((i for i in range(index) if lines[i] == "END:VTIMEZONE"), default=-1)
+    return opened > closed
+
+
+CHECKS = {"atom": check_atom, "rss": check_rss, "json": check_json_feed, "ics": check_ical}

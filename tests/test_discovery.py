@@ -14,7 +14,14 @@ from tests.conftest import CONTENT
 
 SNAPSHOT = build_snapshot(load_catalog(CONTENT))
 BASE = "https://feeds.example.org"
-FEED_URLS = {BASE + path for path, rep in SNAPSHOT.representations.items() if rep.key is not None}
+FEED_URLS = {
+    BASE + path
+    for path, rep in SNAPSHOT.representations.items()
+    if rep.key is not None and rep.format != "ics"
+}
+CALENDAR_URLS = {
+    BASE + path for path, rep in SNAPSHOT.representations.items() if rep.format == "ics"
+}
 
 
 def page() -> html.HtmlElement:
@@ -29,8 +36,15 @@ def test_page_has_an_autodiscovery_link_for_every_feed():
     assert all(link.get("title") for link in links)
 
 
-def test_page_offers_every_feed_url_to_copy():
-    assert {field.get("value") for field in page().xpath("//input[@readonly]")} == FEED_URLS
+def test_page_offers_every_feed_and_calendar_url_to_copy():
+    offered = {field.get("value") for field in page().xpath("//input[@readonly]")}
+    assert offered == FEED_URLS | CALENDAR_URLS
+
+
+def test_page_offers_a_webcal_subscription_next_to_every_calendar():
+    webcal = {a.get("href") for a in page().xpath("//a[starts-with(@href, 'webcal:')]")}
+    assert webcal == {"webcal://" + url.removeprefix("https://") for url in CALENDAR_URLS}
+    assert len(CALENDAR_URLS) == 6  # everything, events; and both per topic
 
 
 def test_page_lists_the_topics_and_explains_how_to_subscribe():
@@ -76,13 +90,15 @@ def test_each_opml_lists_every_feed_once_in_one_format(path, extension, version)
 
 def test_feeds_json_is_the_machine_readable_twin():
     data = json.loads(SNAPSHOT.representations["/feeds.json"].body)
-    assert {feed["url"] for feed in data["feeds"]} == FEED_URLS
+    assert {feed["url"] for feed in data["feeds"] if feed["kind"] == "feed"} == FEED_URLS
+    assert {feed["url"] for feed in data["feeds"] if feed["kind"] == "calendar"} == CALENDAR_URLS
     events = next(
         f for f in data["feeds"] if f["url"] == BASE + "/topics/harm-reduction/events.json"
     )
     assert events == {
         "url": BASE + "/topics/harm-reduction/events.json",
         "title": "Open Society Foundations: Harm Reduction – Events",
+        "kind": "feed",
         "format": "json",
         "media_type": "application/feed+json",
         "topic": "harm-reduction",

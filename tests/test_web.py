@@ -22,6 +22,7 @@ MEDIA_TYPES = {
     "atom": "application/atom+xml",
     "rss": "application/rss+xml",
     "json": "application/feed+json",
+    "ics": "text/calendar",
 }
 
 
@@ -225,7 +226,8 @@ async def test_operations_endpoints_refuse_other_methods(client, path):
         ("/podcasts.rss", "There is no content type 'podcasts'. Types: events, voices."),
         (
             "/feed.xml",
-            "There is no '.xml' format. Feeds come as .atom (Atom), .rss (RSS), .json (JSON Feed).",
+            "There is no '.xml' format. Feeds come as .atom (Atom), .rss (RSS), .json (JSON Feed); "
+            "event feeds also as .ics (iCalendar).",
         ),
         ("/wp-admin/", "Nothing is published at /wp-admin/."),
         ("/feed.atom/", "Nothing is published at /feed.atom/."),
@@ -322,7 +324,7 @@ async def test_healthz_reports_snapshot_and_counts(client):
     assert health["snapshot"]["version"] == SNAPSHOT.version
     assert health["snapshot"]["age_seconds"] >= 0
     assert health["counts"] == {
-        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9,
+        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6,  # + 6 calendars
     }  # fmt: skip
     assert health["last_reload_error"] is None
 

@@ -3,10 +3,10 @@
 Importing this package registers the built-in formats, in the order pages list them.
 """
 
-from syndicate.render import jsonfeed, xmlfeeds
+from syndicate.render import ical, jsonfeed, xmlfeeds
 from syndicate.render.registry import FORMATS, Format, by_extension, register
 
-for _format in (xmlfeeds.ATOM_FORMAT, xmlfeeds.RSS_FORMAT, jsonfeed.FORMAT):
+for _format in (xmlfeeds.ATOM_FORMAT, xmlfeeds.RSS_FORMAT, jsonfeed.FORMAT, ical.FORMAT):
     register(_format)
 
 __all__ = ["FORMATS", "Format", "by_extension", "register"]

@@ -26,6 +26,9 @@ class Format:
     render: Callable[[FeedView], bytes]
     applies_to: Callable[[FeedKey, Catalog], bool] = every_feed
     label: str = ""
+    # A feed format, for readers (autodiscovery, OPML); False for calendars, which go to
+    # calendar apps instead.
+    is_feed: bool = True
 
     @property
     def content_type(self) -> str:

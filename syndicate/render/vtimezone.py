@@ -54,7 +54,9 @@ def transitions(zone_name: str, first: date, last: date) -> tuple[Transition, ..
     found = []
     moment = datetime(first.year, first.month, first.day, tzinfo=UTC)
     end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
-    step = timedelta(hours=6)  # real zones never change twice within six hours
+    # Scan a week at a time, then narrow down to the minute: no zone changes offset twice
+    # within a week (Morocco's Ramadan time, the shortest, lasts about a month).
+    step = timedelta(days=7)
     while moment < end:
         after = moment + step
         if _state(zone, moment) != _state(zone, after):
@@ -99,7 +101,9 @@ def _byday_choices(day: datetime) -> set[str]:
     return choices
 
 
-def _observance(first: Transition, rule: str | None, until: Transition | None) -> object:
+def _observance(
+    first: Transition, rule: str | None, until: Transition | None
+) -> TimezoneDaylight | TimezoneStandard:
     component = TimezoneDaylight() if first.daylight else TimezoneStandard()
     component.add("dtstart", first.local)
     if rule is not None:
@@ -113,10 +117,23 @@ def _observance(first: Transition, rule: str | None, until: Transition | None) -
     return component
 
 
-@functools.lru_cache(maxsize=256)
+# tzdata lists transitions up to 2037 and gives one yearly rule for after: scanning a few
+# years past that finds the rule, which the last open RRULE then carries on. Before 1900
+# zones mostly had local mean time; a calendar of such dates gets the 1900 rules.
+RULES_SETTLED_BY = 2040
+EARLIEST = 1900
+
+
 def vtimezone(zone_name: str, first_year: int, last_year: int) -> Timezone:
     """The VTIMEZONE for `zone_name`, right for every date from the start of the year before
     `first_year` to the end of `last_year` (and, by its rules, usually beyond)."""
+    first = min(max(first_year, EARLIEST), RULES_SETTLED_BY)
+    last = min(max(last_year, first), RULES_SETTLED_BY)
+    return _vtimezone(zone_name, first, last)
+
+
+@functools.lru_cache(maxsize=256)
+def _vtimezone(zone_name: str, first_year: int, last_year: int) -> Timezone:
     found = transitions(zone_name, date(first_year - 1, 1, 1), date(last_year, 12, 31))
     timezone = Timezone()
     timezone.add("tzid", zone_name)
@@ -136,7 +153,7 @@ def vtimezone(zone_name: str, first_year: int, last_year: int) -> Timezone:
     by_kind: dict[tuple[object, ...], list[Transition]] = {}
     for transition in found:
         by_kind.setdefault(transition.kind, []).append(transition)
-    components = []
+    components: list[tuple[datetime, TimezoneDaylight | TimezoneStandard]] = []
     for runs in by_kind.values():
         start = 0
         while start < len(runs):
@@ -158,6 +175,6 @@ def vtimezone(zone_name: str, first_year: int, last_year: int) -> Timezone:
                     (run[0].at, _observance(run[0], rule, None if last_of_range else run[-1]))
                 )
             start = end
-    for _, component in sorted(components, key=lambda pair: pair[0]):
-        timezone.add_component(component)
+    for _, observance in sorted(components, key=lambda pair: pair[0]):
+        timezone.add_component(observance)
     return timezone

@@ -145,8 +145,14 @@ def _not_found(path: str, current: Current) -> str:
         elif key.type and key.type not in catalog.types:
             reason = f"There is no content type '{key.type}'. Types: {', '.join(catalog.types)}."
         elif fmt is None:
-            formats = ", ".join(f".{f.extension} ({f.label})" for f in FORMATS.values())
-            reason = f"There is no '.{extension}' format. Feeds come as {formats}."
+            formats = ", ".join(
+                f".{f.extension} ({f.label})" for f in FORMATS.values() if f.is_feed
+            )
+            calendars = ", ".join(
+                f".{f.extension} ({f.label})" for f in FORMATS.values() if not f.is_feed
+            )
+            also = f"; event feeds also as {calendars}" if calendars else ""
+            reason = f"There is no '.{extension}' format. Feeds come as {formats}{also}."
         else:
             reason = f"This feed has no {fmt.label} format."
     return (

@@ -1,0 +1,216 @@
+"""iCalendar (RFC 5545, with RFC 7986 calendar properties), written with `icalendar`.
+
+One calendar for every feed that can hold events (docs/feeds.md, "Calendars"):
+
+* Events, not announcements: every event the feed selects (topic and type), ordered by
+  start, withdrawn ones included as cancelled, so subscribed calendars drop or strike
+  them instead of keeping a retracted event forever. Site-wide calendars (no topic) keep
+  to a window, `WINDOW_PAST` of past events plus everything upcoming, under what Google
+  silently truncates; cancelled events stay at least `CANCELLED_KEPT` after the
+  cancellation. Per-topic calendars hold every event.
+* `UID` is the item's permanent id; `DTSTAMP`, `LAST-MODIFIED` and `CREATED` come from the
+  content; `SEQUENCE` counts the recorded changes (plus one for a withdrawal), so it grows
+  by one with each change of time, place or status and replicas agree on it.
+* Times carry the event's `TZID`, with one VTIMEZONE per zone (`vtimezone.py`); never a
+  floating time. All-day events are `VALUE=DATE` with an exclusive `DTEND`.
+* Calendar properties: `NAME`/`X-WR-CALNAME`, `DESCRIPTION`/`X-WR-CALDESC`, `SOURCE`,
+  `URL`, `REFRESH-INTERVAL` and `X-PUBLISHED-TTL` equal to the HTTP max-age,
+  `X-WR-TIMEZONE`, `LAST-MODIFIED`.
+
+Escaping and 75-octet folding (never inside a UTF-8 sequence) are the library's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, vDuration, vText
+from icalendar import Event as VEvent
+
+from syndicate import eventtext, urls
+from syndicate.feeds import FeedView, selected_items
+from syndicate.model import Catalog, EventStatus, Item, Kind
+from syndicate.render.registry import Format
+from syndicate.render.vtimezone import vtimezone
+from syndicate.urls import FeedKey
+
+MEDIA_TYPE = "text/calendar"
+PRODID = "-//syndicate//Feeds and calendars//EN"
+WINDOW_PAST = timedelta(days=90)  # site-wide calendars: past events kept this long
+CANCELLED_KEPT = timedelta(days=30)  # and cancelled ones at least this long after
+STATUS = {
+    EventStatus.SCHEDULED: "CONFIRMED",
+    EventStatus.RESCHEDULED: "CONFIRMED",
+    EventStatus.MOVED_ONLINE: "CONFIRMED",
+    EventStatus.POSTPONED: "TENTATIVE",
+    EventStatus.CANCELLED: "CANCELLED",
+}
+
+
+def holds_events(key: FeedKey, catalog: Catalog) -> bool:
+    """A calendar exists for feeds of an event type, and for every-type feeds when the site
+    has any event type."""
+    if key.type is not None:
+        return catalog.types[key.type].kind is Kind.EVENT
+    return any(t.kind is Kind.EVENT for t in catalog.types.values())
+
+
+def ends(item: Item) -> datetime:
+    """When an event is over: its end (the day after, for all-day events), else its start."""
+    event = item.event
+    assert event is not None
+    if event.all_day:
+        last = event.end or event.start
+        return last + timedelta(days=1)
+    return event.end or event.start
+
+
+def cancelled_at(item: Item) -> datetime | None:
+    """When an event was cancelled (or withdrawn); None if it was not."""
+    if item.withdrawn is not None:
+        return item.withdrawn.date
+    event = item.event
+    if event is not None and event.status is EventStatus.CANCELLED and event.changes:
+        return event.changes[-1].date
+    return None
+
+
+def calendar_events(view: FeedView) -> tuple[Item, ...]:
+    """The events `view`'s calendar holds, soonest first."""
+    events = [item for item in selected_items(view.catalog, view.key) if item.event]
+    if view.key.topic is None and view.now is not None:
+        horizon = view.now - WINDOW_PAST
+        events = [
+            item
+            for item in events
+            if ends(item) >= horizon
+            or ((when := cancelled_at(item)) is not None and when >= view.now - CANCELLED_KEPT)
+        ]
+    return tuple(sorted(events, key=lambda item: (_start(item), item.id)))
+
+
+def _start(item: Item) -> datetime:
+    assert item.event is not None
+    return item.event.start
+
+
+def _text(value: str) -> str:
+    """TEXT as RFC 5545 allows it: no control characters but tab and line feed."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(c for c in value if c in "\t\n" or not (c < " " or c == "\x7f"))
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone)
+
+
+def _description(view: FeedView, item: Item) -> str:
+    event = item.event
+    assert event is not None
+    lines = []
+    label = eventtext.status_label(event, item.withdrawn is not None)
+    if item.withdrawn is not None:
+        lines.append(f"Cancelled: {item.withdrawn.reason}")
+    elif label:
+        lines.append(f"{label}.")
+    for change in reversed(event.changes):
+        lines.append(f"Changed {change.date.date().isoformat()}: {change.note}")
+    lines.append(eventtext.as_text(event))
+    lines.append(item.summary.plain)
+    if event.online_url:
+        lines.append(f"Join online: {event.online_url}")
+    if event.registration_url:
+        lines.append(f"Register: {event.registration_url}")
+    lines.append(f"Details: {item.url}")
+    return _text("\n\n".join(lines))
+
+
+def _vevent(view: FeedView, item: Item) -> VEvent:
+    event = item.event
+    assert event is not None
+    site = view.site
+    zone = ZoneInfo(event.timezone)
+    withdrawn = item.withdrawn is not None
+    vevent = VEvent()
+    vevent.add("uid", urls.calendar_uid(site, item.id))
+    vevent.add("dtstamp", item.updated.astimezone(UTC))
+    vevent.add("created", item.published.astimezone(UTC))
+    vevent.add("last-modified", item.updated.astimezone(UTC))
+    vevent.add("sequence", len(event.changes) + (1 if withdrawn else 0))
+    if event.all_day:
+        first = _local(event.start, zone).date()
+        last = _local(event.end, zone).date() if event.end else first
+        vevent.add("dtstart", first)
+        vevent.add("dtend", last + timedelta(days=1))  # exclusive (RFC 5545 3.6.1)
+    else:
+        vevent.add("dtstart", _local(event.start, zone))
+        if event.end is not None:
+            vevent.add("dtend", _local(event.end, zone))
+    vevent.add("summary", _text(eventtext.titled(item.title, event, withdrawn)))
+    vevent.add("description", _description(view, item))
+    place = eventtext.where(event)
+    if place:
+        vevent.add("location", _text(place))
+    vevent.add("url", item.url, parameters={"VALUE": "URI"})
+    vevent.add(
+        "categories",
+        [_text(view.catalog.topics[topic].title) for topic in item.topics],
+    )
+    status = "CANCELLED" if withdrawn else STATUS[event.status]
+    vevent.add("status", status)
+    publisher = site.publisher
+    if publisher.email:
+        vevent.add(
+            "organizer", f"mailto:{publisher.email}", parameters={"CN": _text(publisher.name)}
+        )
+    if event.online_url:
+        vevent.add(
+            "conference",
+            event.online_url,
+            parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Join online"},
+        )
+    return vevent
+
+
+def render_ical(view: FeedView) -> bytes:
+    """The iCalendar document of `view`'s events (UTF-8, CRLF lines, folded at 75 octets)."""
+    site = view.site
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    # NAME and the X- properties are not typed by the library: vText escapes them as TEXT.
+    calendar.add("name", vText(_text(view.title)))
+    calendar.add("x-wr-calname", vText(_text(view.title)))
+    calendar.add("description", _text(view.subtitle))
+    calendar.add("x-wr-caldesc", vText(_text(view.subtitle)))
+    calendar.add("x-wr-timezone", vText(site.timezone))
+    own = view.url("ics")
+    calendar.add("source", own, parameters={"VALUE": "URI"})
+    calendar.add("url", view.home_url, parameters={"VALUE": "URI"})
+    ttl = timedelta(seconds=max(view.refresh_seconds, 60))
+    calendar.add("refresh-interval", ttl, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(ttl))
+    calendar.add("last-modified", view.updated.astimezone(UTC))
+    events = calendar_events(view)
+    years: dict[str, tuple[int, int]] = {}
+    for item in events:
+        assert item.event is not None
+        zone = ZoneInfo(item.event.timezone)
+        first = _local(item.event.start, zone).year
+        last = _local(item.event.end or item.event.start, zone).year
+        low, high = years.get(item.event.timezone, (first, last))
+        years[item.event.timezone] = (min(low, first), max(high, last))
+    for zone_name, (first, last) in sorted(years.items()):
+        calendar.add_component(vtimezone(zone_name, first, last))
+    for item in events:
+        calendar.add_component(_vevent(view, item))
+    return bytes(calendar.to_ical())
+
+
+FORMAT = Format(
+    "ics", "ics", MEDIA_TYPE, render_ical, applies_to=holds_events, label="iCalendar",
+    is_feed=False,
+)  # fmt: skip
