@@ -75,7 +75,12 @@ def opml(catalog: Catalog, listed: tuple[Listed, ...], format_name: str) -> byte
     """OPML 2.0 (http://opml.org/spec2.opml): one outline per feed, in the format named
     `format_name`, grouped by topic."""
     site = catalog.site
-    listed = tuple(entry for entry in listed if entry.format.name == format_name)
+    # Views are left out: importing them too would show each event twice.
+    listed = tuple(
+        entry
+        for entry in listed
+        if entry.format.name == format_name and entry.view.key.view is None
+    )
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = f"{site.title} feeds"

@@ -8,12 +8,12 @@ to announce, and `updated`, which comes from the data, never from the clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from syndicate import urls
-from syndicate.model import Catalog, ContentType, Item, Site, Topic
+from syndicate.model import Catalog, ContentType, Item, Kind, Site, Topic
 from syndicate.urls import FeedKey
 
 # How long clients may keep a feed before polling again (HTTP max-age, RSS ttl).
@@ -49,13 +49,42 @@ class FeedView:
         return urls.absolute(self.site, urls.feed_path(self.key, extension))
 
 
+def holds_events(key: FeedKey, catalog: Catalog) -> bool:
+    """Feeds of an event type hold events; so do every-type feeds when the site has any
+    event type. They get calendars and upcoming/past views."""
+    if key.type is not None:
+        return catalog.types[key.type].kind is Kind.EVENT
+    return any(t.kind is Kind.EVENT for t in catalog.types.values())
+
+
+def ends(item: Item) -> datetime:
+    """When an event is over: its end (the day after its last day, for all-day events), or
+    its start when it has no end."""
+    event = item.event
+    assert event is not None
+    if event.all_day:
+        return (event.end or event.start) + timedelta(days=1)
+    return event.end or event.start
+
+
 def all_feed_keys(catalog: Catalog) -> tuple[FeedKey, ...]:
-    """Every feed the catalog defines, in a stable order."""
-    keys = [FeedKey()] + [FeedKey(type=t) for t in catalog.types]
+    """Every feed the catalog defines, in a stable order: each feed, then (if it holds
+    events) its upcoming and past views."""
+    plain = [FeedKey()] + [FeedKey(type=t) for t in catalog.types]
     for topic in catalog.topics:
-        keys.append(FeedKey(topic=topic))
-        keys.extend(FeedKey(topic=topic, type=t) for t in catalog.types)
+        plain.append(FeedKey(topic=topic))
+        plain.extend(FeedKey(topic=topic, type=t) for t in catalog.types)
+    keys = []
+    for key in plain:
+        keys.append(key)
+        if holds_events(key, catalog):
+            keys.extend(replace(key, view=view) for view in urls.VIEWS)
     return tuple(keys)
+
+
+def next_view_change(catalog: Catalog, now: datetime) -> datetime | None:
+    """The next moment after `now` an event ends, moving from upcoming to past views."""
+    return min((ends(i) for i in catalog.items if i.event and ends(i) > now), default=None)
 
 
 def selected_items(catalog: Catalog, key: FeedKey) -> tuple[Item, ...]:
@@ -84,6 +113,8 @@ def feed_view(
     topic = catalog.topics[key.topic] if key.topic else None
     content_type = catalog.types[key.type] if key.type else None
     selected = selected_items(catalog, key)
+    if key.view is not None:
+        selected = _in_view(selected, key.view, now or newest_change(catalog))
     entries = tuple(islice((item for item in selected if item.withdrawn is None), site.feed_size))
     withdrawn = tuple(
         sorted(
@@ -96,8 +127,8 @@ def feed_view(
         key=key,
         catalog=catalog,
         id=urls.feed_id(site, key),
-        title=_title(site, topic, content_type),
-        subtitle=_subtitle(site, topic, content_type),
+        title=_title(site, topic, content_type) + (f" ({key.view})" if key.view else ""),
+        subtitle=_view_subtitle(key.view) + _subtitle(site, topic, content_type),
         home_url=(topic.url if topic and topic.url else site.url),
         topic=topic,
         content_type=content_type,
@@ -107,6 +138,30 @@ def feed_view(
         refresh_seconds=refresh_seconds,
         now=now,
     )
+
+
+def _in_view(items: tuple[Item, ...], view: str, now: datetime) -> tuple[Item, ...]:
+    """The events of `items` in `view` as of `now`: upcoming (not yet ended) soonest first,
+    past (ended) latest first; ties by id."""
+    events = [item for item in items if item.event is not None]
+    if view == urls.UPCOMING:
+        chosen = [item for item in events if ends(item) > now]
+        return tuple(sorted(chosen, key=lambda item: (_starts(item), item.id)))
+    chosen = sorted((item for item in events if ends(item) <= now), key=lambda item: item.id)
+    return tuple(sorted(chosen, key=_starts, reverse=True))
+
+
+def _starts(item: Item) -> datetime:
+    assert item.event is not None
+    return item.event.start
+
+
+def _view_subtitle(view: str | None) -> str:
+    if view == urls.UPCOMING:
+        return "Upcoming events, soonest first. "
+    if view == urls.PAST:
+        return "Past events, latest first. "
+    return ""
 
 
 def _title(site: Site, topic: Topic | None, content_type: ContentType | None) -> str:

@@ -26,9 +26,10 @@ from syndicate.feeds import (
     all_feed_keys,
     feed_view,
     newest_change,
+    next_view_change,
 )
 from syndicate.model import Catalog, Item
-from syndicate.render import FORMATS
+from syndicate.render import FORMATS, ical
 from syndicate.urls import FeedKey
 
 Renderer = Callable[[Catalog, tuple[discovery.Listed, ...]], bytes]
@@ -77,6 +78,9 @@ class Snapshot:
     version: str
     representations: Mapping[str, Representation]
     scheduled: tuple[Item, ...] = ()  # items not yet published, soonest first
+    # The next moment what is served changes with time alone (an event ends, leaves a
+    # calendar's window): the service rebuilds then. None: never, or built without a time.
+    next_change: datetime | None = None
 
 
 def strong_etag(body: bytes, suffix: str = "") -> str:
@@ -155,4 +159,8 @@ def build_snapshot(
     version = hashlib.sha256(
         "".join(f"{path} {rep.etag}\n" for path, rep in sorted(representations.items())).encode()
     ).hexdigest()[:16]
-    return Snapshot(catalog, version, MappingProxyType(representations))
+    next_change = None
+    if now is not None:
+        moments = [next_view_change(catalog, now), ical.next_window_change(catalog, now)]
+        next_change = min((m for m in moments if m is not None), default=None)
+    return Snapshot(catalog, version, MappingProxyType(representations), (), next_change)

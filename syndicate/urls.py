@@ -9,6 +9,9 @@ URL scheme (paths below the service's public base URL):
     /{type}.{ext}                  one content type, site-wide   /events.atom
     /topics/{topic}/feed.{ext}     one topic, every type         /topics/harm-reduction/feed.rss
     /topics/{topic}/{type}.{ext}   one topic, one type           /topics/harm-reduction/events.json
+    .../{name}/upcoming.{ext}      of a feed that holds events, the events not yet ended,
+    .../{name}/past.{ext}          soonest first; and those ended, latest first:
+                                   /events/upcoming.ics, /topics/harm-reduction/feed/past.atom
     /healthz, /metrics             operations
 
 Permanent ids are RFC 4151 tag URIs: `tag:{authority},{date}:{specific}`.
@@ -44,22 +47,32 @@ def opml_path(format_name: str) -> str:
     return "/feeds.opml" if format_name == OPML_FORMAT else f"/feeds-{format_name}.opml"
 
 
+UPCOMING, PAST = "upcoming", "past"
+VIEWS = (UPCOMING, PAST)  # of feeds that hold events: not yet ended, and ended
+
+
 @dataclass(frozen=True, order=True)
 class FeedKey:
-    """Which items a feed selects: a topic or every topic, a type or every type."""
+    """Which items a feed selects: a topic or every topic, a type or every type; and for
+    feeds that hold events, optionally only the upcoming or only the past events."""
 
     topic: str | None = None
     type: str | None = None
+    view: str | None = None  # None, UPCOMING or PAST
 
 
 def feed_path(key: FeedKey, extension: str) -> str:
-    """The path of `key`'s feed in the format with file `extension` (e.g. "atom")."""
-    name = f"{key.type or ALL}.{extension}"
-    return f"/topics/{key.topic}/{name}" if key.topic else f"/{name}"
+    """The path of `key`'s feed in the format with file `extension` (e.g. "atom"):
+    `/topics/harm-reduction/events.atom`, `/topics/harm-reduction/events/upcoming.ics`."""
+    name = key.type or ALL
+    if key.view:
+        name = f"{name}/{key.view}"
+    return f"/topics/{key.topic}/{name}.{extension}" if key.topic else f"/{name}.{extension}"
 
 
 _FEED_PATH = re.compile(
-    r"^(?:/topics/(?P<topic>[a-z0-9][a-z0-9-]*))?/(?P<name>[a-z0-9][a-z0-9-]*)\.(?P<ext>[a-z]+)$"
+    r"^(?:/topics/(?P<topic>[a-z0-9][a-z0-9-]*))?/(?P<name>[a-z0-9][a-z0-9-]*)"
+    r"(?:/(?P<view>upcoming|past))?\.(?P<ext>[a-z]+)$"
 )
 
 
@@ -69,7 +82,8 @@ def parse_feed_path(path: str) -> tuple[FeedKey, str] | None:
     if not match:
         return None
     name = match["name"]
-    return FeedKey(match["topic"], None if name == ALL else name), match["ext"]
+    key = FeedKey(match["topic"], None if name == ALL else name, match["view"])
+    return key, match["ext"]
 
 
 def absolute(site: Site, path: str) -> str:
@@ -106,7 +120,8 @@ def calendar_uid(site: Site, item_id: str) -> str:
 
 def feed_id(site: Site, key: FeedKey) -> str:
     """The permanent id of a feed; the same in every format."""
-    return tag(site, f"feed{'/topics/' + key.topic if key.topic else ''}/{key.type or 'all'}")
+    view = f"/{key.view}" if key.view else ""
+    return tag(site, f"feed{'/topics/' + key.topic if key.topic else ''}/{key.type or 'all'}{view}")
 
 
 def category_scheme(site: Site, vocabulary: str) -> str:

@@ -106,8 +106,8 @@ async def serve(aiohttp_client):
 
     services = []
 
-    async def start(settings):
-        service = Service(settings)
+    async def start(settings, clock=None):
+        service = Service(settings, clock)
         services.append(service)
         await service.start()
         server = RawTestServer(service.handle, **service.server_options())

@@ -44,7 +44,7 @@ def test_page_offers_every_feed_and_calendar_url_to_copy():
 def test_page_offers_a_webcal_subscription_next_to_every_calendar():
     webcal = {a.get("href") for a in page().xpath("//a[starts-with(@href, 'webcal:')]")}
     assert webcal == {"webcal://" + url.removeprefix("https://") for url in CALENDAR_URLS}
-    assert len(CALENDAR_URLS) == 6  # everything, events; and both per topic
+    assert len(CALENDAR_URLS) == 6 * 3  # everything, events, both per topic; each in 3 views
 
 
 def test_page_lists_the_topics_and_explains_how_to_subscribe():

@@ -20,7 +20,13 @@ def test_every_type_topic_and_combination_has_a_feed(content: Catalog):
         assert FeedKey(topic=topic) in keys
         for slug in content.types:
             assert FeedKey(topic=topic, type=slug) in keys
-    assert len(keys) == 1 + len(content.types) + len(content.topics) * (1 + len(content.types))
+    plain = {key for key in keys if key.view is None}
+    assert len(plain) == 1 + len(content.types) + len(content.topics) * (1 + len(content.types))
+    # feeds that hold events (every-type feeds, event-type feeds) also come in two views
+    holding = {k for k in plain if k.type is None or content.types[k.type].kind.value == "event"}
+    assert keys - plain == {
+        FeedKey(k.topic, k.type, view) for k in holding for view in ("upcoming", "past")
+    }
 
 
 def test_topic_type_feed_selects_only_that_topic_and_type(content: Catalog):

@@ -19,6 +19,7 @@ from syndicate.problems import ContentError
 from syndicate.schedule import as_of
 from syndicate.settings import Settings
 from tests.conftest import CONTENT
+from tests.fakeclock import FakeClock
 from tests.test_cli import run
 
 NEW_YORK_OFFSET = "-05:00"  # the fixture site's zone, in winter
@@ -108,12 +109,18 @@ def test_check_lists_what_is_scheduled_and_when(config):
 
 async def test_a_scheduled_item_is_in_no_feed_or_count_until_its_moment(serve, config):
     add(config, "later", scheduled_item("later", datetime(2099, 3, 1, 9, tzinfo=UTC)))
-    client = await serve(Settings(config=config, watch=False, access_log=False))
+    clock = FakeClock(datetime(2026, 11, 26, 12, tzinfo=UTC))
+    client = await serve(Settings(config=config, watch=False, access_log=False), clock)
     for path in client.service.store.snapshot.representations:
         assert b"later" not in await (await client.get(path)).read(), path
     health = await (await client.get("/healthz")).json()
     assert health["counts"]["items"] == len(load_catalog(CONTENT).items)
-    assert health["scheduled"] == {"items": 1, "next_rebuild": "2099-03-01T09:00:00+00:00"}
+    assert health["scheduled"] == {
+        "items": 1,
+        "next_publication": "2099-03-01T09:00:00+00:00",
+        # before that, the next event ends: 10 December, 14:30 in New York
+        "next_rebuild": "2026-12-10T19:30:00+00:00",
+    }
     metrics = {
         sample.name: sample.value
         for family in text_string_to_metric_families(await (await client.get("/metrics")).text())
@@ -121,7 +128,7 @@ async def test_a_scheduled_item_is_in_no_feed_or_count_until_its_moment(serve, c
     }
     assert metrics["syndicate_scheduled_items"] == 1
     assert metrics["syndicate_next_scheduled_timestamp_seconds"] == pytest.approx(
-        datetime(2099, 3, 1, 9, tzinfo=UTC).timestamp()
+        datetime(2026, 12, 10, 19, 30, tzinfo=UTC).timestamp()
     )
 
 
@@ -131,7 +138,7 @@ async def test_the_service_publishes_a_scheduled_item_at_its_moment_by_itself(se
     client = await serve(Settings(config=config, watch=False, access_log=False))
     assert b"Scheduled soon" not in await (await client.get("/feed.atom")).read()
     health = await (await client.get("/healthz")).json()
-    assert health["scheduled"]["next_rebuild"] == due.isoformat()
+    assert health["scheduled"]["next_publication"] == due.isoformat()
     started = time.monotonic()
     while time.monotonic() - started < 5:  # no edit, no signal: only the timer
         response = await client.get("/feed.atom")
@@ -147,7 +154,7 @@ async def test_the_service_publishes_a_scheduled_item_at_its_moment_by_itself(se
     modified = parsedate_to_datetime(response.headers["Last-Modified"])
     assert modified == due <= parsedate_to_datetime(response.headers["Date"])
     health = await (await client.get("/healthz")).json()
-    assert health["scheduled"] == {"items": 0, "next_rebuild": None}
+    assert health["scheduled"]["items"] == 0 and health["scheduled"]["next_publication"] is None
     assert health["status"] == "ok"
 
 
@@ -167,7 +174,7 @@ async def test_a_publication_that_cannot_be_built_is_reported_and_retried(serve,
         await asyncio.sleep(0.1)
     report = await health()
     assert report["status"] == "degraded"
-    assert "soon could not be published" in report["background"]["scheduler"]["reason"]
+    assert "publication of soon could not be built" in report["background"]["scheduler"]["reason"]
     broken.unlink()  # fixed: the timer's next try (backoff) publishes it
     while b"Scheduled soon" not in await (await client.get("/feed.atom")).read():
         assert time.monotonic() - started < 8, "not published after the content was fixed"

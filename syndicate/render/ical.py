@@ -29,11 +29,10 @@ from icalendar import Calendar, vDuration, vText
 from icalendar import Event as VEvent
 
 from syndicate import eventtext, urls
-from syndicate.feeds import FeedView, selected_items
-from syndicate.model import Catalog, EventStatus, Item, Kind
+from syndicate.feeds import FeedView, ends, holds_events, newest_change, selected_items
+from syndicate.model import Catalog, EventStatus, Item
 from syndicate.render.registry import Format
 from syndicate.render.vtimezone import vtimezone
-from syndicate.urls import FeedKey
 
 MEDIA_TYPE = "text/calendar"
 PRODID = "-//syndicate//Feeds and calendars//EN"
@@ -46,24 +45,6 @@ STATUS = {
     EventStatus.POSTPONED: "TENTATIVE",
     EventStatus.CANCELLED: "CANCELLED",
 }
-
-
-def holds_events(key: FeedKey, catalog: Catalog) -> bool:
-    """A calendar exists for feeds of an event type, and for every-type feeds when the site
-    has any event type."""
-    if key.type is not None:
-        return catalog.types[key.type].kind is Kind.EVENT
-    return any(t.kind is Kind.EVENT for t in catalog.types.values())
-
-
-def ends(item: Item) -> datetime:
-    """When an event is over: its end (the day after, for all-day events), else its start."""
-    event = item.event
-    assert event is not None
-    if event.all_day:
-        last = event.end or event.start
-        return last + timedelta(days=1)
-    return event.end or event.start
 
 
 def cancelled_at(item: Item) -> datetime | None:
@@ -79,15 +60,29 @@ def cancelled_at(item: Item) -> datetime | None:
 def calendar_events(view: FeedView) -> tuple[Item, ...]:
     """The events `view`'s calendar holds, soonest first."""
     events = [item for item in selected_items(view.catalog, view.key) if item.event]
+    moment = view.now or newest_change(view.catalog)
+    if view.key.view == urls.UPCOMING:
+        events = [item for item in events if ends(item) > moment]
+    elif view.key.view == urls.PAST:
+        events = [item for item in events if ends(item) <= moment]
     if view.key.topic is None and view.now is not None:
-        horizon = view.now - WINDOW_PAST
-        events = [
-            item
-            for item in events
-            if ends(item) >= horizon
-            or ((when := cancelled_at(item)) is not None and when >= view.now - CANCELLED_KEPT)
-        ]
+        now = view.now
+        events = [item for item in events if _leaves_window(item) > now]
     return tuple(sorted(events, key=lambda item: (_start(item), item.id)))
+
+
+def next_window_change(catalog: Catalog, now: datetime) -> datetime | None:
+    """The next moment after `now` an event leaves the site-wide calendars' window."""
+    moments = [_leaves_window(item) for item in catalog.items if item.event is not None]
+    return min((moment for moment in moments if moment > now), default=None)
+
+
+def _leaves_window(item: Item) -> datetime:
+    """When an event leaves the site-wide calendars: `WINDOW_PAST` after it ends, or, if
+    later, `CANCELLED_KEPT` after it was cancelled."""
+    when = cancelled_at(item)
+    leaves = ends(item) + WINDOW_PAST
+    return max(leaves, when + CANCELLED_KEPT) if when is not None else leaves
 
 
 def _start(item: Item) -> datetime:

@@ -23,6 +23,7 @@ from syndicate.lastmodified import History, settle
 from syndicate.problems import ContentError
 from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot
+from syndicate.web.clock import Clock
 from syndicate.web.metrics import Metrics
 from syndicate.web.responses import Current, prepare
 from syndicate.web.state import StateFolder
@@ -58,7 +59,9 @@ class ContentStore:
     kept in `last_failure` (shown by /healthz) until a reload succeeds.
     """
 
-    def __init__(self, settings: Settings, metrics: Metrics, health: Health) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Metrics, health: Health, clock: Clock | None = None
+    ) -> None:
         """Loads and renders the content now (blocking): a store always has a snapshot.
 
         ContentError (every problem, located) if the content is invalid.
@@ -66,6 +69,7 @@ class ContentStore:
         self.settings = settings
         self.metrics = metrics
         self.health = health
+        self.clock = clock or Clock()
         self.last_failure: ReloadFailure | None = None
         self.state = StateFolder(settings.state_dir) if settings.state_dir else None
         self.history: History = self.state.read_history() if self.state else {}
@@ -73,7 +77,7 @@ class ContentStore:
         self._lock = asyncio.Lock()
         started = time.perf_counter()
         built = self.build()
-        time.sleep(_wait(built.serve_from))  # the saved history may date a change this second
+        time.sleep(self._wait(built.serve_from))  # the history may date a change this second
         self._install(built, started)
 
     def build(self) -> Built:
@@ -83,8 +87,8 @@ class ContentStore:
 
         ContentError if the content is invalid.
         """
-        now = datetime.now(UTC)
-        settled = settle(snapshot_for(self.settings, now), self.history, datetime.now(UTC))
+        now = self.clock.now()
+        settled = settle(snapshot_for(self.settings, now), self.history, self.clock.now())
         save_error = None
         if self.state is not None and settled.history != self.history:
             try:
@@ -96,9 +100,16 @@ class ContentStore:
 
     @property
     def next_scheduled(self) -> datetime | None:
-        """When the next scheduled item is due, for the publishing timer; None if none is."""
+        """When the next scheduled item is due; None if none is."""
         scheduled = self.snapshot.scheduled
         return scheduled[0].published if scheduled else None
+
+    @property
+    def next_rebuild(self) -> datetime | None:
+        """When what is served next changes with time alone (a scheduled item is due, an
+        event ends...), for the timer in `publishing.py`; None if never."""
+        moments = [self.next_scheduled, self.snapshot.next_change]
+        return min((moment for moment in moments if moment is not None), default=None)
 
     async def reload(self, reason: str) -> bool:
         """Build a new snapshot off the event loop and swap it in; False (and the old snapshot
@@ -118,7 +129,7 @@ class ContentStore:
                 return False
             # A change dated by the clock waits for the second it is dated (at most 1 s), so
             # Last-Modified is never later than Date.
-            await asyncio.sleep(_wait(built.serve_from))
+            await asyncio.sleep(self._wait(built.serve_from))
             snapshot = built.current.snapshot
             changed = snapshot.version != self.snapshot.version
             self._install(built, started)
@@ -137,6 +148,10 @@ class ContentStore:
     def snapshot(self) -> Snapshot:
         return self.current.snapshot
 
+    def _wait(self, serve_from: datetime) -> float:
+        """Seconds until `serve_from` (0 if it has passed)."""
+        return max(0.0, (serve_from - self.clock.now()).total_seconds())
+
     def _install(self, built: Built, started: float) -> None:
         current = built.current
         self.build_seconds = time.perf_counter() - started
@@ -154,7 +169,7 @@ class ContentStore:
         self.metrics.representations = len(current.prepared)
         self.metrics.built_at = self.built_at
         self.metrics.scheduled_items = len(current.snapshot.scheduled)
-        due = self.next_scheduled
+        due = self.next_rebuild
         self.metrics.next_scheduled = due.timestamp() if due else 0.0
 
     def _fail(self, problems: list[str], reason: str, error: Exception | None = None) -> None:
@@ -164,11 +179,6 @@ class ContentStore:
             "reload (%s) failed; still serving version %s. %d problem(s):\n%s",
             reason, self.snapshot.version, len(problems), "\n".join(problems), exc_info=error,
         )  # fmt: skip
-
-
-def _wait(serve_from: datetime) -> float:
-    """Seconds until `serve_from` (0 if it has passed)."""
-    return max(0.0, (serve_from - datetime.now(UTC)).total_seconds())
 
 
 def describe_schedule(snapshot: Snapshot) -> str:

@@ -174,6 +174,10 @@ def _operational(
     return web.Response(body=data, headers={**NO_STORE, "Content-Type": content_type})
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
 def _health(store: ContentStore, health: Health) -> tuple[bytes, str]:
     """Service health as JSON: status and why, snapshot version and age, counts, the last
     reload error, failing background work."""
@@ -199,10 +203,10 @@ def _health(store: ContentStore, health: Health) -> tuple[bytes, str]:
             "representations": len(current.prepared),
         },
     }
-    due = store.next_scheduled
     body["scheduled"] = {
         "items": len(current.snapshot.scheduled),
-        "next_rebuild": due.astimezone(UTC).isoformat(timespec="seconds") if due else None,
+        "next_publication": _iso(store.next_scheduled),
+        "next_rebuild": _iso(store.next_rebuild),
     }
     body["last_reload_error"] = (
         {"at": failure.at.isoformat(timespec="seconds"), "problems": list(failure.problems)}

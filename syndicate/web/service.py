@@ -26,11 +26,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.settings import Settings
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
+from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server
 from syndicate.web.content import ContentStore
 from syndicate.web.handlers import router
 from syndicate.web.metrics import Metrics
-from syndicate.web.publishing import publish_on_schedule
+from syndicate.web.publishing import rebuild_on_time
 from syndicate.web.reload import watch
 from syndicate.web.supervise import Health, describe, supervise
 
@@ -61,12 +62,13 @@ class Service:
     content is invalid: the service does not start on content it cannot serve).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         _quiet_malformed_requests()
         self.metrics = Metrics()
         self.health = Health(self.metrics)
-        self.store = ContentStore(settings, self.metrics, self.health)
+        self.clock = clock or Clock()
+        self.store = ContentStore(settings, self.metrics, self.health, self.clock)
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
         self.handle = router(self.store, self.metrics, self.health)
@@ -98,7 +100,7 @@ class Service:
             )
         self._background(
             "scheduler",
-            lambda: publish_on_schedule(self.store, self._stop_watching, self.health),
+            lambda: rebuild_on_time(self.store, self._stop_watching, self.health, self.clock),
         )
         if self.access_log is not None:
             self._tasks.append(asyncio.create_task(flush_regularly(self.access_log)))
