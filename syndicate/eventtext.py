@@ -56,9 +56,24 @@ def where(event: Event) -> str:
     return place
 
 
-def as_html(event: Event) -> str:
-    """A short HTML block to put before an event's summary in feeds."""
-    parts = [f"<strong>When:</strong> {html.escape(when(event))}"]
+def _status_line(event: Event) -> str | None:
+    """The status and latest change, e.g. `Cancelled. Changed 2026-11-20: ...`, or None."""
+    label = status_label(event)
+    latest = event.changes[-1] if event.changes else None
+    change = f"Changed {latest.date.date().isoformat()}: {latest.note}" if latest else ""
+    if label and change:
+        return f"{label}. {change}"
+    return f"{label}." if label else change or None
+
+
+def as_html(event: Event, calendar_url: str | None = None) -> str:
+    """A short HTML block to put before an event's summary in feeds: its status and latest
+    change, when and where, and its links ("Add to calendar": `calendar_url`)."""
+    parts = []
+    status = _status_line(event)
+    if status:
+        parts.append(f"<strong>{html.escape(status)}</strong>")
+    parts.append(f"<strong>When:</strong> {html.escape(when(event))}")
     place = where(event)
     if place:
         parts.append(f"<strong>Where:</strong> {html.escape(place)}")
@@ -67,15 +82,23 @@ def as_html(event: Event) -> str:
         links.append(f'<a href="{html.escape(event.online_url)}">Join online</a>')
     if event.registration_url:
         links.append(f'<a href="{html.escape(event.registration_url)}">Register</a>')
+    if calendar_url:
+        links.append(f'<a href="{html.escape(calendar_url)}">Add to calendar</a>')
     if links:
         parts.append(" · ".join(links))
     return "<p>" + "<br>".join(parts) + "</p>"
 
 
-def as_text(event: Event) -> str:
-    """The same block as plain text, for formats that want text."""
+def schedule_text(event: Event) -> str:
+    """`When: .... Where: ....` as plain text."""
     place = where(event)
     return f"When: {when(event)}." + (f" Where: {place}." if place else "")
+
+
+def as_text(event: Event) -> str:
+    """The same block as `as_html`, as plain text (links aside), for formats that want text."""
+    status = _status_line(event)
+    return (f"{status} " if status else "") + schedule_text(event)
 
 
 STATUS_LABELS = {

@@ -33,6 +33,7 @@ from syndicate.render import FORMATS, ical
 from syndicate.urls import FeedKey
 
 Renderer = Callable[[Catalog, tuple[discovery.Listed, ...]], bytes]
+EVENT_CALENDAR = "ics-event"  # the format name of one event's calendar file
 
 
 def discovery_documents() -> dict[str, tuple[str, str, Renderer]]:
@@ -151,6 +152,14 @@ def build_snapshot(
     views = tuple(feed_view(catalog, key, refresh_seconds, now) for key in all_feed_keys(catalog))
     representations = render_feeds(views)
     modified = newest_change(catalog)
+    everything = views[0]  # the site-wide feed: a view for rendering single events
+    for item in catalog.items:
+        if item.event is not None:
+            path = urls.event_calendar_path(item.id)
+            representations[path] = representation(
+                path, EVENT_CALENDAR, ical.FORMAT.content_type,
+                ical.render_event_calendar(everything, item), item.updated,
+            )  # fmt: skip
     listed = discovery.listing(views)
     for path, (name, content_type, render) in discovery_documents().items():
         representations[path] = representation(

@@ -12,6 +12,7 @@ URL scheme (paths below the service's public base URL):
     .../{name}/upcoming.{ext}      of a feed that holds events, the events not yet ended,
     .../{name}/past.{ext}          soonest first; and those ended, latest first:
                                    /events/upcoming.ics, /topics/harm-reduction/feed/past.atom
+    /items/{id}.ics                one event as a calendar file ("Add to calendar")
     /healthz, /metrics             operations
 
 Permanent ids are RFC 4151 tag URIs: `tag:{authority},{date}:{specific}`.
@@ -39,6 +40,7 @@ RESERVED_NAMES = {
     "index": "index.html, the feeds page in a static build",
     HEALTH_PATH.lstrip("/"): HEALTH_PATH,
     METRICS_PATH.lstrip("/"): METRICS_PATH,
+    "items": "/items/{id}.ics, one event's calendar file",
 }
 
 
@@ -91,6 +93,11 @@ def absolute(site: Site, path: str) -> str:
     if site.feeds_url is None:  # build.public_url settles it before anything is rendered
         raise ValueError("no public URL yet: render only a catalog from build.with_public_url")
     return site.feeds_url + path
+
+
+def event_calendar_path(item_id: str) -> str:
+    """One event's calendar file, for "Add to calendar": `/items/{id}.ics`."""
+    return f"/items/{item_id}.ics"
 
 
 def webcal(url: str) -> str:

@@ -138,8 +138,12 @@ def check_every_representation(config: Path) -> None:
         return
     event("rendered, every representation checked")
     for path, rep in snapshot.representations.items():
+        if rep.key is not None and rep.key.view is not None:
+            continue  # the same renderers on a subset of the same items: checked elsewhere
         if rep.format in FORMATS:
             CHECKS[rep.format](rep.body)
+        elif rep.format == "ics-event":
+            CHECKS["ics"](rep.body)
         elif rep.format.startswith("opml"):
             ElementTree.fromstring(rep.body)
         elif rep.format == "feeds-json":

@@ -111,7 +111,7 @@ def _description(view: FeedView, item: Item) -> str:
         lines.append(f"{label}.")
     for change in reversed(event.changes):
         lines.append(f"Changed {change.date.date().isoformat()}: {change.note}")
-    lines.append(eventtext.as_text(event))
+    lines.append(eventtext.schedule_text(event))
     lines.append(item.summary.plain)
     if event.online_url:
         lines.append(f"Join online: {event.online_url}")
@@ -168,14 +168,49 @@ def _vevent(view: FeedView, item: Item) -> VEvent:
     return vevent
 
 
-def render_ical(view: FeedView) -> bytes:
-    """The iCalendar document of `view`'s events (UTF-8, CRLF lines, folded at 75 octets)."""
-    site = view.site
+def _calendar() -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
+    return calendar
+
+
+def _add_events(calendar: Calendar, view: FeedView, events: tuple[Item, ...]) -> None:
+    """Each event's VTIMEZONE (one per zone, covering its events' years), then the events."""
+    years: dict[str, tuple[int, int]] = {}
+    for item in events:
+        assert item.event is not None
+        zone = ZoneInfo(item.event.timezone)
+        first = _local(item.event.start, zone).year
+        last = _local(item.event.end or item.event.start, zone).year
+        low, high = years.get(item.event.timezone, (first, last))
+        years[item.event.timezone] = (min(low, first), max(high, last))
+    for zone_name, (first, last) in sorted(years.items()):
+        calendar.add_component(vtimezone(zone_name, first, last))
+    for item in events:
+        calendar.add_component(_vevent(view, item))
+
+
+def render_event_calendar(view: FeedView, item: Item) -> bytes:
+    """One event as a calendar file, for "Add to calendar" (`view` gives the site and
+    catalog; its own feed does not matter). Same VEVENT as in the calendars, so a calendar
+    that imported the file and later subscribes sees one event, not two."""
+    calendar = _calendar()
+    calendar.add("name", vText(_text(item.title)))
+    calendar.add("x-wr-calname", vText(_text(item.title)))
+    own = urls.absolute(view.site, urls.event_calendar_path(item.id))
+    calendar.add("source", own, parameters={"VALUE": "URI"})
+    calendar.add("url", item.url, parameters={"VALUE": "URI"})
+    _add_events(calendar, view, (item,))
+    return bytes(calendar.to_ical())
+
+
+def render_ical(view: FeedView) -> bytes:
+    """The iCalendar document of `view`'s events (UTF-8, CRLF lines, folded at 75 octets)."""
+    site = view.site
+    calendar = _calendar()
     # NAME and the X- properties are not typed by the library: vText escapes them as TEXT.
     calendar.add("name", vText(_text(view.title)))
     calendar.add("x-wr-calname", vText(_text(view.title)))
@@ -189,19 +224,7 @@ def render_ical(view: FeedView) -> bytes:
     calendar.add("refresh-interval", ttl, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(ttl))
     calendar.add("last-modified", view.updated.astimezone(UTC))
-    events = calendar_events(view)
-    years: dict[str, tuple[int, int]] = {}
-    for item in events:
-        assert item.event is not None
-        zone = ZoneInfo(item.event.timezone)
-        first = _local(item.event.start, zone).year
-        last = _local(item.event.end or item.event.start, zone).year
-        low, high = years.get(item.event.timezone, (first, last))
-        years[item.event.timezone] = (min(low, first), max(high, last))
-    for zone_name, (first, last) in sorted(years.items()):
-        calendar.add_component(vtimezone(zone_name, first, last))
-    for item in events:
-        calendar.add_component(_vevent(view, item))
+    _add_events(calendar, view, calendar_events(view))
     return bytes(calendar.to_ical())
 
 

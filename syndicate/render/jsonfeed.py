@@ -5,7 +5,9 @@ Extensions, as the spec allows (keys starting with an underscore, each with an `
 * `_event` on items of an event type: `start` and `end` (RFC 3339 date-times, or dates for
   all-day events, `end` then being the last day included), `timezone` (IANA), `all_day`,
   `text` (the schedule as people read it), `location` (`venue`, `address`, `city`,
-  `country`, `text`), `online_url`, `registration_url`.
+  `country`, `text`), `online_url`, `registration_url`, `status` (`scheduled`,
+  `cancelled`, `postponed`, `rescheduled`, `moved-online`) and `schema_org_status` (its
+  schema.org URL), `changes` (`date`, `note`), `calendar_url` (the event's .ics file).
 * `_deleted` at feed level: the withdrawn items, `{"items": [{"id", "url", "date_withdrawn",
   "reason"}]}`, the JSON twin of Atom's RFC 6721 tombstones.
 """
@@ -17,11 +19,18 @@ from typing import Any
 
 from syndicate import eventtext, urls
 from syndicate.feeds import FeedView
-from syndicate.model import Event, Item, Person
+from syndicate.model import Event, EventStatus, Item, Person
 from syndicate.render.feedgen_ext import event_date
 from syndicate.render.registry import Format
 
 VERSION = "https://jsonfeed.org/version/1.1"
+SCHEMA_ORG_STATUS = {
+    EventStatus.SCHEDULED: "https://schema.org/EventScheduled",
+    EventStatus.CANCELLED: "https://schema.org/EventCancelled",
+    EventStatus.POSTPONED: "https://schema.org/EventPostponed",
+    EventStatus.RESCHEDULED: "https://schema.org/EventRescheduled",
+    EventStatus.MOVED_ONLINE: "https://schema.org/EventMovedOnline",
+}
 MEDIA_TYPE = "application/feed+json"
 EXTENSIONS_DOC = "/#extensions"
 
@@ -49,6 +58,12 @@ def _event(event: Event, about: str) -> dict[str, Any]:
         "location": location or None,
         "online_url": event.online_url,
         "registration_url": event.registration_url,
+        "status": event.status.value,
+        "schema_org_status": SCHEMA_ORG_STATUS[event.status],
+        "changes": [
+            {"date": change.date.isoformat(), "note": change.note} for change in event.changes
+        ]
+        or None,
     }
     return {k: v for k, v in data.items() if v is not None}
 
@@ -56,12 +71,13 @@ def _event(event: Event, about: str) -> dict[str, Any]:
 def _item(view: FeedView, item: Item, about: str) -> dict[str, Any]:
     catalog = view.catalog
     body = item.content or item.summary
-    prefix_html = eventtext.as_html(item.event) if item.event else ""
+    calendar = urls.absolute(view.site, urls.event_calendar_path(item.id)) if item.event else None
+    prefix_html = eventtext.as_html(item.event, calendar) if item.event else ""
     prefix_text = eventtext.as_text(item.event) + " " if item.event else ""
     data: dict[str, Any] = {
         "id": urls.item_id(view.site, item.id),
         "url": item.url,
-        "title": item.title,
+        "title": eventtext.titled(item.title, item.event),
         "content_html": prefix_html + body.html,
         "summary": prefix_text + item.summary.plain,
         "image": item.image.url if item.image else None,
@@ -73,6 +89,7 @@ def _item(view: FeedView, item: Item, about: str) -> dict[str, Any]:
     }
     if item.event:
         data["_event"] = _event(item.event, about)
+        data["_event"]["calendar_url"] = calendar
     return {k: v for k, v in data.items() if v is not None}
 
 

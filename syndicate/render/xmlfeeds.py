@@ -100,9 +100,10 @@ def _add_entry(fg: FeedGenerator, view: FeedView, item: Item) -> None:
     catalog = view.catalog
     fe = fg.add_entry(order="append")
     fe.id(urls.item_id(site, item.id))  # also the RSS guid, isPermaLink="false"
-    fe.title(item.title)
+    fe.title(eventtext.titled(item.title, item.event))
     fe.link(href=item.url, rel="alternate")  # written as a plain <link href>: alternate by default
-    prefix = eventtext.as_html(item.event) if item.event else ""
+    calendar = urls.absolute(site, urls.event_calendar_path(item.id)) if item.event else None
+    prefix = eventtext.as_html(item.event, calendar) if item.event else ""
     fe.summary(prefix + item.summary.html, type="html")  # RSS: description
     if item.content:
         fe.content(prefix + item.content.html, type="html")  # RSS: content:encoded
@@ -127,12 +128,16 @@ def _add_entry(fg: FeedGenerator, view: FeedView, item: Item) -> None:
     for tag in item.tags:
         fe.category(term=tag, scheme=urls.category_scheme(site, "tags"), label=tag)
     getattr(fe, EXTENSION).configure(
-        event=item.event, organizer=site.publisher.name, language=item.language, links=_links(item)
+        event=item.event,
+        organizer=site.publisher.name,
+        language=item.language,
+        links=_links(item, calendar),
     )
 
 
-def _links(item: Item) -> tuple[Link, ...]:
-    """The entry's links besides its page: image enclosure, online and registration pages."""
+def _links(item: Item, calendar: str | None) -> tuple[Link, ...]:
+    """The entry's links besides its page: image enclosure, online and registration pages,
+    the event's calendar file."""
     links = []
     if item.image:
         links.append(Link(item.image.url, "enclosure", item.image.media_type, item.image.alt))
@@ -140,6 +145,8 @@ def _links(item: Item) -> tuple[Link, ...]:
         links.append(Link(item.event.online_url, "related", "text/html", "Join online"))
     if item.event and item.event.registration_url:
         links.append(Link(item.event.registration_url, "related", "text/html", "Register"))
+    if calendar:
+        links.append(Link(calendar, "related", "text/calendar", "Add to calendar"))
     return tuple(links)
 
 
