@@ -1,0 +1,278 @@
+"""Calendars read by two independent parsers (icalendar, vobject) say what the content says:
+instants, zones, all-day dates, status, SEQUENCE and UID, for the cases calendar clients get
+wrong most: DST crossings, odd offsets, multi-day all-day events, reschedules,
+cancellations and withdrawals, online events, and text that needs escaping and folding."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import vobject
+
+from syndicate.feeds import feed_view
+from syndicate.loader import load_catalog
+from syndicate.render import FORMATS
+from syndicate.urls import FeedKey
+from tests.conftest import MINIMAL, write_config
+from tests.feedcheck import check_ical
+
+EVENTS = """
+items:
+  - id: crosses-dst
+    type: events
+    title: Night across the clock change
+    summary: Ends after New York falls back.
+    url: https://example.org/e/crosses-dst
+    published: 2026-10-01T10:00
+    topics: [health]
+    start: 2026-10-31T23:00
+    end: 2026-11-01T03:00
+    timezone: America/New_York
+  - id: kathmandu
+    type: events
+    title: Morning in Kathmandu
+    summary: UTC+05:45.
+    url: https://example.org/e/kathmandu
+    published: 2026-10-02T10:00
+    topics: [health]
+    start: 2027-02-10T09:15
+    end: 2027-02-10T10:45
+    timezone: Asia/Kathmandu
+    venue: Patan Museum
+    city: Lalitpur
+    country: Nepal
+  - id: chatham
+    type: events
+    title: Chatham, as daylight time ends
+    summary: From +13:45 to +12:45.
+    url: https://example.org/e/chatham
+    published: 2026-10-03T10:00
+    topics: [health]
+    start: 2027-04-04T02:00
+    end: 2027-04-04T05:00
+    timezone: Pacific/Chatham
+  - id: conference
+    type: events
+    title: Three-day conference
+    summary: All day, three days.
+    url: https://example.org/e/conference
+    published: 2026-10-04T10:00
+    topics: [health]
+    start: 2027-03-15
+    end: 2027-03-17
+    timezone: Europe/Lisbon
+  - id: moved
+    type: events
+    title: Moved a week later
+    summary: Rescheduled once.
+    url: https://example.org/e/moved
+    published: 2026-10-05T10:00
+    topics: [health]
+    start: 2027-01-21T18:30
+    end: 2027-01-21T20:00
+    status: rescheduled
+    changes:
+      - date: 2026-11-20T10:00
+        note: Moved from 14 to 21 January, same time and place.
+  - id: called-off
+    type: events
+    title: Called off
+    summary: Cancelled.
+    url: https://example.org/e/called-off
+    published: 2026-10-06T10:00
+    topics: [health]
+    start: 2027-02-01T18:00
+    status: cancelled
+    changes:
+      - date: 2026-11-21T09:00
+        note: Cancelled; the speaker cannot travel.
+  - id: retracted
+    type: events
+    title: Retracted
+    summary: Withdrawn.
+    url: https://example.org/e/retracted
+    published: 2026-10-07T10:00
+    topics: [health]
+    start: 2027-02-02T18:00
+    withdrawn:
+      date: 2026-11-22T09:00
+      reason: Announced by mistake.
+  - id: online
+    type: events
+    title: Online only
+    summary: A webinar.
+    url: https://example.org/e/online
+    published: 2026-10-08T10:00
+    topics: [health]
+    start: 2027-02-03T17:00
+    end: 2027-02-03T18:00
+    online_url: https://example.org/live/online
+    registration_url: https://example.org/register/online
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return write_config(tmp_path_factory.mktemp("calendars"), {**MINIMAL, "items.yaml": EVENTS})
+
+
+def calendar_of(folder: Path) -> bytes:
+    catalog = load_catalog(folder)
+    return FORMATS["ics"].render(feed_view(catalog, FeedKey("health", "events")))
+
+
+@pytest.fixture(scope="module")
+def body(folder) -> bytes:
+    return calendar_of(folder)
+
+
+@pytest.fixture(scope="module")
+def by_icalendar(body) -> dict:
+    return {str(e["UID"]).split(".")[0]: e for e in check_ical(body).walk("VEVENT")}
+
+
+@pytest.fixture(scope="module")
+def by_vobject(body) -> dict:
+    return {e.uid.value.split(".")[0]: e for e in vobject.readOne(body.decode()).vevent_list}
+
+
+# (id, start, end, zone) as the content says them, as instants.
+def at(text: str, zone: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
+
+
+TIMED = [
+    ("crosses-dst", at("2026-10-31T23:00", "America/New_York"),
+     at("2026-11-01T03:00", "America/New_York"), "America/New_York"),
+    ("kathmandu", at("2027-02-10T09:15", "Asia/Kathmandu"),
+     at("2027-02-10T10:45", "Asia/Kathmandu"), "Asia/Kathmandu"),
+    ("chatham", at("2027-04-04T02:00", "Pacific/Chatham"),
+     at("2027-04-04T05:00", "Pacific/Chatham"), "Pacific/Chatham"),
+    ("moved", at("2027-01-21T18:30", "America/New_York"),
+     at("2027-01-21T20:00", "America/New_York"), "America/New_York"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("uid", "start", "end", "zone"), TIMED, ids=[t[0] for t in TIMED])
+def test_timed_events_have_the_content_s_instants_in_its_zone(
+    by_icalendar, by_vobject, uid, start, end, zone
+):
+    event = by_icalendar[uid]
+    assert event["DTSTART"].params["TZID"] == zone
+    assert event["DTSTART"].dt == start and event["DTEND"].dt == end  # same instants
+    other = by_vobject[uid]
+    assert other.dtstart.value == start and other.dtend.value == end
+    assert other.dtstart.value.utcoffset() == start.utcoffset()
+
+
+def test_the_dst_crossing_lasts_five_real_hours(by_icalendar, by_vobject):
+    event = by_icalendar["crosses-dst"]
+    assert event["DTEND"].dt - event["DTSTART"].dt == timedelta(hours=4)  # wall clock
+    assert (event["DTEND"].dt.astimezone(UTC) - event["DTSTART"].dt.astimezone(UTC)) == timedelta(
+        hours=5
+    )
+    other = by_vobject["crosses-dst"]
+    assert other.dtend.value.astimezone(UTC) - other.dtstart.value.astimezone(UTC) == timedelta(
+        hours=5
+    )
+
+
+def test_odd_offsets_are_kept(by_icalendar):
+    assert by_icalendar["kathmandu"]["DTSTART"].dt.utcoffset() == timedelta(hours=5, minutes=45)
+    chatham = by_icalendar["chatham"]
+    assert chatham["DTSTART"].dt.utcoffset() == timedelta(hours=13, minutes=45)
+    assert chatham["DTEND"].dt.utcoffset() == timedelta(hours=12, minutes=45)  # after 03:45
+
+
+def test_an_all_day_multi_day_event_is_dates_with_an_exclusive_end(by_icalendar, by_vobject):
+    event = by_icalendar["conference"]
+    assert event["DTSTART"].params.get("VALUE") == "DATE"
+    assert (event["DTSTART"].dt, event["DTEND"].dt) == (date(2027, 3, 15), date(2027, 3, 18))
+    other = by_vobject["conference"]
+    assert (other.dtstart.value, other.dtend.value) == (date(2027, 3, 15), date(2027, 3, 18))
+
+
+def test_status_and_sequence_follow_the_content(by_icalendar, by_vobject):
+    expected = {
+        "crosses-dst": ("CONFIRMED", 0), "moved": ("CONFIRMED", 1),
+        "called-off": ("CANCELLED", 1), "retracted": ("CANCELLED", 1),
+        "online": ("CONFIRMED", 0),
+    }  # fmt: skip
+    for uid, (status, sequence) in expected.items():
+        assert (str(by_icalendar[uid]["STATUS"]), int(by_icalendar[uid]["SEQUENCE"])) == (
+            status,
+            sequence,
+        ), uid
+        assert by_vobject[uid].status.value == status
+        assert int(by_vobject[uid].sequence.value) == sequence
+    assert str(by_icalendar["called-off"]["SUMMARY"]) == "Cancelled: Called off"
+    assert "Announced by mistake." in str(by_icalendar["retracted"]["DESCRIPTION"])
+
+
+def test_a_reschedule_keeps_the_uid_and_raises_the_sequence_by_one(folder, tmp_path):
+    before = write_config(tmp_path / "before", {**MINIMAL, "items.yaml": EVENTS.replace(
+        """    start: 2027-01-21T18:30
+    end: 2027-01-21T20:00
+    status: rescheduled
+    changes:
+      - date: 2026-11-20T10:00
+        note: Moved from 14 to 21 January, same time and place.
+""", """    start: 2027-01-14T18:30
+    end: 2027-01-14T20:00
+""")})  # fmt: skip
+    old = {str(e["UID"]): e for e in check_ical(calendar_of(before)).walk("VEVENT")}
+    new = {str(e["UID"]): e for e in check_ical(calendar_of(folder)).walk("VEVENT")}
+    uid = "moved.2026@example.org"
+    assert uid in old and uid in new
+    assert int(new[uid]["SEQUENCE"]) == int(old[uid]["SEQUENCE"]) + 1
+    assert new[uid]["DTSTART"].dt - old[uid]["DTSTART"].dt == timedelta(days=7)
+
+
+def test_an_online_event_carries_its_link(by_icalendar, by_vobject):
+    event = by_icalendar["online"]
+    assert str(event["CONFERENCE"]) == "https://example.org/live/online"
+    assert event["CONFERENCE"].params["VALUE"] == "URI"
+    assert str(event["LOCATION"]) == "Online"
+    text = str(event["DESCRIPTION"])
+    assert "Join online: https://example.org/live/online" in text
+    assert "Register: https://example.org/register/online" in text
+    assert by_vobject["online"].location.value == "Online"
+
+
+def test_every_event_has_the_content_s_dates_and_links(by_icalendar):
+    for uid, event in by_icalendar.items():
+        assert str(event["URL"]) == f"https://example.org/e/{uid}"
+        assert event["DTSTAMP"].dt == event["LAST-MODIFIED"].dt  # the item's updated
+        assert event["DTSTAMP"].dt.tzinfo is not None
+        assert [str(c) for c in event["CATEGORIES"].cats] == ["Health"]
+
+
+HOSTILE = "Fish, chips; a\\\\b; two\\nlines ﷽ مرحبا \u202eRTL\u202c " + "ü" * 20 + "👩🏽‍⚕️" * 6
+
+
+def test_text_survives_escaping_and_folding_in_both_parsers(tmp_path):
+    title = HOSTILE.replace("\\\\", "\\").replace("\\n", " ")  # a line field: one line
+    items = f"""
+items:
+  - id: hostile
+    type: events
+    title: "{HOSTILE.replace('"', "")}"
+    summary: "{HOSTILE}"
+    url: https://example.org/e/hostile
+    published: 2026-10-01T10:00
+    topics: [health]
+    start: 2027-01-01T10:00
+    venue: "{HOSTILE.replace('"', "")}"
+"""
+    folder = write_config(tmp_path, {**MINIMAL, "items.yaml": items})
+    body = calendar_of(folder)
+    event = next(iter(check_ical(body).walk("VEVENT")))  # folding checked there
+    assert str(event["SUMMARY"]) == title
+    other = vobject.readOne(body.decode()).vevent
+    assert other.summary.value == title
+    assert title in other.description.value  # the summary, its commas and backslash intact
+    assert other.description.value.count("\n\n") >= 2  # paragraphs, as real line breaks
+    assert str(event["LOCATION"]).startswith(title)
