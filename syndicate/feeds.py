@@ -198,8 +198,10 @@ def _updated(catalog: Catalog, entries: tuple[Item, ...], withdrawn: tuple[Item,
     An empty feed takes the newest change in the whole catalog, and an empty catalog the
     tag date: never the clock, so the same content always gives the same bytes.
     """
-    shown = entries + withdrawn or catalog.items
+    shown = entries + withdrawn
     if shown:
         return max(_changed(item) for item in shown)
+    if catalog.newest_item_change is not None:
+        return catalog.newest_item_change
     year, month, day = [*catalog.site.tag_date.split("-"), "1", "1"][:3]
     return datetime(int(year), int(month), int(day), tzinfo=UTC)

@@ -6,6 +6,7 @@ tuples, and lookups are read-only mappings, so a `Catalog` can be handed to any 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -185,6 +186,14 @@ class Catalog:
     by_type: Mapping[str, tuple[Item, ...]]
     by_topic: Mapping[str, tuple[Item, ...]]
     by_topic_and_type: Mapping[tuple[str, str], tuple[Item, ...]]
+
+    @functools.cached_property
+    def newest_item_change(self) -> datetime | None:
+        """The newest `updated` or withdrawal date of any item; None without items."""
+        return max(
+            (max(i.updated, i.withdrawn.date) if i.withdrawn else i.updated for i in self.items),
+            default=None,
+        )
 
     @classmethod
     def build(

@@ -22,19 +22,23 @@ Escaping and 75-octet folding (never inside a UTF-8 sequence) are the library's.
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, vDuration, vText
+from icalendar import Calendar, Component, vDuration, vText
 from icalendar import Event as VEvent
+from icalendar.parser import Contentline
 
 from syndicate import eventtext, urls
 from syndicate.feeds import FeedView, ends, holds_events, newest_change, selected_items
-from syndicate.model import Catalog, EventStatus, Item
+from syndicate.model import Catalog, EventStatus, Item, Site
 from syndicate.render.registry import Format
 from syndicate.render.vtimezone import vtimezone
 
 MEDIA_TYPE = "text/calendar"
+FOLD_AT = 75  # octets; the library's foldline keeps each line under it
 PRODID = "-//syndicate//Feeds and calendars//EN"
 WINDOW_PAST = timedelta(days=90)  # site-wide calendars: past events kept this long
 CANCELLED_KEPT = timedelta(days=30)  # and cancelled ones at least this long after
@@ -90,17 +94,20 @@ def _start(item: Item) -> datetime:
     return item.event.start
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _text(value: str) -> str:
     """TEXT as RFC 5545 allows it: no control characters but tab and line feed."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(c for c in value if c in "\t\n" or not (c < " " or c == "\x7f"))
+    return _CONTROL.sub("", value)
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone)
 
 
-def _description(view: FeedView, item: Item) -> str:
+def _description(item: Item) -> str:
     event = item.event
     assert event is not None
     lines = []
@@ -121,10 +128,61 @@ def _description(view: FeedView, item: Item) -> str:
     return _text("\n\n".join(lines))
 
 
-def _vevent(view: FeedView, item: Item) -> VEvent:
+def _vevent_bytes(view: FeedView, item: Item) -> bytes:
+    categories = tuple(view.catalog.topics[topic].title for topic in item.topics)
+    return _serialized_vevent(view.site, item, categories)
+
+
+# An event appears in up to a dozen calendars (its topics', the site's, their views) and its
+# own file; serialising it is most of a calendar's cost, so it is done once per version of
+# the event. Bounded: a rebuild's events replace the previous ones.
+@functools.lru_cache(maxsize=50_000)
+def _serialized_vevent(site: Site, item: Item, categories: tuple[str, ...]) -> bytes:
+    return _serialize(_vevent(site, item, categories))
+
+
+@functools.lru_cache(maxsize=1024)
+def _serialized_vtimezone(zone_name: str, first: int, last: int) -> bytes:
+    return _serialize(vtimezone(zone_name, first, last))
+
+
+def _serialize(component: Component) -> bytes:
+    """What `component.to_ical()` gives, faster: the library folds every line character by
+    character, though most are short enough to need no fold; here only long lines go
+    through the library's folding. (The golden files pin the bytes.)"""
+    lines = component.content_lines(sorted=True)
+    return b"\r\n".join(_folded(line) for line in lines if line) + b"\r\n"
+
+
+def _folded(line: Contentline) -> bytes:
+    text = str(line)
+    encoded = text.encode("utf-8")
+    if len(encoded) < FOLD_AT:
+        return encoded
+    if len(encoded) == len(text):  # ASCII: the library's folding, by slices
+        return _fold_ascii(text).encode("ascii")
+    return bytes(line.to_ical())  # type: ignore[no-untyped-call]
+
+
+def _fold_ascii(line: str) -> str:
+    """The library's folding of an ASCII line: 74 characters a line (each continuation
+    starts with a space), and a backslash or caret that would end a line moves to the next,
+    so no escape sequence is split (icalendar issue #1501)."""
+    width = FOLD_AT - 1
+    parts, start = [], 0
+    while len(line) - start > width:
+        end = start + width
+        if line[end - 1] in "\\^":
+            end -= 1
+        parts.append(line[start:end])
+        start = end
+    parts.append(line[start:])
+    return "\r\n ".join(parts)
+
+
+def _vevent(site: Site, item: Item, categories: tuple[str, ...]) -> VEvent:
     event = item.event
     assert event is not None
-    site = view.site
     zone = ZoneInfo(event.timezone)
     withdrawn = item.withdrawn is not None
     vevent = VEvent()
@@ -143,15 +201,12 @@ def _vevent(view: FeedView, item: Item) -> VEvent:
         if event.end is not None:
             vevent.add("dtend", _local(event.end, zone))
     vevent.add("summary", _text(eventtext.titled(item.title, event, withdrawn)))
-    vevent.add("description", _description(view, item))
+    vevent.add("description", _description(item))
     place = eventtext.where(event)
     if place:
         vevent.add("location", _text(place))
     vevent.add("url", item.url, parameters={"VALUE": "URI"})
-    vevent.add(
-        "categories",
-        [_text(view.catalog.topics[topic].title) for topic in item.topics],
-    )
+    vevent.add("categories", [_text(title) for title in categories])
     status = "CANCELLED" if withdrawn else STATUS[event.status]
     vevent.add("status", status)
     publisher = site.publisher
@@ -177,8 +232,9 @@ def _calendar() -> Calendar:
     return calendar
 
 
-def _add_events(calendar: Calendar, view: FeedView, events: tuple[Item, ...]) -> None:
-    """Each event's VTIMEZONE (one per zone, covering its events' years), then the events."""
+def _with_events(calendar: Calendar, view: FeedView, events: tuple[Item, ...]) -> bytes:
+    """`calendar` serialised with each event's VTIMEZONE (one per zone, covering its events'
+    years), then the events, from their cached serialisations."""
     years: dict[str, tuple[int, int]] = {}
     for item in events:
         assert item.event is not None
@@ -187,10 +243,14 @@ def _add_events(calendar: Calendar, view: FeedView, events: tuple[Item, ...]) ->
         last = _local(item.event.end or item.event.start, zone).year
         low, high = years.get(item.event.timezone, (first, last))
         years[item.event.timezone] = (min(low, first), max(high, last))
-    for zone_name, (first, last) in sorted(years.items()):
-        calendar.add_component(vtimezone(zone_name, first, last))
-    for item in events:
-        calendar.add_component(_vevent(view, item))
+    head = _serialize(calendar)
+    end = b"END:VCALENDAR\r\n"
+    assert head.endswith(end)
+    parts = [head[: -len(end)]]
+    parts += [_serialized_vtimezone(zone, *span) for zone, span in sorted(years.items())]
+    parts += [_vevent_bytes(view, item) for item in events]
+    parts.append(end)
+    return b"".join(parts)
 
 
 def render_event_calendar(view: FeedView, item: Item) -> bytes:
@@ -203,8 +263,7 @@ def render_event_calendar(view: FeedView, item: Item) -> bytes:
     own = urls.absolute(view.site, urls.event_calendar_path(item.id))
     calendar.add("source", own, parameters={"VALUE": "URI"})
     calendar.add("url", item.url, parameters={"VALUE": "URI"})
-    _add_events(calendar, view, (item,))
-    return bytes(calendar.to_ical())
+    return _with_events(calendar, view, (item,))
 
 
 def render_ical(view: FeedView) -> bytes:
@@ -224,8 +283,7 @@ def render_ical(view: FeedView) -> bytes:
     calendar.add("refresh-interval", ttl, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(ttl))
     calendar.add("last-modified", view.updated.astimezone(UTC))
-    _add_events(calendar, view, calendar_events(view))
-    return bytes(calendar.to_ical())
+    return _with_events(calendar, view, calendar_events(view))
 
 
 FORMAT = Format(
