@@ -217,8 +217,11 @@ elements (<code>ev:startdate</code>, <code>ev:enddate</code>, <code>ev:location<
 <code>ev:organizer</code>, namespace <code>http://purl.org/rss/1.0/modules/event/</code>),
 and in JSON Feed as an <code>_event</code> object (<code>start</code>, <code>end</code>,
 <code>timezone</code>, <code>all_day</code>, <code>text</code>, <code>location</code>,
-<code>online_url</code>, <code>registration_url</code>). All-day events give dates without
-times, and <code>end</code> is the last day included.</p>
+<code>online_url</code>, <code>registration_url</code>, <code>status</code>,
+<code>schema_org_status</code>, <code>changes</code>, <code>calendar_url</code>). All-day
+events give dates without times, and <code>end</code> is the last day included. An event
+that is cancelled, postponed, rescheduled or moved online says so in its title and text;
+each event links its own calendar file ("Add to calendar").</p>
 <p>Withdrawn items leave the feeds and are announced: in Atom as RFC 6721
 <code>at:deleted-entry</code> elements, in JSON Feed in a feed-level <code>_deleted</code>
 object (<code>items</code>: <code>id</code>, <code>url</code>, <code>date_withdrawn</code>,

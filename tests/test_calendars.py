@@ -276,3 +276,38 @@ items:
     assert title in other.description.value  # the summary, its commas and backslash intact
     assert other.description.value.count("\n\n") >= 2  # paragraphs, as real line breaks
     assert str(event["LOCATION"]).startswith(title)
+
+
+async def test_every_event_entry_links_a_calendar_file_holding_just_that_event(serve):
+    """ "Add to calendar" in Atom (link rel=related), RSS (atom:link) and JSON Feed
+    (_event.calendar_url), each leading to a served file with that event and no other."""
+    import json
+    from xml.etree import ElementTree
+
+    from syndicate.settings import Settings
+    from tests.conftest import CONTENT
+
+    client = await serve(Settings(config=CONTENT, watch=False, access_log=False))
+    atom_ns = "{http://www.w3.org/2005/Atom}"
+    path = "/topics/harm-reduction/events"
+    found: dict[str, set[str]] = {}
+    atom = ElementTree.fromstring(await (await client.get(path + ".atom")).read())
+    for entry in atom.iter(f"{atom_ns}entry"):
+        [link] = [x for x in entry.iter(f"{atom_ns}link") if x.get("type") == "text/calendar"]
+        assert (link.get("rel"), link.get("title")) == ("related", "Add to calendar")
+        found.setdefault("atom", set()).add(link.get("href"))
+    rss = ElementTree.fromstring(await (await client.get(path + ".rss")).read())
+    for item in rss.iter("item"):
+        [link] = [x for x in item.iter(f"{atom_ns}link") if x.get("type") == "text/calendar"]
+        found.setdefault("rss", set()).add(link.get("href"))
+    feed = json.loads(await (await client.get(path + ".json")).read())
+    found["json"] = {item["_event"]["calendar_url"] for item in feed["items"]}
+    assert found["atom"] == found["rss"] == found["json"] and len(found["json"]) == 3
+    for url in found["json"]:
+        event_id = url.rsplit("/", 1)[1].removesuffix(".ics")
+        response = await client.get(url.removeprefix("https://feeds.example.org"))
+        assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+        calendar = check_ical(await response.read())
+        assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == [
+            f"{event_id}.2026@opensocietyfoundations.org"
+        ]

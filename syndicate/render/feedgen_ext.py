@@ -30,6 +30,7 @@ from syndicate.model import Event
 
 EVENT_NS = "http://purl.org/rss/1.0/modules/event/"
 TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0"
+ATOM_NS = "http://www.w3.org/2005/Atom"  # declared by feedgen in RSS for the self link
 SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
@@ -162,5 +163,11 @@ class SyndicateEntryExtension(BaseEntryExtension):  # type: ignore[misc]
                 # The RSS profile: "a length of 0" when the size cannot be determined.
                 etree.SubElement(item, "enclosure", url=link.href, length="0", type=link.type)
                 break  # RSS allows one enclosure per item
+        for link in self.links:
+            if link.type == "text/calendar":  # RSS has one link per item: the calendar file
+                etree.SubElement(  # goes as an atom:link, as RSS feeds do for other links
+                    item, f"{{{ATOM_NS}}}link", href=link.href, rel=link.rel, type=link.type,
+                    title=link.title,
+                )  # fmt: skip
         self._add_event(item)
         return item
