@@ -146,12 +146,13 @@ def _in_view(items: tuple[Item, ...], view: str, now: datetime) -> tuple[Item, .
     events = [item for item in items if item.event is not None]
     if view == urls.UPCOMING:
         chosen = [item for item in events if ends(item) > now]
-        return tuple(sorted(chosen, key=lambda item: (_starts(item), item.id)))
+        return tuple(sorted(chosen, key=lambda item: (starts(item), item.id)))
     chosen = sorted((item for item in events if ends(item) <= now), key=lambda item: item.id)
-    return tuple(sorted(chosen, key=_starts, reverse=True))
+    return tuple(sorted(chosen, key=starts, reverse=True))
 
 
-def _starts(item: Item) -> datetime:
+def starts(item: Item) -> datetime:
+    """When an event starts."""
     assert item.event is not None
     return item.event.start
 

@@ -210,6 +210,8 @@ def test_status_and_sequence_follow_the_content(by_icalendar, by_vobject):
         assert int(by_vobject[uid].sequence.value) == sequence
     assert str(by_icalendar["called-off"]["SUMMARY"]) == "Cancelled: Called off"
     assert "Announced by mistake." in str(by_icalendar["retracted"]["DESCRIPTION"])
+    withdrawn_at = datetime(2026, 11, 22, 9, tzinfo=ZoneInfo("America/New_York"))
+    assert by_icalendar["retracted"]["LAST-MODIFIED"].dt == withdrawn_at  # its latest change
 
 
 def test_a_reschedule_keeps_the_uid_and_raises_the_sequence_by_one(folder, tmp_path):

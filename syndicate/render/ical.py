@@ -32,7 +32,7 @@ from icalendar import Event as VEvent
 from icalendar.parser import Contentline
 
 from syndicate import eventtext, urls
-from syndicate.feeds import FeedView, ends, holds_events, newest_change, selected_items
+from syndicate.feeds import FeedView, ends, holds_events, newest_change, selected_items, starts
 from syndicate.model import Catalog, EventStatus, Item, Site
 from syndicate.render.registry import Format
 from syndicate.render.vtimezone import vtimezone
@@ -72,7 +72,7 @@ def calendar_events(view: FeedView) -> tuple[Item, ...]:
     if view.key.topic is None and view.now is not None:
         now = view.now
         events = [item for item in events if _leaves_window(item) > now]
-    return tuple(sorted(events, key=lambda item: (_start(item), item.id)))
+    return tuple(sorted(events, key=lambda item: (starts(item), item.id)))
 
 
 def next_window_change(catalog: Catalog, now: datetime) -> datetime | None:
@@ -87,11 +87,6 @@ def _leaves_window(item: Item) -> datetime:
     when = cancelled_at(item)
     leaves = ends(item) + WINDOW_PAST
     return max(leaves, when + CANCELLED_KEPT) if when is not None else leaves
-
-
-def _start(item: Item) -> datetime:
-    assert item.event is not None
-    return item.event.start
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
@@ -187,9 +182,11 @@ def _vevent(site: Site, item: Item, categories: tuple[str, ...]) -> VEvent:
     withdrawn = item.withdrawn is not None
     vevent = VEvent()
     vevent.add("uid", urls.calendar_uid(site, item.id))
-    vevent.add("dtstamp", item.updated.astimezone(UTC))
+    # A withdrawal is the event's latest change: clients compare these to keep the newest.
+    modified = max(item.updated, item.withdrawn.date) if item.withdrawn else item.updated
+    vevent.add("dtstamp", modified.astimezone(UTC))
     vevent.add("created", item.published.astimezone(UTC))
-    vevent.add("last-modified", item.updated.astimezone(UTC))
+    vevent.add("last-modified", modified.astimezone(UTC))
     vevent.add("sequence", len(event.changes) + (1 if withdrawn else 0))
     if event.all_day:
         first = _local(event.start, zone).date()
