@@ -313,3 +313,41 @@ async def test_every_event_entry_links_a_calendar_file_holding_just_that_event(s
         assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == [
             f"{event_id}.2026@opensocietyfoundations.org"
         ]
+
+
+def test_site_wide_calendars_stay_under_what_google_truncates(tmp_path):
+    """1,200 upcoming events of about 1 KB each: the site-wide calendar keeps the soonest
+    that fit in 900 KB and 1,000 events; the topic's calendar keeps them all."""
+    from syndicate.render.ical import SITE_WIDE_BYTES, SITE_WIDE_EVENTS
+
+    summary = "A talk about health policy and practice. " * 20
+    items = [
+        f"""  - id: talk-{n:04d}
+    type: events
+    title: Talk {n}
+    summary: {summary}
+    url: https://example.org/e/{n}
+    published: 2026-10-01T10:00
+    topics: [health]
+    start: {(datetime(2027, 1, 1, 9) + timedelta(hours=n)).isoformat(timespec="minutes")}
+    end: {(datetime(2027, 1, 1, 10) + timedelta(hours=n)).isoformat(timespec="minutes")}"""
+        for n in range(1200)
+    ]
+    files = {  # 100 a file: files have a size limit
+        f"items-{n // 100}.yaml": "items:\n" + "\n".join(items[n : n + 100]) + "\n"
+        for n in range(0, 1200, 100)
+    }
+    folder = write_config(tmp_path, {**MINIMAL, **files})
+    catalog = load_catalog(folder)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    site_wide = FORMATS["ics"].render(feed_view(catalog, FeedKey(type="events"), now=now))
+    starts = [e["DTSTART"].dt for e in check_ical(site_wide).walk("VEVENT")]
+    assert len(site_wide) <= SITE_WIDE_BYTES + 10_000  # the events, plus a small head
+    assert 0 < len(starts) <= SITE_WIDE_EVENTS
+    assert starts == sorted(starts)
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2027, 1, 1, 9, tzinfo=new_york)
+    assert starts[0] == datetime(2026, 12, 10, 18, 30, tzinfo=new_york)  # MINIMAL's own talk
+    assert starts[1:] == [first + timedelta(hours=n) for n in range(len(starts) - 1)]  # soonest
+    topic = FORMATS["ics"].render(feed_view(catalog, FeedKey("health", "events"), now=now))
+    assert topic.count(b"BEGIN:VEVENT") == 1200 + 1

@@ -5,9 +5,10 @@ One calendar for every feed that can hold events (docs/feeds.md, "Calendars"):
 * Events, not announcements: every event the feed selects (topic and type), ordered by
   start, withdrawn ones included as cancelled, so subscribed calendars drop or strike
   them instead of keeping a retracted event forever. Site-wide calendars (no topic) keep
-  to a window, `WINDOW_PAST` of past events plus everything upcoming, under what Google
-  silently truncates; cancelled events stay at least `CANCELLED_KEPT` after the
-  cancellation. Per-topic calendars hold every event.
+  to a window, `WINDOW_PAST` of past events plus everything upcoming, cut (upcoming
+  first) to `SITE_WIDE_EVENTS` and `SITE_WIDE_BYTES`, under what Google silently
+  truncates; cancelled events stay at least `CANCELLED_KEPT` after the cancellation.
+  Per-topic calendars hold every event.
 * `UID` is the item's permanent id; `DTSTAMP`, `LAST-MODIFIED` and `CREATED` come from the
   content; `SEQUENCE` counts the recorded changes (plus one for a withdrawal), so it grows
   by one with each change of time, place or status and replicas agree on it.
@@ -42,6 +43,8 @@ FOLD_AT = 75  # octets; the library's foldline keeps each line under it
 PRODID = "-//syndicate//Feeds and calendars//EN"
 WINDOW_PAST = timedelta(days=90)  # site-wide calendars: past events kept this long
 CANCELLED_KEPT = timedelta(days=30)  # and cancelled ones at least this long after
+SITE_WIDE_EVENTS = 1000  # and at most this many events,
+SITE_WIDE_BYTES = 900_000  # in this many bytes of events: Google drops beyond ~1 MB
 STATUS = {
     EventStatus.SCHEDULED: "CONFIRMED",
     EventStatus.RESCHEDULED: "CONFIRMED",
@@ -280,7 +283,29 @@ def render_ical(view: FeedView) -> bytes:
     calendar.add("refresh-interval", ttl, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(ttl))
     calendar.add("last-modified", view.updated.astimezone(UTC))
-    return _with_events(calendar, view, calendar_events(view))
+    events = calendar_events(view)
+    if view.key.topic is None:
+        events = _within_budget(view, events)
+    return _with_events(calendar, view, events)
+
+
+def _within_budget(view: FeedView, events: tuple[Item, ...]) -> tuple[Item, ...]:
+    """At most SITE_WIDE_EVENTS events and SITE_WIDE_BYTES of them, chosen upcoming first
+    (soonest first), then past (latest first); in start order. Google Calendar silently
+    drops what is beyond about 1 MB or 1,000 events; the rest is in per-topic calendars."""
+    moment = view.now or newest_change(view.catalog)
+    upcoming = [item for item in events if ends(item) > moment]
+    past = [item for item in reversed(events) if ends(item) <= moment]
+    kept: list[Item] = []
+    size = 0
+    for item in upcoming + past:
+        size += len(_vevent_bytes(view, item))
+        if len(kept) == SITE_WIDE_EVENTS or size > SITE_WIDE_BYTES:
+            break
+        kept.append(item)
+    if len(kept) == len(events):
+        return events
+    return tuple(sorted(kept, key=lambda item: (starts(item), item.id)))
 
 
 FORMAT = Format(
