@@ -225,6 +225,10 @@ async def test_operations_endpoints_refuse_other_methods(client, path):
         ),
         ("/podcasts.rss", "There is no content type 'podcasts'. Types: events, voices."),
         (
+            "/voices/upcoming.atom",
+            "Only feeds that hold events have upcoming views; 'voices' items are not events.",
+        ),
+        (
             "/feed.xml",
             "There is no '.xml' format. Feeds come as .atom (Atom), .rss (RSS), .json (JSON Feed); "
             "event feeds also as .ics (iCalendar).",

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from syndicate.feeds import holds_events
 from syndicate.render import FORMATS, by_extension
 from syndicate.urls import (
     FEEDS_JSON_PATH,
@@ -144,6 +145,11 @@ def _not_found(path: str, current: Current) -> str:
             reason = f"There is no topic '{key.topic}'. Topics: {', '.join(catalog.topics)}."
         elif key.type and key.type not in catalog.types:
             reason = f"There is no content type '{key.type}'. Types: {', '.join(catalog.types)}."
+        elif key.view and not holds_events(key, catalog):
+            reason = (
+                f"Only feeds that hold events have {key.view} views; "
+                f"'{key.type}' items are not events."
+            )
         elif fmt is None:
             formats = ", ".join(
                 f".{f.extension} ({f.label})" for f in FORMATS.values() if f.is_feed
