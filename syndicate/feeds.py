@@ -127,7 +127,7 @@ def feed_view(
         key=key,
         catalog=catalog,
         id=urls.feed_id(site, key),
-        title=_title(site, topic, content_type) + (f" ({key.view})" if key.view else ""),
+        title=_title(site, topic, content_type) + _view_title(key),
         subtitle=_view_subtitle(key.view) + _subtitle(site, topic, content_type),
         home_url=(topic.url if topic and topic.url else site.url),
         topic=topic,
@@ -155,6 +155,14 @@ def starts(item: Item) -> datetime:
     """When an event starts."""
     assert item.event is not None
     return item.event.start
+
+
+def _view_title(key: FeedKey) -> str:
+    """The title suffix of a view: ` – Upcoming events` for an every-type view (it holds
+    only events), ` (upcoming)` for a type's."""
+    if key.view is None:
+        return ""
+    return f" – {key.view.capitalize()} events" if key.type is None else f" ({key.view})"
 
 
 def _view_subtitle(view: str | None) -> str:
