@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from syndicate.dates import DateError, zone
@@ -22,6 +23,8 @@ from syndicate.problems import Problem
 from syndicate.sanitize import clean_line, clean_text
 from syndicate.schema import CHANGE, IMAGE, PERSON, PROGRAM, WITHDRAWAL, Field
 from syndicate.sources import MapNode, Node, ScalarNode, SeqNode
+
+Choice = TypeVar("Choice", bound=StrEnum)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -363,26 +366,24 @@ def _integer(node: ScalarNode) -> int:
     return node.value
 
 
-def _kind(node: ScalarNode) -> Kind:
-    value = _string(node, "a kind").strip()
+def _choice(node: ScalarNode, choices: type[Choice], what: str, plural: str) -> Choice:
+    """One of the values of the enum `choices` (a kind, a status), case-insensitively."""
+    value = _string(node, f"a {what}").strip().lower()
     try:
-        return Kind(value)
+        return choices(value)
     except ValueError:
-        kinds = ", ".join(k.value for k in Kind)
+        known = ", ".join(choice.value for choice in choices)
         raise _Invalid(
-            f"unknown kind {value!r}{suggest(value, list(Kind))}; kinds: {kinds}"
+            f"unknown {what} {value!r}{suggest(value, list(choices))}; {plural}: {known}"
         ) from None
+
+
+def _kind(node: ScalarNode) -> Kind:
+    return _choice(node, Kind, "kind", "kinds")
 
 
 def _event_status(node: ScalarNode) -> EventStatus:
-    value = _string(node, "an event status").strip().lower()
-    try:
-        return EventStatus(value)
-    except ValueError:
-        known = ", ".join(s.value for s in EventStatus)
-        raise _Invalid(
-            f"unknown status {value!r}{suggest(value, list(EventStatus))}; statuses: {known}"
-        ) from None
+    return _choice(node, EventStatus, "status", "statuses")
 
 
 def _tag_authority(node: ScalarNode) -> str:
