@@ -107,10 +107,16 @@ def items(draw: st.DrawFn, index: int) -> dict:
             "venue": optional(needed), "city": optional(needed), "address": optional(field),
             "online_url": optional(st.just("https://example.org/live?a=1&b=<2>")),
             "registration_url": optional(st.just("https://example.org/r")),
+            "status": optional(st.sampled_from(
+                ["scheduled", "cancelled", "postponed", "rescheduled", "moved-online"]
+            )),
         }.items():  # fmt: skip
             value = draw(strategy)
             if value:
                 item[key] = value
+        if item.get("status", "scheduled") != "scheduled" or draw(st.booleans()):
+            notes = draw(st.lists(needed, min_size=1, max_size=2))
+            item["changes"] = [{"date": published, "note": note} for note in notes]
     return item
 
 
