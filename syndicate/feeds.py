@@ -44,6 +44,12 @@ class FeedView:
     def site(self) -> Site:
         return self.catalog.site
 
+    @property
+    def moment(self) -> datetime:
+        """The moment upcoming and past are decided at: `now`, or, for a view built without
+        a time, the content's newest change (so such a build stays deterministic)."""
+        return self.now or newest_change(self.catalog)
+
     def url(self, extension: str) -> str:
         """This feed's absolute URL in the format with file `extension`."""
         return urls.absolute(self.site, urls.feed_path(self.key, extension))
@@ -114,7 +120,7 @@ def feed_view(
     content_type = catalog.types[key.type] if key.type else None
     selected = selected_items(catalog, key)
     if key.view is not None:
-        selected = _in_view(selected, key.view, now or newest_change(catalog))
+        selected = in_view(selected, key.view, now or newest_change(catalog))
     entries = tuple(islice((item for item in selected if item.withdrawn is None), site.feed_size))
     withdrawn = tuple(
         sorted(
@@ -140,7 +146,7 @@ def feed_view(
     )
 
 
-def _in_view(items: tuple[Item, ...], view: str, now: datetime) -> tuple[Item, ...]:
+def in_view(items: tuple[Item, ...], view: str, now: datetime) -> tuple[Item, ...]:
     """The events of `items` in `view` as of `now`: upcoming (not yet ended) soonest first,
     past (ended) latest first; ties by id."""
     events = [item for item in items if item.event is not None]

@@ -127,7 +127,7 @@ async def test_a_scheduled_item_is_in_no_feed_or_count_until_its_moment(serve, c
         for sample in family.samples
     }
     assert metrics["syndicate_scheduled_items"] == 1
-    assert metrics["syndicate_next_scheduled_timestamp_seconds"] == pytest.approx(
+    assert metrics["syndicate_next_rebuild_timestamp_seconds"] == pytest.approx(
         datetime(2026, 12, 10, 19, 30, tzinfo=UTC).timestamp()
     )
 

@@ -33,7 +33,7 @@ from icalendar import Event as VEvent
 from icalendar.parser import Contentline
 
 from syndicate import eventtext, urls
-from syndicate.feeds import FeedView, ends, holds_events, newest_change, selected_items, starts
+from syndicate.feeds import FeedView, ends, holds_events, in_view, selected_items, starts
 from syndicate.model import Catalog, EventStatus, Item, Site
 from syndicate.render.registry import Format
 from syndicate.render.vtimezone import vtimezone
@@ -66,12 +66,10 @@ def cancelled_at(item: Item) -> datetime | None:
 
 def calendar_events(view: FeedView) -> tuple[Item, ...]:
     """The events `view`'s calendar holds, soonest first."""
-    events = [item for item in selected_items(view.catalog, view.key) if item.event]
-    moment = view.now or newest_change(view.catalog)
-    if view.key.view == urls.UPCOMING:
-        events = [item for item in events if ends(item) > moment]
-    elif view.key.view == urls.PAST:
-        events = [item for item in events if ends(item) <= moment]
+    selected = selected_items(view.catalog, view.key)
+    if view.key.view is not None:
+        selected = in_view(selected, view.key.view, view.moment)
+    events = [item for item in selected if item.event]
     if view.key.topic is None and view.now is not None:
         now = view.now
         events = [item for item in events if _leaves_window(item) > now]
@@ -293,9 +291,8 @@ def _within_budget(view: FeedView, events: tuple[Item, ...]) -> tuple[Item, ...]
     """At most SITE_WIDE_EVENTS events and SITE_WIDE_BYTES of them, chosen upcoming first
     (soonest first), then past (latest first); in start order. Google Calendar silently
     drops what is beyond about 1 MB or 1,000 events; the rest is in per-topic calendars."""
-    moment = view.now or newest_change(view.catalog)
-    upcoming = [item for item in events if ends(item) > moment]
-    past = [item for item in reversed(events) if ends(item) <= moment]
+    upcoming = [item for item in events if ends(item) > view.moment]
+    past = [item for item in reversed(events) if ends(item) <= view.moment]
     kept: list[Item] = []
     size = 0
     for item in upcoming + past:

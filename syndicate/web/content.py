@@ -170,7 +170,7 @@ class ContentStore:
         self.metrics.built_at = self.built_at
         self.metrics.scheduled_items = len(current.snapshot.scheduled)
         due = self.next_rebuild
-        self.metrics.next_scheduled = due.timestamp() if due else 0.0
+        self.metrics.next_rebuild = due.timestamp() if due else 0.0
 
     def _fail(self, problems: list[str], reason: str, error: Exception | None = None) -> None:
         self.last_failure = ReloadFailure(datetime.now(UTC), tuple(problems))

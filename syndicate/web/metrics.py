@@ -14,7 +14,7 @@ registry, so several apps (tests) never share counts.
     syndicate_background_failures_total{task}     failures of background work (watcher...)
     syndicate_degraded                            1 while /healthz says "degraded"
     syndicate_scheduled_items                     items waiting for their `published` moment
-    syndicate_next_scheduled_timestamp_seconds    when the next is due (0: none)
+    syndicate_next_rebuild_timestamp_seconds      when time next changes what is served (0: none)
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Metrics(Collector):
         self.representations = 0
         self.built_at = 0.0
         self.scheduled_items = 0
-        self.next_scheduled = 0.0
+        self.next_rebuild = 0.0
         self.registry = CollectorRegistry(auto_describe=True)
         self.build_seconds = Histogram(
             "syndicate_snapshot_build_seconds",
@@ -115,9 +115,9 @@ class Metrics(Collector):
             value=self.scheduled_items,
         )
         yield GaugeMetricFamily(
-            "syndicate_next_scheduled_timestamp_seconds",
-            "Unix time of the next scheduled publication (the next automatic rebuild), 0 if none.",
-            value=self.next_scheduled,
+            "syndicate_next_rebuild_timestamp_seconds",
+            "Unix time of the next automatic rebuild (an item due, an event ending), 0 if none.",
+            value=self.next_rebuild,
         )
 
     def exposition(self) -> tuple[bytes, str]:

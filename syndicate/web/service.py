@@ -25,6 +25,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.settings import Settings
+from syndicate.web import publishing, reload
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
 from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server
@@ -95,11 +96,11 @@ class Service:
         access-log flusher."""
         if self.settings.watch:
             self._background(
-                "watcher",
+                reload.TASK,
                 lambda: watch(self.store, self.settings.config, self._stop_watching, self.health),
             )
         self._background(
-            "scheduler",
+            publishing.TASK,
             lambda: rebuild_on_time(self.store, self._stop_watching, self.health, self.clock),
         )
         if self.access_log is not None:
