@@ -351,3 +351,37 @@ def test_site_wide_calendars_stay_under_what_google_truncates(tmp_path):
     assert starts[1:] == [first + timedelta(hours=n) for n in range(len(starts) - 1)]  # soonest
     topic = FORMATS["ics"].render(feed_view(catalog, FeedKey("health", "events"), now=now))
     assert topic.count(b"BEGIN:VEVENT") == 1200 + 1
+
+
+async def test_calendar_properties_agree_with_the_http_cache_and_name_their_source(serve):
+    """REFRESH-INTERVAL and X-PUBLISHED-TTL say the same as Cache-Control's max-age; SOURCE
+    is the calendar's own URL; NAME and X-WR-CALNAME are the feed title."""
+    from syndicate.settings import Settings
+    from tests.conftest import CONTENT
+
+    client = await serve(Settings(config=CONTENT, watch=False, access_log=False, max_age=600))
+    response = await client.get("/topics/harm-reduction/events.ics")
+    assert response.headers["Cache-Control"].startswith("public, max-age=600,")
+    calendar = check_ical(await response.read())
+    assert calendar["REFRESH-INTERVAL"].dt == timedelta(seconds=600)
+    assert calendar["REFRESH-INTERVAL"].params["VALUE"] == "DURATION"
+    assert calendar["X-PUBLISHED-TTL"].to_ical() == b"PT10M"
+    assert str(calendar["SOURCE"]) == "https://feeds.example.org/topics/harm-reduction/events.ics"
+    title = "Open Society Foundations: Harm Reduction – Events"
+    assert str(calendar["NAME"]) == str(calendar["X-WR-CALNAME"]) == title
+
+
+def test_the_organizer_is_the_publisher_when_it_has_an_email(tmp_path):
+    with_email = MINIMAL["site.yaml"].replace(
+        "publisher: {name: Example Foundation}",
+        "publisher: {name: Example Foundation, email: events@example.org}",
+    )
+    assert with_email != MINIMAL["site.yaml"]
+    folder = write_config(tmp_path, {**MINIMAL, "site.yaml": with_email})
+    event = next(iter(check_ical(calendar_of(folder)).walk("VEVENT")))
+    assert str(event["ORGANIZER"]) == "mailto:events@example.org"
+    assert event["ORGANIZER"].params["CN"] == "Example Foundation"
+    without = next(
+        iter(check_ical(calendar_of(write_config(tmp_path / "b", MINIMAL))).walk("VEVENT"))
+    )
+    assert "ORGANIZER" not in without
