@@ -388,3 +388,35 @@ item:
         FORMATS["json"].render(feed_view(load_catalog(config_dir), FeedKey(type="voices")))
     )["items"]
     assert [i.get("language") for i in json_items] == ["ar", None]
+
+
+@pytest.mark.parametrize("name", ["atom", "rss"])
+def test_an_edited_catalog_renders_its_own_entries_not_the_previous_ones(config_dir, name):
+    """Entries are built once per catalog and shared between its feeds; the next catalog
+    (a reload) must never get the previous one's."""
+    from tests.conftest import write_config
+
+    def titles(catalog) -> list[str]:
+        body = CHECKS[name](FORMATS[name].render(feed_view(catalog, FeedKey(type="voices"))))
+        if name == "atom":
+            return [e.findtext(f"{ATOM}title") for e in body.findall(f"{ATOM}entry")]
+        return [item.findtext("title") for item in body.findall("item")]
+
+    item = """
+item:
+  id: x
+  type: voices
+  title: {title}
+  summary: Same id, another title.
+  url: https://example.org/x
+  published: 2026-11-03
+  topics: [health]
+"""
+    write_config(config_dir, {"x.yaml": item.format(title="Before the edit")})
+    before = load_catalog(config_dir)
+    assert "Before the edit" in titles(before)
+    write_config(config_dir, {"x.yaml": item.format(title="After the edit")})
+    after = load_catalog(config_dir)
+    assert "After the edit" in titles(after)
+    assert "Before the edit" not in titles(after)
+    assert "Before the edit" in titles(before)  # and back: each catalog keeps its own

@@ -28,7 +28,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Component, vDuration, vText
+from icalendar import Calendar, Component, vDuration, vText, vUri
 from icalendar import Event as VEvent
 from icalendar.parser import Contentline
 
@@ -41,6 +41,7 @@ from syndicate.render.vtimezone import vtimezone
 MEDIA_TYPE = "text/calendar"
 FOLD_AT = 75  # octets; the library's foldline keeps each line under it
 PRODID = "-//syndicate//Feeds and calendars//EN"
+END = b"END:VCALENDAR\r\n"
 WINDOW_PAST = timedelta(days=90)  # site-wide calendars: past events kept this long
 CANCELLED_KEPT = timedelta(days=30)  # and cancelled ones at least this long after
 SITE_WIDE_EVENTS = 1000  # and at most this many events,
@@ -230,9 +231,9 @@ def _calendar() -> Calendar:
     return calendar
 
 
-def _with_events(calendar: Calendar, view: FeedView, events: tuple[Item, ...]) -> bytes:
-    """`calendar` serialised with each event's VTIMEZONE (one per zone, covering its events'
-    years), then the events, from their cached serialisations."""
+def _with_events(head: bytes, view: FeedView, events: tuple[Item, ...]) -> bytes:
+    """A calendar: `head` (its properties, serialised), each event's VTIMEZONE (one per
+    zone, covering its events' years), then the events, from their cached serialisations."""
     years: dict[str, tuple[int, int]] = {}
     for item in events:
         assert item.event is not None
@@ -241,27 +242,46 @@ def _with_events(calendar: Calendar, view: FeedView, events: tuple[Item, ...]) -
         last = _local(item.event.end or item.event.start, zone).year
         low, high = years.get(item.event.timezone, (first, last))
         years[item.event.timezone] = (min(low, first), max(high, last))
-    head = _serialize(calendar)
-    end = b"END:VCALENDAR\r\n"
-    assert head.endswith(end)
-    parts = [head[: -len(end)]]
+    parts = [head]
     parts += [_serialized_vtimezone(zone, *span) for zone, span in sorted(years.items())]
     parts += [_vevent_bytes(view, item) for item in events]
-    parts.append(end)
+    parts.append(END)
     return b"".join(parts)
+
+
+def _head(calendar: Calendar) -> bytes:
+    """`calendar`'s own properties, serialised (without its END line)."""
+    serialized = _serialize(calendar)
+    assert serialized.endswith(END)
+    return serialized[: -len(END)]
+
+
+@functools.cache
+def _common_head() -> bytes:
+    return _head(_calendar())
+
+
+def _property(name: str, value: vText | vUri, parameters: str = "") -> bytes:
+    """One property line, as the library writes it, without a component around it (a
+    calendar per event makes building one per file the cost of the whole snapshot)."""
+    text = f"{name}{parameters}:{value.to_ical().decode('utf-8')}"
+    return _folded(Contentline(text)) + b"\r\n"  # type: ignore[no-untyped-call]
 
 
 def render_event_calendar(view: FeedView, item: Item) -> bytes:
     """One event as a calendar file, for "Add to calendar" (`view` gives the site and
     catalog; its own feed does not matter). Same VEVENT as in the calendars, so a calendar
     that imported the file and later subscribes sees one event, not two."""
-    calendar = _calendar()
-    calendar.add("name", vText(_text(item.title)))
-    calendar.add("x-wr-calname", vText(_text(item.title)))
     own = urls.absolute(view.site, urls.event_calendar_path(item.id))
-    calendar.add("source", own, parameters={"VALUE": "URI"})
-    calendar.add("url", item.url, parameters={"VALUE": "URI"})
-    return _with_events(calendar, view, (item,))
+    title = vText(_text(item.title))
+    head = b"".join((
+        _common_head(),
+        _property("NAME", title),
+        _property("X-WR-CALNAME", title),
+        _property("SOURCE", vUri(own), ";VALUE=URI"),
+        _property("URL", vUri(item.url), ";VALUE=URI"),
+    ))  # fmt: skip
+    return _with_events(head, view, (item,))
 
 
 def render_ical(view: FeedView) -> bytes:
@@ -284,7 +304,7 @@ def render_ical(view: FeedView) -> bytes:
     events = calendar_events(view)
     if view.key.topic is None:
         events = _within_budget(view, events)
-    return _with_events(calendar, view, events)
+    return _with_events(_head(calendar), view, events)
 
 
 def _within_budget(view: FeedView, events: tuple[Item, ...]) -> tuple[Item, ...]:

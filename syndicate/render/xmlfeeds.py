@@ -11,11 +11,15 @@ every date it would otherwise stamp with `now()` (feed and entry `updated`,
 
 from __future__ import annotations
 
+import threading
+
+from feedgen.entry import FeedEntry
+from feedgen.ext.dc import DcEntryExtension
 from feedgen.feed import FeedGenerator
 
 from syndicate import __version__, eventtext, urls
 from syndicate.feeds import FeedView
-from syndicate.model import Item
+from syndicate.model import Catalog, Item
 from syndicate.render.feedgen_ext import (
     Link,
     SyndicateEntryExtension,
@@ -78,9 +82,27 @@ def _generator(view: FeedView, extension: str, media_type: str) -> FeedGenerator
     fg.pubDate(view.updated)
     # How often to poll, said three ways that must agree: HTTP max-age, ttl, sy:update*.
     fg.ttl(max(1, -(-view.refresh_seconds // 60)))
+    entries = _entries_of(view.catalog)
     for item in view.entries:
-        _add_entry(fg, view, item)
+        entry = entries.get(item.id)
+        if entry is None:
+            entry = entries[item.id] = _entry(view.catalog, item)
+        fg.add_entry(entry, order="append")
     return fg
+
+
+# An item is an entry of several feeds (its topics', its type's, the site's, their views), in
+# both Atom and RSS; its FeedEntry depends on the catalog alone, so it is built once per
+# build and shared (feedgen only reads an entry when it writes a document). One catalog at a
+# time: a rebuild's catalog replaces the previous one's entries.
+_shared = threading.local()
+
+
+def _entries_of(catalog: Catalog) -> dict[str, FeedEntry]:
+    held: tuple[Catalog, dict[str, FeedEntry]] | None = getattr(_shared, "entries", None)
+    if held is None or held[0] is not catalog:
+        held = _shared.entries = (catalog, {})
+    return held[1]
 
 
 def update_period(seconds: int) -> tuple[str, int]:
@@ -95,10 +117,11 @@ def update_period(seconds: int) -> tuple[str, int]:
     return "yearly", max(1, round(31_536_000 / seconds))
 
 
-def _add_entry(fg: FeedGenerator, view: FeedView, item: Item) -> None:
-    site = view.site
-    catalog = view.catalog
-    fe = fg.add_entry(order="append")
+def _entry(catalog: Catalog, item: Item) -> FeedEntry:
+    site = catalog.site
+    fe = FeedEntry()
+    fe.register_extension(EXTENSION, SyndicateEntryExtension)
+    fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     fe.id(urls.item_id(site, item.id))  # also the RSS guid, isPermaLink="false"
     fe.title(eventtext.titled(item.title, item.event))
     fe.link(href=item.url, rel="alternate")  # written as a plain <link href>: alternate by default
@@ -133,6 +156,7 @@ def _add_entry(fg: FeedGenerator, view: FeedView, item: Item) -> None:
         language=item.language,
         links=_links(item, calendar),
     )
+    return fe
 
 
 def _links(item: Item, calendar: str | None) -> tuple[Link, ...]:
