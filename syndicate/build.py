@@ -70,9 +70,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def snapshot_for(settings: Settings, now: datetime | None = None) -> Snapshot:
+def snapshot_for(
+    settings: Settings, now: datetime | None = None, previous: Snapshot | None = None
+) -> Snapshot:
     """Load the content of `settings.config` and render what is published by `now`
-    (default: the clock), every representation (blocking).
+    (default: the clock), every representation (blocking). `previous`, the snapshot being
+    replaced, lends the encodings of the representations whose bytes did not change.
 
     ContentError (every problem, located) if the content is invalid; NoPublicURL if no
     public URL is known.
@@ -83,5 +86,5 @@ def snapshot_for(settings: Settings, now: datetime | None = None) -> Snapshot:
         url, _ = public_url(settings, catalog.site)
         published = as_of(catalog, now)
         catalog = replace(published.catalog, site=replace(catalog.site, feeds_url=url))
-        snapshot = build_snapshot(catalog, settings.max_age, now)
+        snapshot = build_snapshot(catalog, settings.max_age, now, previous)
         return replace(snapshot, scheduled=published.scheduled)

@@ -98,20 +98,30 @@ def representation(
     modified: datetime,
     key: FeedKey | None = None,
     link_header: str = "",
+    previous: Representation | None = None,
 ) -> Representation:
     """Wrap `body` with its deterministic gzip encoding and validators.
 
-    The gzip encoding is a different representation, so it has its own strong ETag.
+    The gzip encoding is a different representation, so it has its own strong ETag. When
+    `previous` (the same path in the snapshot being replaced) has the same bytes, its body,
+    gzip encoding and ETags are reused: nothing is compressed again, and the two snapshots
+    share the bytes instead of holding two copies.
     """
-    etag = strong_etag(body)
+    if previous is not None and previous.body == body:
+        body, gzip_body = previous.body, previous.gzip_body
+        etag, gzip_etag = previous.etag, previous.gzip_etag
+    else:
+        gzip_body = gzip.compress(body, compresslevel=6, mtime=0)
+        etag = strong_etag(body)
+        gzip_etag = etag[:-1] + '-gzip"'
     return Representation(
         path=path,
         format=fmt,
         content_type=content_type,
         body=body,
-        gzip_body=gzip.compress(body, compresslevel=6, mtime=0),
+        gzip_body=gzip_body,
         etag=etag,
-        gzip_etag=etag[:-1] + '-gzip"',
+        gzip_etag=gzip_etag,
         last_modified=modified.astimezone(UTC).replace(microsecond=0),
         link_header=link_header,
         key=key,
@@ -129,7 +139,9 @@ def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
     return ", ".join(parts)
 
 
-def render_feeds(views: tuple[FeedView, ...]) -> dict[str, Representation]:
+def render_feeds(
+    views: tuple[FeedView, ...], previous: Mapping[str, Representation] = MappingProxyType({})
+) -> dict[str, Representation]:
     """Every feed in every format that applies to it, by URL path."""
     rendered: dict[str, Representation] = {}
     for view in views:
@@ -139,18 +151,23 @@ def render_feeds(views: tuple[FeedView, ...]) -> dict[str, Representation]:
                 path = urls.feed_path(key, fmt.extension)
                 rendered[path] = representation(
                     path, fmt.name, fmt.content_type, fmt.render(view), view.updated, key,
-                    _link_header(catalog, key, fmt.name),
+                    _link_header(catalog, key, fmt.name), previous.get(path),
                 )  # fmt: skip
     return rendered
 
 
 def build_snapshot(
-    catalog: Catalog, refresh_seconds: int = DEFAULT_REFRESH_SECONDS, now: datetime | None = None
+    catalog: Catalog,
+    refresh_seconds: int = DEFAULT_REFRESH_SECONDS,
+    now: datetime | None = None,
+    previous: Snapshot | None = None,
 ) -> Snapshot:
     """Render everything for `catalog` into an immutable snapshot, as of `now` for what
-    depends on time (None: nothing is left out by time)."""
+    depends on time (None: nothing is left out by time). `previous`, the snapshot this one
+    replaces, lends the encodings of every representation whose bytes did not change."""
+    before = previous.representations if previous is not None else MappingProxyType({})
     views = tuple(feed_view(catalog, key, refresh_seconds, now) for key in all_feed_keys(catalog))
-    representations = render_feeds(views)
+    representations = render_feeds(views, before)
     modified = newest_change(catalog)
     everything = views[0]  # the site-wide feed: a view for rendering single events
     for item in catalog.items:
@@ -159,12 +176,14 @@ def build_snapshot(
             representations[path] = representation(
                 path, EVENT_CALENDAR, ical.FORMAT.content_type,
                 ical.render_event_calendar(everything, item), item.updated,
+                previous=before.get(path),
             )  # fmt: skip
     listed = discovery.listing(views)
     for path, (name, content_type, render) in discovery_documents().items():
         representations[path] = representation(
-            path, name, content_type, render(catalog, listed), modified
-        )
+            path, name, content_type, render(catalog, listed), modified,
+            previous=before.get(path),
+        )  # fmt: skip
     version = hashlib.sha256(
         "".join(f"{path} {rep.etag}\n" for path, rep in sorted(representations.items())).encode()
     ).hexdigest()[:16]

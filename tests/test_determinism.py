@@ -3,6 +3,7 @@ and whatever file names the editors chose. Ids never depend on titles, URLs or f
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -118,3 +119,44 @@ def test_etag_is_a_strong_tag_derived_from_the_bytes_alone():
     assert re.fullmatch(r'"[A-Za-z0-9_-]{24}"', rep.etag)
     assert strong_etag(rep.body) == rep.etag
     assert strong_etag(rep.body + b" ") != rep.etag
+
+
+def edited_title(tmp_path: Path) -> Path:
+    """A copy of the tests' content with one voice retitled."""
+    changed = tmp_path / "cfg"
+    shutil.copytree(CONTENT, changed)
+    voices = changed / "items/harm-reduction/voices.yaml"
+    text = voices.read_text(encoding="utf-8")
+    voices.write_text(
+        text.replace("title: How Drug Courts Are Falling Short", "title: Drug Courts, Again"),
+        encoding="utf-8",
+    )
+    return changed
+
+
+def test_a_rebuild_with_the_previous_snapshot_equals_a_build_from_scratch(tmp_path):
+    """Reusing the served snapshot's encodings is an optimisation only: every field of every
+    representation is what a fresh build gives."""
+    served = build_snapshot(load_catalog(CONTENT))
+    edited = load_catalog(edited_title(tmp_path))
+    assert build_snapshot(edited, previous=served) == build_snapshot(edited)
+
+
+def test_a_rebuild_shares_unchanged_bytes_and_encodes_changed_ones_anew(tmp_path):
+    import gzip
+    import hashlib
+
+    served = build_snapshot(load_catalog(CONTENT))
+    rebuilt = build_snapshot(load_catalog(edited_title(tmp_path)), previous=served)
+    old, new = served.representations, rebuilt.representations
+    changed = {path for path in new if path in old and new[path].body != old[path].body}
+    assert "/feed.atom" in changed
+    assert "/events.atom" in new and "/events.atom" not in changed  # no voice in it
+    for path, rep in new.items():
+        if path in changed:
+            assert b"Drug Courts, Again" in gzip.decompress(rep.gzip_body)
+            digest = hashlib.sha256(rep.body).digest()[:18]
+            assert rep.etag != old[path].etag
+            assert rep.etag.strip('"') == base64.urlsafe_b64encode(digest).decode()
+        elif path in old:
+            assert rep.body is old[path].body and rep.gzip_body is old[path].gzip_body

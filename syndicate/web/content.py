@@ -80,15 +80,17 @@ class ContentStore:
         time.sleep(self._wait(built.serve_from))  # the history may date a change this second
         self._install(built, started)
 
-    def build(self) -> Built:
+    def build(self, previous: Snapshot | None = None) -> Built:
         """Load, render and prepare everything (blocking: run it off the event loop): what to
         serve, the history after it (saved in the state folder, if any, before anything is
-        served with it) and the moment it may be served from.
+        served with it) and the moment it may be served from. `previous`, the snapshot being
+        served, lends the encodings of what did not change.
 
         ContentError if the content is invalid.
         """
         now = self.clock.now()
-        settled = settle(snapshot_for(self.settings, now), self.history, self.clock.now())
+        snapshot = snapshot_for(self.settings, now, previous)
+        settled = settle(snapshot, self.history, self.clock.now())
         save_error = None
         if self.state is not None and settled.history != self.history:
             try:
@@ -117,7 +119,9 @@ class ContentStore:
         async with self._lock:
             started = time.perf_counter()
             try:
-                built = await asyncio.get_running_loop().run_in_executor(None, self.build)
+                built = await asyncio.get_running_loop().run_in_executor(
+                    None, self.build, self.snapshot
+                )
             except ContentError as error:
                 self._fail([str(p) for p in error.problems], reason)
                 return False
