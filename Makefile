@@ -7,7 +7,7 @@ CONFIG ?= feeds_config
 .PHONY: install install-test system-deps run check test test-slow mutants lint typecheck golden bench clean
 
 # System programs the tests and the benchmark use, as command:debian-package.
-SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk
+SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver
 # Locales the determinism test renders under (Turkish case mapping, German formats).
 TEST_LOCALES := tr_TR de_DE
 

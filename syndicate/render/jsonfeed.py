@@ -73,13 +73,14 @@ def _item(view: FeedView, item: Item, about: str) -> dict[str, Any]:
     body = item.content or item.summary
     calendar = urls.absolute(view.site, urls.event_calendar_path(item.id)) if item.event else None
     prefix_html = eventtext.as_html(item.event, calendar) if item.event else ""
-    prefix_text = eventtext.as_text(item.event) + " " if item.event else ""
     data: dict[str, Any] = {
         "id": urls.item_id(view.site, item.id),
         "url": item.url,
         "title": eventtext.titled(item.title, item.event),
         "content_html": prefix_html + body.html,
-        "summary": prefix_text + item.summary.plain,
+        # The summary alone: a preview (and partners' embeds) shows the schedule from
+        # `_event`; content_html starts with it for readers.
+        "summary": item.summary.plain,
         "image": item.image.url if item.image else None,
         "date_published": item.published.isoformat(),
         "date_modified": item.updated.isoformat(),
