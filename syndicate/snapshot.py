@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from syndicate import discovery, urls
+from syndicate import discovery, embed, urls
 from syndicate.feeds import (
     DEFAULT_REFRESH_SECONDS,
     FeedView,
@@ -34,6 +34,7 @@ from syndicate.urls import FeedKey
 
 Renderer = Callable[[Catalog, tuple[discovery.Listed, ...]], bytes]
 EVENT_CALENDAR = "ics-event"  # the format name of one event's calendar file
+CONTENT = "content"  # the cache policy of what follows the content (max-age from settings)
 
 
 def discovery_documents() -> dict[str, tuple[str, str, Renderer]]:
@@ -69,6 +70,7 @@ class Representation:
     last_modified: datetime
     link_header: str = ""
     key: FeedKey | None = None
+    cache: str = CONTENT  # how long it may be cached: CONTENT, or an embed asset's policy
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ def representation(
     key: FeedKey | None = None,
     link_header: str = "",
     previous: Representation | None = None,
+    cache: str = CONTENT,
 ) -> Representation:
     """Wrap `body` with its deterministic gzip encoding and validators.
 
@@ -125,6 +128,7 @@ def representation(
         last_modified=modified.astimezone(UTC).replace(microsecond=0),
         link_header=link_header,
         key=key,
+        cache=cache,
     )
 
 
@@ -183,6 +187,11 @@ def build_snapshot(
         representations[path] = representation(
             path, name, content_type, render(catalog, listed), modified,
             previous=before.get(path),
+        )  # fmt: skip
+    for asset in embed.assets():
+        representations[asset.path] = representation(
+            asset.path, asset.name, f"{asset.media_type}; charset=utf-8", asset.body, modified,
+            previous=before.get(asset.path), cache=asset.cache,
         )  # fmt: skip
     version = hashlib.sha256(
         "".join(f"{path} {rep.etag}\n" for path, rep in sorted(representations.items())).encode()

@@ -13,6 +13,8 @@ URL scheme (paths below the service's public base URL):
     .../{name}/past.{ext}          soonest first; and those ended, latest first:
                                    /events/upcoming.ics, /topics/harm-reduction/feed/past.atom
     /items/{id}.ics                one event as a calendar file ("Add to calendar")
+    /embed/v1.js                   the embed script partners load (<syndicate-feed>), which
+                                   imports /embed/v1.{hash}.js, cached as immutable
     /healthz, /metrics             operations
 
 Permanent ids are RFC 4151 tag URIs: `tag:{authority},{date}:{specific}`.
@@ -41,6 +43,7 @@ RESERVED_NAMES = {
     HEALTH_PATH.lstrip("/"): HEALTH_PATH,
     METRICS_PATH.lstrip("/"): METRICS_PATH,
     "items": "/items/{id}.ics, one event's calendar file",
+    "embed": "/embed/v1.js, the embed script",
 }
 
 
@@ -98,6 +101,12 @@ def absolute(site: Site, path: str) -> str:
 def event_calendar_path(item_id: str) -> str:
     """One event's calendar file, for "Add to calendar": `/items/{id}.ics`."""
     return f"/items/{item_id}.ics"
+
+
+def embed_script_path(version: int, content_hash: str | None = None) -> str:
+    """The embed script of major `version`: the stable `/embed/v1.js` partners paste, or,
+    with its `content_hash`, the immutable file it imports, `/embed/v1.{hash}.js`."""
+    return f"/embed/v{version}.{content_hash}.js" if content_hash else f"/embed/v{version}.js"
 
 
 def webcal(url: str) -> str:

@@ -328,8 +328,8 @@ async def test_healthz_reports_snapshot_and_counts(client):
     assert health["snapshot"]["version"] == SNAPSHOT.version
     assert health["snapshot"]["age_seconds"] >= 0
     assert health["counts"] == {
-        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5,  # + calendars; + 2 views of
-            # 6, 4 formats; + 5 events' calendar files
+        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5 + 2,  # + calendars; + 2 views of
+            # 6, 4 formats; + 5 events' calendar files; + the embed script and its loader
     }  # fmt: skip
     assert health["last_reload_error"] is None
 

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from syndicate import embed
 from syndicate.settings import Settings
-from syndicate.snapshot import Representation, Snapshot
+from syndicate.snapshot import CONTENT, Representation, Snapshot
 from syndicate.web.conditional import http_date
 
 CORS = {
@@ -40,6 +41,18 @@ def cache_control(settings: Settings) -> str:
         f"stale-while-revalidate={settings.stale_while_revalidate}, "
         f"stale-if-error={settings.stale_if_error}"
     )
+
+
+def cache_policies(settings: Settings) -> dict[str, str]:
+    """Cache-Control by a representation's `cache`: what follows the content is fresh for
+    max-age; the embed script's stable URL for an hour (a fix reaches partners within it);
+    its hashed URL, whose bytes never change, for a year (RFC 8246 `immutable`)."""
+    return {
+        CONTENT: cache_control(settings),
+        embed.STABLE: f"public, max-age=3600, stale-while-revalidate=86400, "
+        f"stale-if-error={settings.stale_if_error}",
+        embed.IMMUTABLE: "public, max-age=31536000, immutable",
+    }
 
 
 @dataclass(frozen=True)
@@ -64,11 +77,11 @@ class Current:
 
 
 def prepare(snapshot: Snapshot, settings: Settings) -> Current:
-    policy = cache_control(settings)
+    policies = cache_policies(settings)
     prepared = {}
     for path, rep in snapshot.representations.items():
         common = {
-            "Cache-Control": policy,
+            "Cache-Control": policies[rep.cache],
             "Last-Modified": http_date(rep.last_modified),
             "Vary": "Accept-Encoding",
             "X-Content-Type-Options": "nosniff",

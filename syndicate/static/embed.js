@@ -1,0 +1,205 @@
+// <syndicate-feed>: a topic's latest work on a partner's page (docs/embedding.md).
+// No dependencies, no build step. Safe by construction: feed text only ever becomes
+// textContent, links and images only http(s) URLs; no inline styles (one constructable
+// stylesheet), no eval, no cookies (credentials omitted), no storage. Until the feed has
+// loaded, and if it cannot, the element shows what the partner put inside it.
+const TAG = "syndicate-feed";
+const CSS = `
+:host{display:block;contain:content;font:inherit;color:var(--syndicate-color,#1b1b1b);
+--fg-muted:var(--syndicate-muted,#5a5a5a);--fg-link:var(--syndicate-link,#0b57d0);
+--rule:var(--syndicate-rule,#d9d9d9);--bg:var(--syndicate-background,transparent);
+--row:var(--syndicate-row-height,4.6em);--head:var(--syndicate-heading-height,2.4em)}
+:host([summary]){--row:var(--syndicate-row-height,8.2em)}
+@media (prefers-color-scheme:dark){:host(:not([theme=light])){color:var(--syndicate-color,#ececec);
+--fg-muted:var(--syndicate-muted,#b4b4b4);--fg-link:var(--syndicate-link,#a8c7fa);--rule:var(--syndicate-rule,#444)}}
+:host([theme=dark]){color:var(--syndicate-color,#ececec);--fg-muted:var(--syndicate-muted,#b4b4b4);
+--fg-link:var(--syndicate-link,#a8c7fa);--rule:var(--syndicate-rule,#444)}
+[part~=box]{background:var(--bg);min-height:calc(var(--head) + var(--rows,5) * var(--row));box-sizing:border-box}
+[part~=heading]{margin:0;height:var(--head);font-size:1.15em;line-height:var(--head);overflow:hidden;
+white-space:nowrap;text-overflow:ellipsis}
+ul{list-style:none;margin:0;padding:0}
+[part~=item]{height:var(--row);box-sizing:border-box;padding:.45em 0;border-top:1px solid var(--rule);
+overflow:hidden;display:grid;grid-template-columns:1fr;column-gap:.8em;align-content:start}
+:host([images]) [part~=item]{grid-template-columns:calc(var(--row) - .9em) 1fr}
+[part~=image]{grid-row:1/4;width:100%;aspect-ratio:1;object-fit:cover;border-radius:.3em;background:var(--rule)}
+[part~=title]{margin:0;font-size:1em;line-height:1.3;display:-webkit-box;-webkit-box-orient:vertical;
+-webkit-line-clamp:2;overflow:hidden;overflow-wrap:anywhere}
+[part~=meta]{margin:.1em 0 0;font-size:.85em;line-height:1.4;color:var(--fg-muted);white-space:nowrap;
+overflow:hidden;text-overflow:ellipsis}
+[part~=summary]{margin:.25em 0 0;font-size:.9em;line-height:1.35;display:-webkit-box;-webkit-box-orient:vertical;
+-webkit-line-clamp:3;overflow:hidden;overflow-wrap:anywhere}
+a{color:var(--fg-link);text-underline-offset:.15em}
+a:focus-visible{outline:2px solid var(--fg-link);outline-offset:2px;border-radius:2px}
+[part~=cancelled] [part~=link]{text-decoration-line:line-through}
+[part~=status]{font-weight:600}
+.loaded slot,.box:not(.loaded) .feed{display:none}
+`;
+const SHEET = new CSSStyleSheet();
+SHEET.replaceSync(CSS);
+const STATUS = new Set(["cancelled", "postponed", "rescheduled", "moved-online"]);
+const DATE = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** An http(s) URL from feed text, or null: nothing else is ever followed or loaded. */
+function safeURL(value, base) {
+  if (typeof value !== "string") return null;
+  try {
+    const url = new URL(value, base);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+const text = (value) => (typeof value === "string" ? value : "");
+
+function el(name, part, content) {
+  const node = document.createElement(name);
+  if (part) node.setAttribute("part", part);
+  if (content) node.textContent = content;
+  return node;
+}
+
+/** The feed to fetch: `src`, with `type` and `view` applied to its file name. */
+function feedURL(src, type, view) {
+  const url = new URL(src, document.baseURI);
+  const name = /^(.*?\/)([a-z0-9][a-z0-9-]*)(?:\/(?:upcoming|past))?\.json$/.exec(url.pathname);
+  if (name && (type || view)) {
+    const slug = type && /^[a-z0-9][a-z0-9-]*$/.test(type) ? type : name[2];
+    url.pathname = name[1] + slug + (view === "upcoming" || view === "past" ? `/${view}` : "") + ".json";
+  }
+  return url;
+}
+
+function formatDay(value, lang, zone) {
+  const date = new Date(value.length === 10 ? `${value}T12:00:00Z` : value);
+  if (Number.isNaN(date.getTime())) return null;
+  const options = { year: "numeric", month: "long", day: "numeric", timeZone: zone };
+  return new Intl.DateTimeFormat(lang, options).format(date);
+}
+
+/** An event's schedule in `lang`, in the event's own zone (its name shown). */
+function formatEvent(event, lang) {
+  const start = text(event.start), end = text(event.end);
+  if (!DATE.test(start) || (end && !DATE.test(end))) return text(event.text);
+  const allDay = event.all_day === true;
+  const options = allDay
+    ? { weekday: "short", year: "numeric", month: "long", day: "numeric", timeZone: "UTC" }
+    : { weekday: "short", year: "numeric", month: "long", day: "numeric", hour: "numeric",
+        minute: "2-digit", timeZone: text(event.timezone) || undefined, timeZoneName: "short" };
+  const parse = (value) => new Date(allDay ? `${value.slice(0, 10)}T12:00:00Z` : value);
+  try {
+    const format = new Intl.DateTimeFormat(lang, options);
+    return end ? format.formatRange(parse(start), parse(end)) : format.format(parse(start));
+  } catch {
+    return text(event.text);  // an unknown zone or language: the feed's own wording
+  }
+}
+
+class SyndicateFeed extends HTMLElement {
+  static observedAttributes = ["src", "limit", "type", "view", "lang"];
+
+  constructor() {
+    super();
+    this.root = this.attachShadow({ mode: "open" });
+    this.rows = new CSSStyleSheet();
+    this.root.adoptedStyleSheets = [SHEET, this.rows];
+    this.box = el("div", "box");
+    this.box.className = "box";
+    this.box.append(document.createElement("slot"));
+    this.root.append(this.box);
+    this.request = 0;
+  }
+
+  get limit() {
+    const value = Number.parseInt(this.getAttribute("limit") || "5", 10);
+    return Number.isFinite(value) ? Math.min(Math.max(value, 1), 50) : 5;
+  }
+
+  connectedCallback() {
+    this.rows.replaceSync(`:host{--rows:${this.limit}}`);  // space reserved before loading
+    this.load();
+  }
+
+  attributeChangedCallback() {
+    if (this.isConnected) this.connectedCallback();
+  }
+
+  async load() {
+    const request = ++this.request;
+    let url;
+    try {
+      url = feedURL(this.getAttribute("src") || "", this.getAttribute("type"), this.getAttribute("view"));
+      const response = await fetch(url, { credentials: "omit", headers: { Accept: "application/feed+json" } });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const feed = await response.json();
+      if (!feed || !Array.isArray(feed.items) || !text(feed.version).startsWith("https://jsonfeed.org/version/1")) {
+        throw new Error("not a JSON Feed");
+      }
+      if (request === this.request) this.render(feed, url);
+    } catch (error) {
+      if (request !== this.request || this.warned) return;
+      this.warned = true;  // one warning per element; the partner's own content stays
+      console.warn(`${TAG}: cannot show ${url || this.getAttribute("src")}: ${error.message}`);
+    }
+  }
+
+  render(feed, base) {
+    const lang = this.closest("[lang]")?.lang || document.documentElement.lang || text(feed.language) || undefined;
+    const level = Math.min(Math.max(Number.parseInt(this.getAttribute("heading-level") || "2", 10) || 2, 1), 5);
+    const wrapper = el("div");
+    wrapper.className = "feed";
+    const heading = el(`h${level}`, "heading");
+    const home = safeURL(feed.home_page_url, base);
+    const title = this.getAttribute("heading") || text(feed.title);
+    heading.dir = "auto";
+    heading.append(home ? Object.assign(el("a", "heading-link", title), { href: home }) : title);
+    const list = el("ul", "list");
+    for (const item of feed.items.slice(0, this.limit)) {
+      if (item && typeof item === "object") list.append(this.item(item, base, lang, level + 1));
+    }
+    wrapper.append(heading, list);
+    this.box.replaceChildren(document.createElement("slot"), wrapper);
+    this.box.classList.add("loaded");
+  }
+
+  item(item, base, lang, level) {
+    const event = item._event && typeof item._event === "object" ? item._event : null;
+    const status = event && STATUS.has(event.status) ? event.status : null;
+    const li = el("li", ["item", event && "event", status].filter(Boolean).join(" "));
+    const image = this.hasAttribute("images") ? safeURL(item.image, base) : null;
+    if (this.hasAttribute("images")) {  // decorative: the title says what the item is
+      li.append(image
+        ? Object.assign(el("img", "image"), { src: image, alt: "", loading: "lazy", decoding: "async", referrerPolicy: "no-referrer" })
+        : el("span", "image"));
+    }
+    const heading = el(`h${level}`, "title");
+    heading.dir = "auto";
+    const url = safeURL(item.url, base);
+    const title = text(item.title) || text(item.summary).slice(0, 80) || url || "";
+    heading.append(url ? Object.assign(el("a", "link", title), { href: url }) : title);
+    li.append(heading);
+    const meta = el("p", "meta");
+    const time = el("time", "date");
+    if (event) {
+      const place = event.location && typeof event.location === "object" ? text(event.location.text) : "";
+      time.textContent = formatEvent(event, lang);
+      if (DATE.test(text(event.start))) time.dateTime = event.start;
+      meta.append(time);
+      const where = place || (safeURL(event.online_url, base) ? "Online" : "");
+      if (where) meta.append(" · ", el("span", "place", where));
+    } else if (DATE.test(text(item.date_published))) {
+      time.textContent = formatDay(item.date_published, lang) || "";
+      time.dateTime = item.date_published;
+      meta.append(time);
+    }
+    li.append(meta);
+    if (this.hasAttribute("summary") && text(item.summary)) {
+      const summary = el("p", "summary", item.summary);
+      summary.dir = "auto";
+      li.append(summary);
+    }
+    return li;
+  }
+}
+
+if (!customElements.get(TAG)) customElements.define(TAG, SyndicateFeed);
