@@ -57,6 +57,7 @@ def snippet(service: str, src: str, attributes: str = "", inside: str = FALLBACK
     """A partner page with the snippet docs/embedding.md gives, and content below it."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A partner</title>
+<meta name="color-scheme" content="light dark">
 <script type="module" src="{service}/embed/v1.js"></script></head>
 <body><h1>A partner's page</h1>
 <syndicate-feed src="{src}" {attributes}>{inside}</syndicate-feed>

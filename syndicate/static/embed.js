@@ -6,15 +6,19 @@
 const TAG = "syndicate-feed";
 const CSS = `
 :host{display:block;contain:content;font:inherit;color:var(--syndicate-color,#1b1b1b);
---fg-muted:var(--syndicate-muted,#5a5a5a);--fg-link:var(--syndicate-link,#0b57d0);
---rule:var(--syndicate-rule,#d9d9d9);--bg:var(--syndicate-background,transparent);
+--fg-muted:var(--syndicate-muted,#595959);--fg-link:var(--syndicate-link,#0b57d0);
+--rule:var(--syndicate-rule,#dcdcdc);--bg:var(--syndicate-background,#fff);
+--pad-y:var(--syndicate-padding-block,.6em);--pad-x:var(--syndicate-padding-inline,1em);
 --row:var(--syndicate-row-height,4.6em);--head:var(--syndicate-heading-height,2.4em)}
 :host([summary]){--row:var(--syndicate-row-height,8.2em)}
 @media (prefers-color-scheme:dark){:host(:not([theme=light])){color:var(--syndicate-color,#ececec);
---fg-muted:var(--syndicate-muted,#b4b4b4);--fg-link:var(--syndicate-link,#a8c7fa);--rule:var(--syndicate-rule,#444)}}
-:host([theme=dark]){color:var(--syndicate-color,#ececec);--fg-muted:var(--syndicate-muted,#b4b4b4);
---fg-link:var(--syndicate-link,#a8c7fa);--rule:var(--syndicate-rule,#444)}
-[part~=box]{background:var(--bg);min-height:calc(var(--head) + var(--rows,5) * var(--row));box-sizing:border-box}
+--fg-muted:var(--syndicate-muted,#b8b8b8);--fg-link:var(--syndicate-link,#a8c7fa);
+--rule:var(--syndicate-rule,#45474a);--bg:var(--syndicate-background,#1f2023)}}
+:host([theme=dark]){color:var(--syndicate-color,#ececec);--fg-muted:var(--syndicate-muted,#b8b8b8);
+--fg-link:var(--syndicate-link,#a8c7fa);--rule:var(--syndicate-rule,#45474a);--bg:var(--syndicate-background,#1f2023)}
+[part~=box]{background:var(--bg);color:inherit;border:1px solid var(--rule);
+border-radius:var(--syndicate-radius,.5em);padding:var(--pad-y) var(--pad-x);box-sizing:border-box;
+min-height:calc(var(--head) + var(--rows,5) * var(--row) + 2 * var(--pad-y) + 2px)}
 [part~=heading]{margin:0;height:var(--head);font-size:1.15em;line-height:var(--head);overflow:hidden;
 white-space:nowrap;text-overflow:ellipsis}
 ul{list-style:none;margin:0;padding:0}
