@@ -18,9 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from email.utils import format_datetime
 
-import jinja2
-
-from syndicate import urls
+from syndicate import templating, urls
 from syndicate.feeds import FeedView
 from syndicate.model import Catalog
 from syndicate.render import FORMATS, Format
@@ -58,7 +56,7 @@ def feeds_json(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
             {
                 "url": entry.url,
                 "title": entry.view.title,
-                "kind": "feed" if entry.format.is_feed else "calendar",
+                "kind": entry.format.kind,
                 "format": entry.format.name,
                 "media_type": entry.format.media_type,
                 "topic": entry.view.key.topic,
@@ -124,16 +122,6 @@ def _opml_version(fmt: Format) -> str:
     return {"atom": "ATOM", "rss": "RSS2", "json": "JSONFEED"}.get(fmt.name, fmt.name.upper())
 
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("syndicate", "templates"),
-    autoescape=True,  # every value from the content is text, never markup
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    undefined=jinja2.StrictUndefined,
-)
-
-
 def index_html(catalog: Catalog, entries: tuple[Listed, ...]) -> bytes:
     """`/`: the human entry point, with autodiscovery links for readers and browsers
     (templates/index.html, autoescaped)."""
@@ -142,7 +130,8 @@ def index_html(catalog: Catalog, entries: tuple[Listed, ...]) -> bytes:
     for entry in entries:
         by_view.setdefault(entry.view.id, []).append(entry)
     groups = list(by_view.values())
-    page = _TEMPLATES.get_template("index.html").render(
+    return templating.render(
+        "index.html",
         site=site,
         # calendars are for calendar apps, not feed readers
         autodiscovery=[entry for entry in entries if entry.format.is_feed],
@@ -160,4 +149,3 @@ def index_html(catalog: Catalog, entries: tuple[Listed, ...]) -> bytes:
         ],
         webcal=urls.webcal,
     )
-    return page.encode("utf-8")

@@ -23,6 +23,12 @@ def _day(moment: datetime) -> str:
     return f"{_DAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
+def date(moment: datetime, zone: str) -> str:
+    """A publication date as people read it, in `zone`: "5 November 2026"."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
 def _clock(moment: datetime) -> str:
     return f"{moment.hour:02d}:{moment.minute:02d}"
 

@@ -15,6 +15,7 @@ URL scheme (paths below the service's public base URL):
     /items/{id}.ics                one event as a calendar file ("Add to calendar")
     /embed/v1.js                   the embed script partners load (<syndicate-feed>), which
                                    imports /embed/v1.{hash}.js, cached as immutable
+    /embed/v1.css                  its stylesheet for the page's head (reserves its space)
     /healthz, /metrics             operations
 
 Permanent ids are RFC 4151 tag URIs: `tag:{authority},{date}:{specific}`.
@@ -107,6 +108,11 @@ def embed_script_path(version: int, content_hash: str | None = None) -> str:
     """The embed script of major `version`: the stable `/embed/v1.js` partners paste, or,
     with its `content_hash`, the immutable file it imports, `/embed/v1.{hash}.js`."""
     return f"/embed/v{version}.{content_hash}.js" if content_hash else f"/embed/v{version}.js"
+
+
+def embed_style_path(version: int) -> str:
+    """The stylesheet that reserves the embed's space before its script runs: `/embed/v1.css`."""
+    return f"/embed/v{version}.css"
 
 
 def webcal(url: str) -> str:

@@ -280,4 +280,35 @@ def _in_vtimezone(lines: list[str], line: str) -> bool:
     return opened > closed
 
 
-CHECKS = {"atom": check_atom, "rss": check_rss, "json": check_json_feed, "ics": check_ical}
+def check_fragment(body: bytes) -> Any:
+    """Assert `body` is an HTML fragment partners can include as is: one `section`, a list
+    of items each with a heading, its link and a `<time datetime>`; no script, no style, no
+    id, no event handler, nothing that loads; http(s) links only. Returns the section."""
+    from datetime import date, datetime
+
+    from lxml import html
+
+    text = body.decode("utf-8")
+    assert text.startswith('<section class="syndicate-feed"') and text.endswith("</section>\n")
+    section = html.fragment_fromstring(text)
+    assert section.tag == "section" and section.get("aria-label")
+    allowed = {"section", "h2", "h3", "a", "ul", "li", "p", "time", "span"}
+    for element in section.iter():
+        assert isinstance(element.tag, str), "no comments or processing instructions"
+        assert element.tag in allowed, element.tag
+        for name in element.attrib:
+            assert name in {"class", "href", "datetime", "dir", "lang", "aria-label"}, name
+        if element.tag == "a":
+            assert element.get("href", "").startswith(("https://", "http://")), element.get("href")
+        if element.tag == "time":
+            value = element.get("datetime", "")
+            (date if len(value) == 10 else datetime).fromisoformat(value)
+    for item in section.iter("li"):
+        assert item.find("h3/a") is not None and item.find("p/time") is not None
+    return section
+
+
+CHECKS = {
+    "atom": check_atom, "rss": check_rss, "json": check_json_feed, "ics": check_ical,
+    "fragment": check_fragment,
+}  # fmt: skip

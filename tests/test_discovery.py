@@ -17,10 +17,13 @@ BASE = "https://feeds.example.org"
 FEED_URLS = {
     BASE + path
     for path, rep in SNAPSHOT.representations.items()
-    if rep.key is not None and rep.format != "ics"
+    if rep.key is not None and rep.format in ("atom", "rss", "json")
 }
 CALENDAR_URLS = {
     BASE + path for path, rep in SNAPSHOT.representations.items() if rep.format == "ics"
+}
+FRAGMENT_URLS = {
+    BASE + path for path, rep in SNAPSHOT.representations.items() if rep.format == "fragment"
 }
 
 
@@ -36,9 +39,9 @@ def test_page_has_an_autodiscovery_link_for_every_feed():
     assert all(link.get("title") for link in links)
 
 
-def test_page_offers_every_feed_and_calendar_url_to_copy():
+def test_page_offers_every_feed_calendar_and_fragment_url_to_copy():
     offered = {field.get("value") for field in page().xpath("//input[@readonly]")}
-    assert offered == FEED_URLS | CALENDAR_URLS
+    assert offered == FEED_URLS | CALENDAR_URLS | FRAGMENT_URLS
 
 
 def test_page_offers_a_webcal_subscription_next_to_every_calendar():

@@ -54,6 +54,15 @@ async def test_the_stable_url_is_cached_an_hour_so_fixes_reach_partners(client):
     assert "max-age=3600" in cache and "immutable" not in cache
 
 
+async def test_the_stylesheet_is_served_as_css_with_the_stable_policy(client):
+    response = await client.get("/embed/v1.css")
+    assert response.headers["Content-Type"] == "text/css; charset=utf-8"
+    assert "max-age=3600" in response.headers["Cache-Control"]
+    css = await response.text()
+    for limit in range(1, 51):  # every limit the script accepts has its reserved height
+        assert f'syndicate-feed[limit="{limit}"]{{--_rows:{limit}}}' in css
+
+
 async def test_feeds_keep_their_own_cache_policy(client):
     response = await client.get("/feed.atom")
     assert response.headers["Cache-Control"].startswith("public, max-age=300,")

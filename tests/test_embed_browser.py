@@ -26,7 +26,7 @@ from tests.live import LiveServer, free_port, live_server
 FALLBACK = (
     '<a id="fallback" href="https://example.org/harm-reduction">Harm Reduction: latest work</a>'
 )
-LOADED = "document.querySelector('syndicate-feed').shadowRoot.querySelector('.loaded')"
+LOADED = "document.querySelector('syndicate-feed').shadowRoot?.querySelector('.loaded')"
 SHADOW = "document.querySelector('syndicate-feed').shadowRoot"
 
 
@@ -58,6 +58,7 @@ def snippet(service: str, src: str, attributes: str = "", inside: str = FALLBACK
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A partner</title>
 <meta name="color-scheme" content="light dark">
+<link rel="stylesheet" href="{service}/embed/v1.css">
 <script type="module" src="{service}/embed/v1.js"></script></head>
 <body><h1>A partner's page</h1>
 <syndicate-feed src="{src}" {attributes}>{inside}</syndicate-feed>
@@ -170,7 +171,7 @@ def test_nothing_from_a_hostile_feed_executes_or_loads(service, partner, page):
     assert titles == HOSTILE_TEXT  # shown as text, every character kept
     allowed = {
         partner.url + "/hostile.html", src, partner.url + "/declared.png",
-        service.url + "/embed/v1.js",
+        service.url + "/embed/v1.js", service.url + "/embed/v1.css",
     }  # fmt: skip
     requested = set(requested_urls(page))
     unexpected = {
@@ -253,3 +254,36 @@ def test_light_and_dark_follow_the_system_and_are_screenshotted(service, partner
         page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     light = color == "rgb(27, 27, 27)"
     assert light == (scheme == "light"), color
+
+
+def late_script_page(service: str, src: str, stylesheet: bool) -> str:
+    """The snippet, with the script arriving after the first paint (a slow network)."""
+    link = f'<link rel="stylesheet" href="{service}/embed/v1.css">' if stylesheet else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A partner</title>{link}</head>
+<body><h1>A partner's page</h1>
+<syndicate-feed src="{src}" limit="4" summary>{FALLBACK}</syndicate-feed>
+<p id="below">The partner's own content, below the embed.</p>
+<script>setTimeout(() => {{
+  const script = document.createElement("script");
+  script.type = "module"; script.src = "{service}/embed/v1.js";
+  document.head.append(script);
+}}, 400);</script>
+</body></html>"""
+
+
+@pytest.mark.parametrize("stylesheet", [True, False])
+def test_the_stylesheet_reserves_the_space_even_when_the_script_is_late(
+    service, partner, page, stylesheet
+):
+    src = f"{service.url}/topics/harm-reduction/feed.json"
+    page.get(
+        partner.page(f"/late-{stylesheet}.html", late_script_page(service.url, src, stylesheet))
+    )
+    wait_for(page, LOADED)
+    page.execute_script("return new Promise((done) => setTimeout(done, 300))")
+    cls = page.execute_script("return window.__cls")
+    if stylesheet:
+        assert cls == 0
+    else:  # what the stylesheet is for: without it, the page moves
+        assert cls > 0

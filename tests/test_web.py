@@ -23,6 +23,7 @@ MEDIA_TYPES = {
     "rss": "application/rss+xml",
     "json": "application/feed+json",
     "ics": "text/calendar",
+    "fragment": "text/html",
 }
 
 
@@ -231,7 +232,8 @@ async def test_operations_endpoints_refuse_other_methods(client, path):
         (
             "/feed.xml",
             "There is no '.xml' format. Feeds come as .atom (Atom), .rss (RSS), .json (JSON Feed); "
-            "event feeds also as .ics (iCalendar).",
+            "event feeds also as .ics (iCalendar); every feed also as .html (HTML fragment), "
+            "to include in a page.",
         ),
         ("/wp-admin/", "Nothing is published at /wp-admin/."),
         ("/feed.atom/", "Nothing is published at /feed.atom/."),
@@ -328,8 +330,9 @@ async def test_healthz_reports_snapshot_and_counts(client):
     assert health["snapshot"]["version"] == SNAPSHOT.version
     assert health["snapshot"]["age_seconds"] >= 0
     assert health["counts"] == {
-        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5 + 2,  # + calendars; + 2 views of
-            # 6, 4 formats; + 5 events' calendar files; + the embed script and its loader
+        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5 + 3 + 9 + 2 * 6,  # + calendars;
+            # + 2 views of 6, 4 formats; + 5 events' calendar files; + the embed script, its
+            # loader and stylesheet; + an HTML fragment of every feed and view
     }  # fmt: skip
     assert health["last_reload_error"] is None
 

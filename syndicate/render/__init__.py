@@ -3,10 +3,12 @@
 Importing this package registers the built-in formats, in the order pages list them.
 """
 
-from syndicate.render import ical, jsonfeed, xmlfeeds
+from syndicate.render import fragment, ical, jsonfeed, xmlfeeds
 from syndicate.render.registry import FORMATS, Format, by_extension, register
 
-for _format in (xmlfeeds.ATOM_FORMAT, xmlfeeds.RSS_FORMAT, jsonfeed.FORMAT, ical.FORMAT):
+for _format in (
+    xmlfeeds.ATOM_FORMAT, xmlfeeds.RSS_FORMAT, jsonfeed.FORMAT, ical.FORMAT, fragment.FORMAT
+):  # fmt: skip
     register(_format)
 
 __all__ = ["FORMATS", "Format", "by_extension", "register"]

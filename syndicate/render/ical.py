@@ -35,7 +35,7 @@ from icalendar.parser import Contentline
 from syndicate import eventtext, urls
 from syndicate.feeds import FeedView, ends, holds_events, in_view, selected_items, starts
 from syndicate.model import Catalog, EventStatus, Item, Site
-from syndicate.render.registry import Format
+from syndicate.render.registry import CALENDAR, Format
 from syndicate.render.vtimezone import vtimezone
 
 MEDIA_TYPE = "text/calendar"
@@ -327,5 +327,5 @@ def _within_budget(view: FeedView, events: tuple[Item, ...]) -> tuple[Item, ...]
 
 FORMAT = Format(
     "ics", "ics", MEDIA_TYPE, render_ical, applies_to=holds_events, label="iCalendar",
-    is_feed=False,
+    kind=CALENDAR,
 )  # fmt: skip

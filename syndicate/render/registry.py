@@ -18,6 +18,11 @@ def every_feed(key: FeedKey, catalog: Catalog) -> bool:
     return True
 
 
+FEED = "feed"  # for feed readers: autodiscovery, OPML
+CALENDAR = "calendar"  # for calendar apps: webcal links
+FRAGMENT = "fragment"  # for partner sites: HTML to include in their pages
+
+
 @dataclass(frozen=True)
 class Format:
     name: str
@@ -26,9 +31,12 @@ class Format:
     render: Callable[[FeedView], bytes]
     applies_to: Callable[[FeedKey, Catalog], bool] = every_feed
     label: str = ""
-    # A feed format, for readers (autodiscovery, OPML); False for calendars, which go to
-    # calendar apps instead.
-    is_feed: bool = True
+    kind: str = FEED  # who it is for: FEED, CALENDAR or FRAGMENT
+
+    @property
+    def is_feed(self) -> bool:
+        """A format for feed readers (autodiscovery, OPML)."""
+        return self.kind == FEED
 
     @property
     def content_type(self) -> str:

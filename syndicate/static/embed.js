@@ -19,7 +19,8 @@ const CSS = `
 [part~=box]{background:var(--bg);color:inherit;border:1px solid var(--rule);
 border-radius:var(--syndicate-radius,.5em);padding:var(--pad-y) var(--pad-x);box-sizing:border-box;
 min-height:calc(var(--head) + var(--rows,5) * var(--row) + 2 * var(--pad-y) + 2px)}
-[part~=heading]{margin:0;height:var(--head);font-size:1.15em;line-height:var(--head);overflow:hidden;
+:host{min-height:calc(var(--head) + var(--rows,5) * var(--row) + 2 * var(--pad-y) + 2px)}
+[part~=heading]{margin:0;font-size:1.15em;height:calc(var(--head) / 1.15);line-height:calc(var(--head) / 1.15);overflow:hidden;
 white-space:nowrap;text-overflow:ellipsis}
 ul{list-style:none;margin:0;padding:0}
 [part~=item]{height:var(--row);box-sizing:border-box;padding:.45em 0;border-top:1px solid var(--rule);

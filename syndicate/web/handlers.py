@@ -16,6 +16,7 @@ from aiohttp import web
 
 from syndicate.feeds import holds_events
 from syndicate.render import FORMATS, by_extension
+from syndicate.render.registry import CALENDAR, FRAGMENT
 from syndicate.urls import (
     FEEDS_JSON_PATH,
     HEALTH_PATH,
@@ -155,9 +156,13 @@ def _not_found(path: str, current: Current) -> str:
                 f".{f.extension} ({f.label})" for f in FORMATS.values() if f.is_feed
             )
             calendars = ", ".join(
-                f".{f.extension} ({f.label})" for f in FORMATS.values() if not f.is_feed
+                f".{f.extension} ({f.label})" for f in FORMATS.values() if f.kind == CALENDAR
+            )
+            fragments = ", ".join(
+                f".{f.extension} ({f.label})" for f in FORMATS.values() if f.kind == FRAGMENT
             )
             also = f"; event feeds also as {calendars}" if calendars else ""
+            also += f"; every feed also as {fragments}, to include in a page" if fragments else ""
             reason = f"There is no '.{extension}' format. Feeds come as {formats}{also}."
         else:
             reason = f"This feed has no {fmt.label} format."

@@ -1,0 +1,26 @@
+"""The Jinja2 environment every HTML page and fragment is rendered with (templates/).
+
+Autoescaping is on for everything: every value from the content is text, never markup, so
+a template cannot forget to escape it. Undefined names are errors, not empty strings.
+Rendering happens once per snapshot, never per request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("syndicate", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def render(name: str, **context: Any) -> bytes:
+    """Template `name` rendered with `context`, as UTF-8."""
+    return TEMPLATES.get_template(name).render(**context).encode("utf-8")
