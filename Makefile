@@ -7,7 +7,7 @@ CONFIG ?= feeds_config
 .PHONY: install install-test system-deps run check test test-slow mutants lint typecheck golden bench clean
 
 # System programs the tests and the benchmark use, as command:debian-package.
-SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver
+SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver npm:npm
 # Locales the determinism test renders under (Turkish case mapping, German formats).
 TEST_LOCALES := tr_TR de_DE
 
@@ -49,6 +49,14 @@ system-deps:
 
 install-test: $(VENV)/.installed-test
 
+# axe-core, the accessibility checker the browser tests inject (from the npm registry, at the
+# version package-lock.json pins). Without npm the accessibility tests skip (fail under CI).
+AXE := tests/browser_deps/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser_deps/package.json tests/browser_deps/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/browser_deps --no-audit --no-fund --silent; \
+	else echo "npm is not installed: the accessibility checks will skip"; fi
+
 # Serve the sample on http://127.0.0.1:8080/ (SYNDICATE_* variables change settings).
 run: install
 	$(BIN)/syndicate serve --config $(CONFIG)
@@ -56,7 +64,7 @@ run: install
 check: install
 	$(BIN)/syndicate check $(CONFIG)
 
-test: install-test system-deps
+test: install-test system-deps $(AXE)
 	$(BIN)/python -m pytest
 
 # The property tests with many more examples than `make test` runs.

@@ -134,3 +134,32 @@ def wait_for(driver: Any, script: str, timeout: float = 10) -> Any:
     return WebDriverWait(driver, timeout, poll_frequency=0.05).until(
         lambda d: d.execute_script(f"return {script}")
     )
+
+
+AXE = Path(__file__).resolve().parent / "browser_deps" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+def accessibility_violations(driver: Any) -> list[dict[str, Any]]:
+    """axe-core's violations on the current page (shadow roots included), WCAG 2.2 A and AA
+    plus axe's best practices: [{id, impact, help, targets}]."""
+    if not AXE.is_file():
+        import os
+
+        import pytest
+
+        message = "axe-core is not installed (`make test` installs it with npm)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must run this test")
+        pytest.skip(message)
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        driver.execute_script(AXE.read_text(encoding="utf-8"))  # DevTools: not subject to CSP
+    result = driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
+          .then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+            targets: v.nodes.map((n) => n.target)}))))
+          .catch((e) => done([{id: "axe-error", impact: "critical", help: String(e), targets: []}]));""",
+        AXE_RULES,
+    )
+    return list(result)

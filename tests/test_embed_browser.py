@@ -14,6 +14,7 @@ import pytest
 from tests.browser import (
     SCREENSHOTS,
     PartnerSite,
+    accessibility_violations,
     chromium,
     console,
     partner_site,
@@ -60,10 +61,10 @@ def snippet(service: str, src: str, attributes: str = "", inside: str = FALLBACK
 <meta name="color-scheme" content="light dark">
 <link rel="stylesheet" href="{service}/embed/v1.css">
 <script type="module" src="{service}/embed/v1.js"></script></head>
-<body><h1>A partner's page</h1>
+<body><main><h1>A partner's page</h1>
 <syndicate-feed src="{src}" {attributes}>{inside}</syndicate-feed>
 <p id="below">The partner's own content, below the embed.</p>
-</body></html>"""
+</main></body></html>"""
 
 
 def feed(url: str) -> dict[str, Any]:
@@ -287,3 +288,20 @@ def test_the_stylesheet_reserves_the_space_even_when_the_script_is_late(
         assert cls == 0
     else:  # what the stylesheet is for: without it, the page moves
         assert cls > 0
+
+
+def test_the_component_has_no_accessibility_violations(service, partner, page):
+    src = f"{service.url}/topics/harm-reduction/feed.json"
+    page.get(partner.page("/a11y.html", snippet(service.url, src, 'limit="5" summary images')))
+    wait_for(page, LOADED)
+    assert accessibility_violations(page) == []
+
+
+def test_the_fragment_included_in_a_page_has_no_accessibility_violations(service, partner, page):
+    fragment = urllib.request.urlopen(f"{service.url}/topics/harm-reduction/feed.html", timeout=5)
+    included = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A partner</title></head>
+<body><main><h1>A partner's page</h1>
+{fragment.read().decode("utf-8")}</main></body></html>"""
+    page.get(partner.page("/fragment.html", included))
+    assert accessibility_violations(page) == []
