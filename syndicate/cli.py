@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from syndicate import __version__
+from syndicate import __version__, urls
 from syndicate.build import NoPublicURL, snapshot_for
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
@@ -129,10 +129,11 @@ def _report(error: ContentError, config: Path) -> None:
 
 
 def _build(settings: Settings, out: Path) -> int:
-    """Write each representation to OUT/<path> (and OUT/<path>.gz); `/` becomes index.html."""
+    """Write each representation to OUT/<path> (and OUT/<path>.gz); `/` becomes index.html,
+    `/topics/x/` topics/x/index.html."""
     snapshot = snapshot_for(settings)
     for path, rep in snapshot.representations.items():
-        target = out / (path.lstrip("/") or "index.html")
+        target = out / urls.file_path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(rep.body)
         target.with_name(target.name + ".gz").write_bytes(rep.gzip_body)

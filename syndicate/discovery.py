@@ -1,7 +1,6 @@
-"""The documents that help people and programs find the feeds, rendered with the snapshot:
+"""The documents that help programs find the feeds, rendered with the snapshot (the pages
+for people are `pages.py`), and the feed listing both use:
 
-* `/` an HTML page: the site, its topics, every feed in every format with a copyable URL,
-  autodiscovery `<link rel="alternate">` tags, how to subscribe, and the extensions used;
 * `/feeds.opml` OPML 2.0 listing every feed once, in Atom (`xmlUrl`), for readers to import
   all at once; `/feeds-rss.opml` and `/feeds-json.opml` list the same feeds in RSS and JSON
   Feed (a list of every feed in every format would show each item three times);
@@ -18,7 +17,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from email.utils import format_datetime
 
-from syndicate import templating, urls
+from syndicate import urls
 from syndicate.feeds import FeedView
 from syndicate.model import Catalog
 from syndicate.render import FORMATS, Format
@@ -33,7 +32,7 @@ class Listed:
 
     @property
     def url(self) -> str:
-        return self.view.url(self.format.extension)
+        return urls.absolute(self.view.site, self.format.path(self.view.key))
 
 
 def listing(views: tuple[FeedView, ...]) -> tuple[Listed, ...]:
@@ -120,32 +119,3 @@ def opml(catalog: Catalog, listed: tuple[Listed, ...], format_name: str) -> byte
 
 def _opml_version(fmt: Format) -> str:
     return {"atom": "ATOM", "rss": "RSS2", "json": "JSONFEED"}.get(fmt.name, fmt.name.upper())
-
-
-def index_html(catalog: Catalog, entries: tuple[Listed, ...]) -> bytes:
-    """`/`: the human entry point, with autodiscovery links for readers and browsers
-    (templates/index.html, autoescaped)."""
-    site = catalog.site
-    by_view: dict[str, list[Listed]] = {}
-    for entry in entries:
-        by_view.setdefault(entry.view.id, []).append(entry)
-    groups = list(by_view.values())
-    return templating.render(
-        "index.html",
-        site=site,
-        # calendars are for calendar apps, not feed readers
-        autodiscovery=[entry for entry in entries if entry.format.is_feed],
-        opml_url=urls.absolute(site, urls.opml_path(urls.OPML_FORMAT)),
-        other_opml=[
-            (urls.absolute(site, urls.opml_path(fmt.name)), fmt.label)
-            for fmt in FORMATS.values()
-            if fmt.name != urls.OPML_FORMAT and fmt.is_feed
-        ],
-        json_url=urls.absolute(site, urls.FEEDS_JSON_PATH),
-        site_wide=[group for group in groups if group[0].view.topic is None],
-        topics=[
-            (topic, [group for group in groups if group[0].view.topic is topic])
-            for topic in catalog.topics.values()
-        ],
-        webcal=urls.webcal,
-    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from syndicate import discovery, embed, urls
+from syndicate import assets, discovery, pages, templating, urls
 from syndicate.feeds import (
     DEFAULT_REFRESH_SECONDS,
     FeedView,
@@ -30,6 +30,7 @@ from syndicate.feeds import (
 )
 from syndicate.model import Catalog, Item
 from syndicate.render import FORMATS, ical
+from syndicate.render.registry import CALENDAR, FEED
 from syndicate.urls import FeedKey
 
 Renderer = Callable[[Catalog, tuple[discovery.Listed, ...]], bytes]
@@ -37,14 +38,24 @@ EVENT_CALENDAR = "ics-event"  # the format name of one event's calendar file
 CONTENT = "content"  # the cache policy of what follows the content (max-age from settings)
 
 
-def discovery_documents() -> dict[str, tuple[str, str, Renderer]]:
-    """Discovery documents: path -> (name, content type, renderer)."""
-    documents: dict[str, tuple[str, str, Renderer]] = {
-        urls.INDEX_PATH: ("html", "text/html; charset=utf-8", discovery.index_html),
-        urls.FEEDS_JSON_PATH: (
-            "feeds-json", "application/json; charset=utf-8", discovery.feeds_json,
-        ),
-    }  # fmt: skip
+Document = tuple[str, str, Renderer, tuple[tuple[str, str], ...]]
+PAGE_HEADERS = (("Content-Security-Policy", templating.PAGE_CSP),)
+
+
+def discovery_documents(catalog: Catalog) -> dict[str, Document]:
+    """Documents besides the feeds: path -> (name, content type, renderer, headers)."""
+    html, json = "text/html; charset=utf-8", "application/json; charset=utf-8"
+    documents: dict[str, Document] = {
+        urls.INDEX_PATH: ("html", html, pages.front_page, PAGE_HEADERS),
+        urls.FEEDS_JSON_PATH: ("feeds-json", json, discovery.feeds_json, ()),
+    }
+    for slug in catalog.topics:
+        documents[urls.topic_page_path(slug)] = (
+            "topic-page",
+            html,
+            functools.partial(pages.topic_page, slug=slug),
+            PAGE_HEADERS,
+        )
     for fmt in FORMATS.values():
         if not fmt.is_feed:
             continue
@@ -52,6 +63,7 @@ def discovery_documents() -> dict[str, tuple[str, str, Renderer]]:
             "opml" if fmt.name == urls.OPML_FORMAT else f"opml-{fmt.name}",
             "text/x-opml; charset=utf-8",
             functools.partial(discovery.opml, format_name=fmt.name),
+            (),
         )
     return documents
 
@@ -71,6 +83,7 @@ class Representation:
     link_header: str = ""
     key: FeedKey | None = None
     cache: str = CONTENT  # how long it may be cached: CONTENT, or an embed asset's policy
+    headers: tuple[tuple[str, str], ...] = ()  # response headers of its own (a page's CSP)
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,7 @@ def representation(
     link_header: str = "",
     previous: Representation | None = None,
     cache: str = CONTENT,
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> Representation:
     """Wrap `body` with its deterministic gzip encoding and validators.
 
@@ -129,15 +143,18 @@ def representation(
         link_header=link_header,
         key=key,
         cache=cache,
+        headers=headers,
     )
 
 
 def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
-    """`Link`: this feed as rel=self, its other formats as rel=alternate (RFC 8288)."""
+    """`Link`: this feed as rel=self, its other feed and calendar formats as rel=alternate
+    (RFC 8288). HTML fragments and iframe pages are left out: a client following a
+    text/html alternate expects the feed's web page, not a piece of one."""
     parts = []
     for fmt in FORMATS.values():
-        if fmt.applies_to(key, catalog):
-            url = urls.absolute(catalog.site, urls.feed_path(key, fmt.extension))
+        if fmt.applies_to(key, catalog) and fmt.kind in (FEED, CALENDAR):
+            url = urls.absolute(catalog.site, fmt.path(key))
             rel = "self" if fmt.name == own else "alternate"
             parts.append(f'<{url}>; rel="{rel}"; type="{fmt.media_type}"')
     return ", ".join(parts)
@@ -152,10 +169,11 @@ def render_feeds(
         catalog, key = view.catalog, view.key
         for fmt in FORMATS.values():
             if fmt.applies_to(key, catalog):
-                path = urls.feed_path(key, fmt.extension)
+                path = fmt.path(key)
                 rendered[path] = representation(
                     path, fmt.name, fmt.content_type, fmt.render(view), view.updated, key,
                     _link_header(catalog, key, fmt.name), previous.get(path),
+                    headers=fmt.headers,
                 )  # fmt: skip
     return rendered
 
@@ -183,12 +201,12 @@ def build_snapshot(
                 previous=before.get(path),
             )  # fmt: skip
     listed = discovery.listing(views)
-    for path, (name, content_type, render) in discovery_documents().items():
+    for path, (name, content_type, render, headers) in discovery_documents(catalog).items():
         representations[path] = representation(
             path, name, content_type, render(catalog, listed), modified,
-            previous=before.get(path),
+            previous=before.get(path), headers=headers,
         )  # fmt: skip
-    for asset in embed.assets():
+    for asset in assets.assets():
         representations[asset.path] = representation(
             asset.path, asset.name, f"{asset.media_type}; charset=utf-8", asset.body, modified,
             previous=before.get(asset.path), cache=asset.cache,

@@ -21,6 +21,20 @@ TEMPLATES = jinja2.Environment(
 )
 
 
+# Content-Security-Policy of our pages: nothing inline, nothing from elsewhere but images
+# (the embed builder's preview shows the items' images). Iframe pages run no script at all
+# and may be framed by anyone; the other pages by no one.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' https:; frame-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+FRAME_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors *"
+)
+
+
 def render(name: str, **context: Any) -> bytes:
     """Template `name` rendered with `context`, as UTF-8."""
     return TEMPLATES.get_template(name).render(**context).encode("utf-8")

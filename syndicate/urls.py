@@ -2,7 +2,8 @@
 
 URL scheme (paths below the service's public base URL):
 
-    /                              the feeds page
+    /                              the front page: topics, their latest items, every feed
+    /topics/{topic}/               a topic page: its feeds and calendars, the embed builder
     /feeds.opml                    OPML of every feed, in Atom (feeds-rss.opml, feeds-json.opml)
     /feeds.json                    every feed in every format, for programs
     /feed.{ext}                    everything, site-wide
@@ -16,6 +17,9 @@ URL scheme (paths below the service's public base URL):
     /embed/v1.js                   the embed script partners load (<syndicate-feed>), which
                                    imports /embed/v1.{hash}.js, cached as immutable
     /embed/v1.css                  its stylesheet for the page's head (reserves its space)
+    /embed/{feed path}.html        a feed as a page to show in an iframe:
+                                   /embed/topics/harm-reduction/feed.html
+    /assets/pages.{hash}.{css,js}  our pages' style and script, immutable
     /healthz, /metrics             operations
 
 Permanent ids are RFC 4151 tag URIs: `tag:{authority},{date}:{specific}`.
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from syndicate.model import Site
 
 ALL = "feed"  # the file name of "every type" feeds
+FRAME_PREFIX = "/embed"  # iframe pages: /embed/topics/harm-reduction/feed.html
 INDEX_PATH = "/"
 FEEDS_JSON_PATH = "/feeds.json"
 HEALTH_PATH = "/healthz"
@@ -45,6 +50,7 @@ RESERVED_NAMES = {
     METRICS_PATH.lstrip("/"): METRICS_PATH,
     "items": "/items/{id}.ics, one event's calendar file",
     "embed": "/embed/v1.js, the embed script",
+    "assets": "/assets/, our pages' stylesheet and script",
 }
 
 
@@ -104,6 +110,18 @@ def event_calendar_path(item_id: str) -> str:
     return f"/items/{item_id}.ics"
 
 
+def topic_page_path(topic: str) -> str:
+    """A topic's page: `/topics/harm-reduction/`."""
+    return f"/topics/{topic}/"
+
+
+def file_path(path: str) -> str:
+    """Where a static build writes `path`: `/` is `index.html`, `/topics/x/` is
+    `topics/x/index.html`, every other path itself (without its leading slash)."""
+    relative = path.lstrip("/")
+    return relative + "index.html" if relative == "" or relative.endswith("/") else relative
+
+
 def embed_script_path(version: int, content_hash: str | None = None) -> str:
     """The embed script of major `version`: the stable `/embed/v1.js` partners paste, or,
     with its `content_hash`, the immutable file it imports, `/embed/v1.{hash}.js`."""
@@ -113,6 +131,11 @@ def embed_script_path(version: int, content_hash: str | None = None) -> str:
 def embed_style_path(version: int) -> str:
     """The stylesheet that reserves the embed's space before its script runs: `/embed/v1.css`."""
     return f"/embed/v{version}.css"
+
+
+def page_asset_path(kind: str, content_hash: str) -> str:
+    """Our pages' stylesheet or script ("css", "js"), by content: `/assets/pages.{hash}.css`."""
+    return f"/assets/pages.{content_hash}.{kind}"
 
 
 def webcal(url: str) -> str:

@@ -284,20 +284,25 @@ def check_fragment(body: bytes) -> Any:
     """Assert `body` is an HTML fragment partners can include as is: one `section`, a list
     of items each with a heading, its link and a `<time datetime>`; no script, no style, no
     id, no event handler, nothing that loads; http(s) links only. Returns the section."""
-    from datetime import date, datetime
-
     from lxml import html
 
     text = body.decode("utf-8")
     assert text.startswith('<section class="syndicate-feed"') and text.endswith("</section>\n")
     section = html.fragment_fromstring(text)
+    _check_feed_section(section, {"class", "href", "datetime", "dir", "lang", "aria-label"})
+    return section
+
+
+def _check_feed_section(section: Any, attributes: set[str]) -> None:
+    from datetime import date, datetime
+
     assert section.tag == "section" and section.get("aria-label")
     allowed = {"section", "h2", "h3", "a", "ul", "li", "p", "time", "span"}
     for element in section.iter():
         assert isinstance(element.tag, str), "no comments or processing instructions"
         assert element.tag in allowed, element.tag
         for name in element.attrib:
-            assert name in {"class", "href", "datetime", "dir", "lang", "aria-label"}, name
+            assert name in attributes, name
         if element.tag == "a":
             assert element.get("href", "").startswith(("https://", "http://")), element.get("href")
         if element.tag == "time":
@@ -305,10 +310,51 @@ def check_fragment(body: bytes) -> Any:
             (date if len(value) == 10 else datetime).fromisoformat(value)
     for item in section.iter("li"):
         assert item.find("h3/a") is not None and item.find("p/time") is not None
-    return section
+
+
+def check_page(body: bytes, base: str | None) -> Any:
+    """Assert `body` is one of our HTML pages, safe under its CSP: a document with a
+    language and a title; scripts and stylesheets only from `base` (our origin), none
+    inline; no event handler or style attribute; http(s) (or webcal) links only. Returns
+    the parsed document. `base` None: any http(s) origin."""
+    from lxml import html
+
+    text = body.decode("utf-8")
+    assert text.lower().startswith("<!doctype html>")
+    document = html.document_fromstring(text)
+    ours = (base + "/",) if base is not None else ("https://", "http://")
+    assert document.get("lang") and document.findtext(".//title")
+    for element in document.iter():
+        if not isinstance(element.tag, str):
+            continue
+        assert element.tag != "style", "no inline stylesheet"
+        for name in element.attrib:
+            assert not name.lower().startswith("on") and name.lower() != "style", name
+        if element.tag == "script":
+            assert (
+                element.get("src", "").startswith(base + "/") and not (element.text or "").strip()
+            )
+        if element.tag == "link" and element.get("rel") == "stylesheet":
+            assert element.get("href", "").startswith(ours)
+        if element.tag == "a":
+            assert element.get("href", "").startswith(("https://", "http://", "webcal://", "#"))
+    return document
+
+
+def check_frame(body: bytes) -> Any:
+    """Assert `body` is an iframe page: one of our pages with no script at all, holding the
+    feed's fragment with links that open in the partner's tab. Returns the section."""
+    document = check_page(body, None)
+    assert not document.findall(".//script")
+    sections = document.findall(".//section")
+    assert len(sections) == 1
+    attributes = {"class", "href", "datetime", "dir", "lang", "aria-label", "target"}
+    _check_feed_section(sections[0], attributes)
+    assert all(a.get("target") == "_top" for a in sections[0].iter("a"))
+    return sections[0]
 
 
 CHECKS = {
     "atom": check_atom, "rss": check_rss, "json": check_json_feed, "ics": check_ical,
-    "fragment": check_fragment,
+    "fragment": check_fragment, "frame": check_frame,
 }  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from syndicate import urls
 from syndicate.loader import load_catalog
 from syndicate.snapshot import build_snapshot
 
@@ -21,9 +22,9 @@ def expected_files() -> dict[str, bytes]:
     (the embed script is code, not content: tests/test_embed.py covers it)."""
     snapshot = build_snapshot(load_catalog(CONTENT))
     return {
-        (path.lstrip("/") or "index.html"): rep.body
+        urls.file_path(path): rep.body
         for path, rep in snapshot.representations.items()
-        if not path.startswith("/embed/")
+        if not rep.format.startswith(("embed", "page-"))
     }
 
 

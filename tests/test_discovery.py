@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from html import escape as html_escape
 
 import pytest
 from lxml import html
@@ -25,43 +26,59 @@ CALENDAR_URLS = {
 FRAGMENT_URLS = {
     BASE + path for path, rep in SNAPSHOT.representations.items() if rep.format == "fragment"
 }
+FRAME_URLS = {
+    BASE + path for path, rep in SNAPSHOT.representations.items() if rep.format == "frame"
+}
 
 
 def page() -> html.HtmlElement:
     return html.fromstring(SNAPSHOT.representations["/"].body)
 
 
-def test_page_has_an_autodiscovery_link_for_every_feed():
+def test_page_has_an_autodiscovery_link_for_every_feed_but_not_its_views():
     links = page().xpath('//head/link[@rel="alternate"]')
-    assert {link.get("href") for link in links} == FEED_URLS
+    expected = {
+        BASE + path for path, rep in SNAPSHOT.representations.items()
+        if BASE + path in FEED_URLS and rep.key is not None and rep.key.view is None
+    }  # fmt: skip
+    assert {link.get("href") for link in links} == expected
     types = {link.get("type") for link in links}
     assert types == {"application/atom+xml", "application/rss+xml", "application/feed+json"}
     assert all(link.get("title") for link in links)
 
 
-def test_page_offers_every_feed_calendar_and_fragment_url_to_copy():
-    offered = {field.get("value") for field in page().xpath("//input[@readonly]")}
-    assert offered == FEED_URLS | CALENDAR_URLS | FRAGMENT_URLS
+def test_every_feed_calendar_fragment_and_iframe_url_is_one_click_away():
+    linked = {a.get("href") for a in page().xpath('//table[@class="feeds"]//a')}
+    keyed = {BASE + path for path, rep in SNAPSHOT.representations.items() if rep.key is not None}
+    assert keyed == FEED_URLS | CALENDAR_URLS | FRAGMENT_URLS | FRAME_URLS
+    assert keyed <= linked
 
 
-def test_page_offers_a_webcal_subscription_next_to_every_calendar():
+def test_page_offers_a_webcal_subscription_for_every_calendar():
     webcal = {a.get("href") for a in page().xpath("//a[starts-with(@href, 'webcal:')]")}
     assert webcal == {"webcal://" + url.removeprefix("https://") for url in CALENDAR_URLS}
     assert len(CALENDAR_URLS) == 6 * 3  # everything, events, both per topic; each in 3 views
 
 
-def test_page_lists_the_topics_and_explains_how_to_subscribe():
+def test_page_leads_with_the_topics_each_with_one_subscribe_action_and_its_page():
     root = page()
     assert root.findtext(".//title") == "Open Society Foundations: feeds"
-    assert (
-        root.xpath('//section[@id="topic-harm-reduction"]/h2')[0]
-        .text_content()
-        .startswith("Harm Reduction")
-    )
+    cards = root.xpath('//section[@id="topics"]//article[@class="card"]')
+    assert [c.get("id") for c in cards] == ["topic-harm-reduction", "topic-drug-policy"]
+    for card, slug in zip(cards, ["harm-reduction", "drug-policy"], strict=True):
+        assert card.xpath(".//h3/a")[0].get("href") == f"{BASE}/topics/{slug}/"
+        subscribe = card.xpath('.//a[@class="button"]')
+        assert [a.get("href") for a in subscribe] == [f"{BASE}/topics/{slug}/feed.atom"]
     subscribe = root.xpath('//section[@id="subscribe"]')[0].text_content()
     assert "feed reader" in subscribe and "OPML" in subscribe
     assert root.xpath('//section[@id="extensions"]')  # the JSON Feed extensions' "about" target
-    assert root.get("lang") == "en"
+
+
+def test_each_topic_description_is_printed_once():
+    text = SNAPSHOT.representations["/"].body.decode("utf-8")
+    for topic in load_catalog(CONTENT).topics.values():
+        if topic.description:
+            assert text.count(html_escape(topic.description, quote=False)) == 1, topic.slug
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 import pytest
 
 from syndicate.loader import load_catalog
+from syndicate.render import FORMATS
 from syndicate.settings import Settings
 from syndicate.snapshot import build_snapshot
 from tests.conftest import CONTENT
@@ -24,6 +25,7 @@ MEDIA_TYPES = {
     "json": "application/feed+json",
     "ics": "text/calendar",
     "fragment": "text/html",
+    "frame": "text/html",
 }
 
 
@@ -48,9 +50,11 @@ async def test_every_feed_is_served_with_its_media_type_and_validators(client, p
     assert response.headers["Vary"] == "Accept-Encoding"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert (
-        'rel="self"' in response.headers["Link"] and 'rel="alternate"' in response.headers["Link"]
-    )
+    link = response.headers["Link"]
+    if FORMATS[rep.format].kind in ("feed", "calendar"):
+        assert 'rel="self"' in link and 'rel="alternate"' in link
+    else:  # a fragment or iframe page names the feed's formats, and is none of them
+        assert 'rel="self"' not in link and 'rel="alternate"' in link
     CHECKS[rep.format](body)
 
 
@@ -330,9 +334,10 @@ async def test_healthz_reports_snapshot_and_counts(client):
     assert health["snapshot"]["version"] == SNAPSHOT.version
     assert health["snapshot"]["age_seconds"] >= 0
     assert health["counts"] == {
-        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5 + 3 + 9 + 2 * 6,  # + calendars;
-            # + 2 views of 6, 4 formats; + 5 events' calendar files; + the embed script, its
-            # loader and stylesheet; + an HTML fragment of every feed and view
+        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5 + 3 + 2 * (9 + 2 * 6) + 2 + 2,
+            # + calendars; + 2 views of 6, 4 formats; + 5 events' calendar files; + the embed
+            # script, its loader and stylesheet; + an HTML fragment and an iframe page of
+            # every feed and view; + the pages' stylesheet and script; + 2 topic pages
     }  # fmt: skip
     assert health["last_reload_error"] is None
 

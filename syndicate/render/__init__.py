@@ -7,7 +7,8 @@ from syndicate.render import fragment, ical, jsonfeed, xmlfeeds
 from syndicate.render.registry import FORMATS, Format, by_extension, register
 
 for _format in (
-    xmlfeeds.ATOM_FORMAT, xmlfeeds.RSS_FORMAT, jsonfeed.FORMAT, ical.FORMAT, fragment.FORMAT
+    xmlfeeds.ATOM_FORMAT, xmlfeeds.RSS_FORMAT, jsonfeed.FORMAT, ical.FORMAT, fragment.FORMAT,
+    fragment.FRAME_FORMAT,
 ):  # fmt: skip
     register(_format)
 

@@ -1,5 +1,6 @@
-"""An HTML fragment of each feed, for partner sites that render on the server (SSI, ESI, a
-CMS include): `/topics/harm-reduction/feed.html`. See docs/embedding.md.
+"""HTML of each feed for partner sites (docs/embedding.md): a fragment for those that render
+on the server (SSI, ESI, a CMS include), `/topics/harm-reduction/feed.html`, and an iframe
+page for those that can paste only an iframe, `/embed/topics/harm-reduction/feed.html`.
 
 A plain, accessible list (a section with a heading, a `ul` of items, each a heading with
 its link, a `<time datetime>` and, for events, the place; the summary as text): no script,
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from syndicate import eventtext, templating
+from syndicate import assets, eventtext, templating, urls
 from syndicate.feeds import FeedView
 from syndicate.model import Item
-from syndicate.render.registry import FRAGMENT, Format
+from syndicate.render.registry import FRAGMENT, FRAME, Format
 
 MEDIA_TYPE = "text/html"
 
@@ -65,9 +66,27 @@ def render_fragment(view: FeedView) -> bytes:
         view=view,
         language=view.site.language,
         entries=[entry(view, item) for item in view.entries],
+        target="",
+    )
+
+
+def render_frame(view: FeedView) -> bytes:
+    """The iframe page of `view`: the fragment in a page of its own, styled, light or dark
+    (`#light`, `#dark` or the reader's system), its links opening in the partner's tab."""
+    return templating.render(
+        "frame.html",
+        view=view,
+        language=view.site.language,
+        entries=[entry(view, item) for item in view.entries],
+        target="_top",
+        stylesheet=urls.absolute(view.site, assets.page_assets()["css"].path),
     )
 
 
 FORMAT = Format(
     "fragment", "html", MEDIA_TYPE, render_fragment, label="HTML fragment", kind=FRAGMENT
 )
+FRAME_FORMAT = Format(
+    "frame", "html", MEDIA_TYPE, render_frame, label="iframe page", kind=FRAME,
+    prefix=urls.FRAME_PREFIX, headers=(("Content-Security-Policy", templating.FRAME_CSP),),
+)  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from syndicate import urls
 from syndicate.feeds import FeedView
 from syndicate.model import Catalog
 from syndicate.urls import FeedKey
@@ -21,6 +22,7 @@ def every_feed(key: FeedKey, catalog: Catalog) -> bool:
 FEED = "feed"  # for feed readers: autodiscovery, OPML
 CALENDAR = "calendar"  # for calendar apps: webcal links
 FRAGMENT = "fragment"  # for partner sites: HTML to include in their pages
+FRAME = "frame"  # for partner sites: a page to show in an iframe
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,13 @@ class Format:
     render: Callable[[FeedView], bytes]
     applies_to: Callable[[FeedKey, Catalog], bool] = every_feed
     label: str = ""
-    kind: str = FEED  # who it is for: FEED, CALENDAR or FRAGMENT
+    kind: str = FEED  # who it is for: FEED, CALENDAR, FRAGMENT or FRAME
+    prefix: str = ""  # before the feed's path: "/embed" for /embed/topics/x/feed.html
+    headers: tuple[tuple[str, str], ...] = ()  # response headers of its own (a CSP)
+
+    def path(self, key: FeedKey) -> str:
+        """The path of `key`'s feed in this format."""
+        return self.prefix + urls.feed_path(key, self.extension)
 
     @property
     def is_feed(self) -> bool:
@@ -48,12 +56,13 @@ FORMATS: dict[str, Format] = {}
 
 
 def register(fmt: Format) -> Format:
-    """Add `fmt` to the registry; extensions must be unique."""
-    if any(other.extension == fmt.extension for other in FORMATS.values()):
-        raise ValueError(f"extension {fmt.extension!r} is already registered")
+    """Add `fmt` to the registry; paths must be unique (extension and prefix)."""
+    if any((o.extension, o.prefix) == (fmt.extension, fmt.prefix) for o in FORMATS.values()):
+        raise ValueError(f"{fmt.prefix}/….{fmt.extension} is already registered")
     FORMATS[fmt.name] = fmt
     return fmt
 
 
 def by_extension(extension: str) -> Format | None:
-    return next((f for f in FORMATS.values() if f.extension == extension), None)
+    """The format of `/….{extension}` feed paths (not prefixed ones)."""
+    return next((f for f in FORMATS.values() if f.extension == extension and not f.prefix), None)

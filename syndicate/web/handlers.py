@@ -98,6 +98,10 @@ def _other(
             return web.Response(status=204, headers=PREFLIGHT)
         return _not_allowed(method, ALLOWED_METHODS, route, count)
     if prepared is None:
+        if request.path + "/" in current.prepared:  # a page asked for without its slash
+            count("redirect", 301, 0)
+            location = request.path + "/"
+            return web.Response(status=301, headers={**ERROR_HEADERS, "Location": location})
         return _text(404, _not_found(request.path, current), "not_found", count)
     problem = query_problem(request.raw_path.split("?", 1)[1])
     if problem:

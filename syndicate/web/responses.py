@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from syndicate import embed
+from syndicate import assets
 from syndicate.settings import Settings
 from syndicate.snapshot import CONTENT, Representation, Snapshot
 from syndicate.web.conditional import http_date
@@ -49,9 +49,9 @@ def cache_policies(settings: Settings) -> dict[str, str]:
     its hashed URL, whose bytes never change, for a year (RFC 8246 `immutable`)."""
     return {
         CONTENT: cache_control(settings),
-        embed.STABLE: f"public, max-age=3600, stale-while-revalidate=86400, "
+        assets.STABLE: f"public, max-age=3600, stale-while-revalidate=86400, "
         f"stale-if-error={settings.stale_if_error}",
-        embed.IMMUTABLE: "public, max-age=31536000, immutable",
+        assets.IMMUTABLE: "public, max-age=31536000, immutable",
     }
 
 
@@ -89,6 +89,7 @@ def prepare(snapshot: Snapshot, settings: Settings) -> Current:
         }
         if rep.link_header:
             common["Link"] = rep.link_header
+        common.update(rep.headers)
         identity = {**common, "ETag": rep.etag}
         gzipped = {**common, "ETag": rep.gzip_etag}
         prepared[path] = Prepared(

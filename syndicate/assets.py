@@ -1,4 +1,5 @@
-"""The embed script partners load from us (docs/embedding.md), as snapshot documents.
+"""The static files the service serves beside the content, as snapshot documents: the embed
+partners load (docs/embedding.md) and the stylesheet and script of our own pages.
 
 * `/embed/v1.js`, the URL partners paste: a one-line module importing the script by its
   content hash. Cached for an hour (then revalidated with its ETag), so a fix inside
@@ -11,11 +12,16 @@
 
 A change that would break a partner's page (an attribute renamed, a part removed) is a new
 major version, `v2`, served beside `v1`.
+
+* `/assets/pages.{hash}.css` and `/assets/pages.{hash}.js`: the feeds page's, topic pages'
+  and iframe pages' style and behaviour (copy buttons, the embed builder), immutable. Files,
+  not inline, so the pages can forbid inline script and style in their CSP.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
@@ -46,7 +52,23 @@ def content_hash(body: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode("ascii")[:10]
 
 
+@functools.cache
+def page_assets() -> dict[str, Asset]:
+    """The pages' stylesheet and script, by kind ("css", "js")."""
+    found = {}
+    for kind, media_type in (("css", STYLE_MEDIA_TYPE), ("js", MEDIA_TYPE)):
+        body = _static(f"pages.{kind}")
+        path = urls.page_asset_path(kind, content_hash(body))
+        found[kind] = Asset(path, f"page-{kind}", media_type, body, IMMUTABLE)
+    return found
+
+
 def assets(version: int = 1) -> tuple[Asset, ...]:
+    """Every static document: the embed's for major `version`, and the pages'."""
+    return _embed(version) + tuple(page_assets().values())
+
+
+def _embed(version: int) -> tuple[Asset, ...]:
     """The embed script's documents for major `version`."""
     script = _static("embed.js")
     hashed = urls.embed_script_path(version, content_hash(script))

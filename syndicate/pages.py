@@ -1,0 +1,155 @@
+"""The service's own HTML pages, rendered with the snapshot from templates (autoescaped):
+
+* `/` the front page: the topics first, each with its latest items and one subscribe action
+  (and a calendar for topics with events), the site-wide feeds, then every feed URL in
+  every format one click away;
+* `/topics/{topic}/` a topic page: what the topic is, its latest items, every feed and
+  calendar of it with copy buttons and subscribe links, autodiscovery links for its feeds,
+  and the embed builder (pick a feed and options, see a live preview, copy the snippet).
+
+Pure functions from the catalog and its feed listing to bytes. Pages run no inline script
+or style (their CSP forbids it): style and behaviour are `static/pages.css` and `pages.js`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syndicate import assets, templating, urls
+from syndicate.discovery import Listed
+from syndicate.feeds import FeedView
+from syndicate.model import Catalog, Topic
+from syndicate.render import FORMATS
+from syndicate.render.fragment import Entry, entry
+from syndicate.render.registry import CALENDAR, FEED, FRAGMENT, FRAME
+from syndicate.urls import FeedKey
+
+LATEST_ON_FRONT = 3  # items per topic on the front page
+LATEST_ON_TOPIC = 10  # items on a topic page
+ROW_HEIGHT, HEADING_HEIGHT = 84, 48  # iframe pages' rows and heading, pixels (pages.css)
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    """One feed (or view) with its URL in every format."""
+
+    view: FeedView
+    formats: tuple[Listed, ...]
+
+    def url(self, name: str) -> str | None:
+        return next((entry.url for entry in self.formats if entry.format.name == name), None)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A topic (or everything) as the front page shows it."""
+
+    view: FeedView  # its feed of every type
+    topic: Topic | None
+    latest: tuple[Entry, ...]
+    feed_url: str  # the one subscribe action: Atom
+    calendar_url: str | None
+    page_url: str | None  # the topic page
+
+
+def rows(
+    listed: tuple[Listed, ...], topic: str | None = None, everything: bool = False
+) -> list[FeedRow]:
+    """The feeds of `topic` (site-wide ones if None, every feed if `everything`), each with
+    its formats, in listing order."""
+    by_view: dict[FeedKey, list[Listed]] = {}
+    views: dict[FeedKey, FeedView] = {}
+    for entry_ in listed:
+        key = entry_.view.key
+        if everything or key.topic == topic:
+            by_view.setdefault(key, []).append(entry_)
+            views[key] = entry_.view
+    return [FeedRow(views[key], tuple(found)) for key, found in by_view.items()]
+
+
+def _card(catalog: Catalog, row: FeedRow, calendar: FeedRow | None) -> Card:
+    view = row.view
+    site = catalog.site
+    topic = view.topic
+    return Card(
+        view=view,
+        topic=topic,
+        latest=tuple(entry(view, item) for item in view.entries[:LATEST_ON_FRONT]),
+        feed_url=row.url("atom") or "",
+        calendar_url=calendar.url("ics") if calendar else None,
+        page_url=urls.absolute(site, urls.topic_page_path(topic.slug)) if topic else None,
+    )
+
+
+def _events_row(found: list[FeedRow]) -> FeedRow | None:
+    """The feed whose calendar to offer: the one of every type, if it has one."""
+    return next((row for row in found if row.url("ics") and row.view.key.view is None), None)
+
+
+def _common(catalog: Catalog) -> dict[str, object]:
+    site = catalog.site
+    page_assets = assets.page_assets()
+    return {
+        "site": site,
+        "stylesheet": urls.absolute(site, page_assets["css"].path),
+        "script": urls.absolute(site, page_assets["js"].path),
+        "front_url": urls.absolute(site, urls.INDEX_PATH),
+        "webcal": urls.webcal,
+        "formats": [fmt for fmt in FORMATS.values()],
+        "kinds": {"feed": FEED, "calendar": CALENDAR, "fragment": FRAGMENT, "frame": FRAME},
+    }
+
+
+def front_page(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
+    """`/`: the topics first, then everything, then every feed URL."""
+    site = catalog.site
+    cards = []
+    for slug in catalog.topics:
+        found = rows(listed, slug)
+        if found:  # a listing of only some feeds (tests) may leave a topic out
+            cards.append(_card(catalog, found[0], _events_row(found)))
+    site_wide = rows(listed)
+    return templating.render(
+        "index.html",
+        **_common(catalog),
+        cards=cards,
+        everything=_card(catalog, site_wide[0], _events_row(site_wide)),
+        autodiscovery=[e for e in listed if e.format.is_feed and e.view.key.view is None],
+        opml_url=urls.absolute(site, urls.opml_path(urls.OPML_FORMAT)),
+        other_opml=[
+            (urls.absolute(site, urls.opml_path(fmt.name)), fmt.label)
+            for fmt in FORMATS.values()
+            if fmt.name != urls.OPML_FORMAT and fmt.is_feed
+        ],
+        json_url=urls.absolute(site, urls.FEEDS_JSON_PATH),
+        rows=rows(listed, everything=True),
+    )
+
+
+def topic_page(catalog: Catalog, listed: tuple[Listed, ...], slug: str) -> bytes:
+    """`/topics/{slug}/`: the topic, its latest items, its feeds, the embed builder."""
+    site = catalog.site
+    found = rows(listed, slug)
+    main = found[0]
+    calendar = _events_row(found)
+    builder = [row for row in found if row.url("json")]
+    return templating.render(
+        "topic.html",
+        **_common(catalog),
+        topic=catalog.topics[slug],
+        view=main.view,
+        latest=[entry(main.view, item) for item in main.view.entries[:LATEST_ON_TOPIC]],
+        main=main,
+        calendar_url=calendar.url("ics") if calendar else None,
+        rows=found,
+        autodiscovery=[
+            e
+            for e in listed
+            if e.format.is_feed and e.view.key.topic == slug and e.view.key.view is None
+        ],
+        builder=builder,
+        embed_script=urls.absolute(site, urls.embed_script_path(1)),
+        embed_style=urls.absolute(site, urls.embed_style_path(1)),
+        row_height=ROW_HEIGHT,
+        heading_height=HEADING_HEIGHT,
+    )
