@@ -297,7 +297,7 @@ def _check_feed_section(section: Any, attributes: set[str]) -> None:
     from datetime import date, datetime
 
     assert section.tag == "section" and section.get("aria-label")
-    allowed = {"section", "h2", "h3", "a", "ul", "li", "p", "time", "span"}
+    allowed = {"section", "h1", "h2", "h3", "a", "ul", "li", "p", "time", "span"}
     for element in section.iter():
         assert isinstance(element.tag, str), "no comments or processing instructions"
         assert element.tag in allowed, element.tag
@@ -308,8 +308,9 @@ def _check_feed_section(section: Any, attributes: set[str]) -> None:
         if element.tag == "time":
             value = element.get("datetime", "")
             (date if len(value) == 10 else datetime).fromisoformat(value)
+    level = int(section[0].tag[1])  # the heading's; items' titles are one level below
     for item in section.iter("li"):
-        assert item.find("h3/a") is not None and item.find("p/time") is not None
+        assert item.find(f"h{level + 1}/a") is not None and item.find("p/time") is not None
 
 
 def check_page(body: bytes, base: str | None) -> Any:

@@ -40,7 +40,7 @@ async def test_every_topic_has_a_page_saying_what_it_is(client, slug):
 async def test_a_topic_page_shows_the_topics_latest_items_in_feed_order(client):
     feed = await (await client.get("/topics/harm-reduction/feed.json")).json(content_type=None)
     document = await get_page(client, "/topics/harm-reduction/")
-    shown = [a.text_content() for a in document.xpath('//section[@id="latest"]//h3/a')]
+    shown = [a.text_content() for a in document.xpath('//section[@id="latest"]//h4/a')]
     assert shown == [item["title"] for item in feed["items"][:10]]
 
 
@@ -100,7 +100,7 @@ async def test_iframe_pages_run_no_script_and_may_be_framed_anywhere(client):
     assert "frame-ancestors *" in csp
     section = check_frame(await response.read())
     feed = json.loads(await (await client.get("/topics/harm-reduction/feed.json")).read())
-    titles = [a.text_content() for a in section.xpath(".//h3/a")]
+    titles = [a.text_content() for a in section.xpath(".//h2/a")]
     assert titles == [item["title"] for item in feed["items"]]
 
 

@@ -67,6 +67,7 @@ def render_fragment(view: FeedView) -> bytes:
         language=view.site.language,
         entries=[entry(view, item) for item in view.entries],
         target="",
+        level=2,
     )
 
 
@@ -79,6 +80,7 @@ def render_frame(view: FeedView) -> bytes:
         language=view.site.language,
         entries=[entry(view, item) for item in view.entries],
         target="_top",
+        level=1,  # the page's own heading
         stylesheet=urls.absolute(view.site, assets.page_assets()["css"].path),
     )
 

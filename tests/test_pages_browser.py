@@ -1,0 +1,155 @@
+"""Our pages in a real browser: no accessibility violation (axe-core), no CSP violation, no
+script error; the embed builder's snippets work when pasted on a partner's page; iframe
+pages fit the height the builder gives and follow #light/#dark."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser import (
+    SCREENSHOTS,
+    PartnerSite,
+    accessibility_violations,
+    chromium,
+    console,
+    partner_site,
+    wait_for,
+)
+from tests.conftest import CONTENT
+from tests.live import LiveServer, live_server
+
+TOPIC = "/topics/harm-reduction/"
+FRAME = "/embed/topics/harm-reduction/feed.html"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(CONTENT, tmp_path_factory.mktemp("serve") / "serve.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def partner() -> Iterator[PartnerSite]:
+    yield from partner_site()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from chromium(tmp_path_factory.mktemp("profile"))
+
+
+@pytest.fixture
+def page(browser: Any) -> Any:
+    console(browser)
+    yield browser
+    browser.get("about:blank")
+
+
+def problems(driver: Any) -> list[str]:
+    """CSP violations and console errors (a missing favicon aside)."""
+    found = list(driver.execute_script("return window.__violations"))
+    found += [
+        m["message"] for m in console(driver)
+        if m["level"] == "SEVERE" and "favicon.ico" not in m["message"]
+    ]  # fmt: skip
+    return found
+
+
+@pytest.mark.parametrize("path", ["/", TOPIC, FRAME, FRAME + "#dark"])
+def test_pages_have_no_accessibility_violation_csp_violation_or_error(service, page, path):
+    page.get(service.url + path)
+    if path == TOPIC:
+        wait_for(
+            page, "document.querySelector('syndicate-feed').shadowRoot?.querySelector('.loaded')"
+        )
+    assert accessibility_violations(page) == []
+    assert problems(page) == []
+
+
+def test_the_front_page_details_open_to_every_url(service, page):
+    page.get(service.url + "/")
+    table = page.find_element("css selector", "table.feeds")
+    assert not table.is_displayed()
+    page.find_element("css selector", "#all-feeds summary").click()
+    assert table.is_displayed()
+
+
+def builder_snippet(page: Any, how: str, limit: int, theme: str = "") -> str:
+    from selenium.webdriver.support.ui import Select
+
+    Select(page.find_element("id", "b-how")).select_by_value(how)
+    Select(page.find_element("id", "b-theme")).select_by_value(theme)
+    field = page.find_element("id", "b-limit")
+    field.clear()
+    field.send_keys(str(limit))
+    return str(page.find_element("id", "b-snippet").text)
+
+
+def partner_page(snippet: str) -> str:
+    head, body = "", snippet
+    if snippet.startswith("<link"):  # the component: two lines for the head
+        lines = snippet.split("\n")
+        head, body = "\n".join(lines[:2]), "\n".join(lines[2:])
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Partner</title>
+{head}</head><body><main><h1>A partner</h1>{body}<p>Below.</p></main></body></html>"""
+
+
+def test_the_builders_component_snippet_works_on_a_partner_page(service, partner, page):
+    page.get(service.url + TOPIC)
+    snippet = builder_snippet(page, "component", 3)
+    assert 'limit="3"' in snippet and "/embed/v1.js" in snippet
+    page.get(partner.page("/built-component.html", partner_page(snippet)))
+    shadow = "document.querySelector('syndicate-feed').shadowRoot"
+    wait_for(page, f"{shadow}?.querySelector('.loaded')")
+    count = page.execute_script(f"return {shadow}.querySelectorAll('[part~=item]').length")
+    assert count == 3
+    assert problems(page) == []
+
+
+@pytest.mark.parametrize("theme", ["", "dark"])
+def test_the_builders_iframe_snippet_fits_the_items_it_asks_for(service, partner, page, theme):
+    page.get(service.url + TOPIC)
+    snippet = builder_snippet(page, "iframe", 4, theme)
+    assert 'height="384"' in snippet  # 48 + 4 x 84
+    page.get(partner.page(f"/built-frame-{theme}.html", partner_page(snippet)))
+    frame = page.find_element("tag name", "iframe")
+    page.switch_to.frame(frame)
+    try:
+        wait_for(page, "document.readyState === 'complete'")
+        bottoms = page.execute_script(
+            "return [...document.querySelectorAll('.syndicate-feed__item')]"
+            ".map((li) => li.getBoundingClientRect().bottom)"
+        )
+        assert bottoms[3] == 384 and page.execute_script("return innerHeight") == 384
+        background = page.execute_script(
+            "return getComputedStyle(document.querySelector('.frame__page')).backgroundColor"
+        )
+        assert (background == "rgb(31, 32, 35)") == (theme == "dark"), background
+    finally:
+        page.switch_to.default_content()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.save_screenshot(str(SCREENSHOTS / f"iframe-{theme or 'system'}.png"))
+
+
+def test_copy_buttons_copy_the_url(service, page):
+    page.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": service.url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    page.get(service.url + TOPIC)
+    button = page.find_element("css selector", "#subscribe button.copy")
+    button.click()
+    wait_for(page, "document.getElementById('announce').textContent")
+    copied = page.execute_script("return navigator.clipboard.readText()")
+    assert copied == button.get_attribute("data-copy") == f"{service.url}{TOPIC}feed.atom"
+
+
+def test_pages_screenshots_for_a_person_to_look_at(service, page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, path in (("front", "/"), ("topic", TOPIC)):
+        page.get(service.url + path)
+        page.save_screenshot(str(SCREENSHOTS / f"page-{name}.png"))
+    assert (SCREENSHOTS / "page-topic.png").stat().st_size > 0
