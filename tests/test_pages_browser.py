@@ -153,3 +153,74 @@ def test_pages_screenshots_for_a_person_to_look_at(service, page):
         page.get(service.url + path)
         page.save_screenshot(str(SCREENSHOTS / f"page-{name}.png"))
     assert (SCREENSHOTS / "page-topic.png").stat().st_size > 0
+
+
+HOSTILE = (
+    '"><img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>{{ 7*7 }}\u202e😀'
+)
+
+
+@pytest.fixture(scope="module")
+def hostile_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A service whose content has an attack in every text field editors write."""
+    import json
+
+    from tests.conftest import MINIMAL, write_config
+
+    text = json.dumps(HOSTILE, ensure_ascii=False)  # a YAML string holding it exactly
+    root = tmp_path_factory.mktemp("hostile") / "cfg"
+    write_config(root, {**MINIMAL, "site.yaml": MINIMAL["site.yaml"] + f"  description: {text}\n"})
+    write_config(root, {
+        "topics.yaml": f"topics:\n  - {{slug: health, title: {text}, description: {text}, area: {text}}}\n"
+                       "  - {slug: justice, title: Justice}\n",
+        "more.yaml": f"""
+            items:
+              - id: hostile-event
+                type: events
+                title: {text}
+                summary: {text}
+                url: https://example.org/events/x
+                published: 2026-11-03T10:00
+                topics: [health]
+                start: 2026-12-11T18:30
+                venue: {text}
+                city: {text}
+                status: cancelled
+                changes: [{{date: 2026-11-04, note: {text}}}]
+        """,
+    })  # fmt: skip
+    with live_server(root, tmp_path_factory.mktemp("serve") / "serve.log") as server:
+        yield server
+
+
+@pytest.mark.parametrize("path", ["/", "/topics/health/", "/embed/topics/health/feed.html"])
+def test_hostile_content_is_shown_as_text_on_every_page(hostile_service, page, path):
+    page.get(hostile_service.url + path)
+    if path == "/topics/health/":
+        wait_for(
+            page, "document.querySelector('syndicate-feed').shadowRoot?.querySelector('.loaded')"
+        )
+    assert page.execute_script("return window.__pwned") is None
+    assert page.execute_script("return window.__dialogs") == 0
+    assert HOSTILE in page.find_element("tag name", "body").text
+    assert page.execute_script("return document.querySelectorAll('img').length") == 0
+    assert problems(page) == []
+
+
+def test_hostile_content_is_shown_as_text_by_the_component(hostile_service, partner, page):
+    service = hostile_service.url
+    body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>P</title>
+<link rel="stylesheet" href="{service}/embed/v1.css">
+<script type="module" src="{service}/embed/v1.js"></script></head><body><main>
+<syndicate-feed src="{service}/topics/health/feed.json" summary>fallback</syndicate-feed>
+</main></body></html>"""
+    page.get(partner.page("/hostile-component.html", body))
+    shadow = "document.querySelector('syndicate-feed').shadowRoot"
+    wait_for(page, f"{shadow}?.querySelector('.loaded')")
+    assert page.execute_script("return window.__pwned") is None
+    titles = page.execute_script(
+        f"return [...{shadow}.querySelectorAll('[part~=title]')].map((e) => e.textContent)"
+    )
+    assert "Cancelled: " + HOSTILE in titles
+    assert page.execute_script(f"return {shadow}.querySelectorAll('img, script').length") == 0
+    assert problems(page) == []
