@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
+
+if TYPE_CHECKING:
+    from tests.browser import PartnerSite
+    from tests.live import LiveServer
 
 # Under CI the property tests replay the same examples every run, so a landing never depends
 # on luck; locally they explore new examples each run (and `make test-slow` many more).
@@ -118,3 +124,36 @@ async def serve(aiohttp_client):
     yield start
     for service in services:
         await service.stop()
+
+
+# Browser tests (tests/browser.py): one `syndicate serve` of the tests' content, one partner
+# site on another origin and one headless Chromium per module; logs emptied per test.
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    from tests.live import live_server
+
+    with live_server(CONTENT, tmp_path_factory.mktemp("serve") / "serve.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def partner() -> Iterator[PartnerSite]:
+    from tests.browser import partner_site
+
+    yield from partner_site()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.browser import chromium
+
+    yield from chromium(tmp_path_factory.mktemp("profile"))
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    from tests.browser import console, requested_urls
+
+    console(browser), requested_urls(browser)  # each test starts with empty logs
+    yield browser
+    browser.get("about:blank")

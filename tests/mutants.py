@@ -1,7 +1,7 @@
 """Deliberate bugs that the suite must catch: `make mutants`.
 
 Each mutant is one small edit to the code (the six bugs issue 7 found passing the whole
-suite, and any added later). For each, the working tree is copied to a temporary folder,
+suite, and what partners' embeds must never do). For each, the working tree is copied to a temporary folder,
 the edit applied there (never here), and the suite run with `-x`: the mutant is caught if
 a test fails. Prints which test caught each, and exits 1 if any mutant survives.
 """
@@ -35,6 +35,22 @@ MUTANTS = [
      "    if shown:\n        return max(_changed(item) for item in shown)",
      "    if entries:\n        return entries[0].published\n"
      "    if shown:\n        return max(_changed(item) for item in shown)"),
+    # Issue 9: what partners embed.
+    ("the embed inserts feed text as HTML", "syndicate/static/embed.js",
+     "if (content) node.textContent = content;", "if (content) node.innerHTML = content;"),
+    ("the embed follows javascript: links", "syndicate/static/embed.js",
+     'return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;',
+     "return url.href;"),
+    ("the embed injects an inline <style>", "syndicate/static/embed.js",
+     "this.root.adoptedStyleSheets = [SHEET, this.rows];",
+     'this.root.adoptedStyleSheets = [this.rows]; this.root.append(Object.assign(document.createElement("style"), { textContent: CSS }));'),
+    ("the embed's stylesheet reserves no space", "syndicate/static/embed.css",
+     "syndicate-feed{display:block;box-sizing:border-box;--_rows:5;",
+     "syndicate-feed{box-sizing:border-box;--_rows:5;"),
+    ("pages rendered without autoescaping", "syndicate/templating.py",
+     "    autoescape=True,", "    autoescape=False,"),
+    ("iframe pages' links open inside the iframe", "syndicate/render/fragment.py",
+     'target="_top",', 'target="",'),
 ]  # fmt: skip
 
 

@@ -6,52 +6,24 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.browser import (
     SCREENSHOTS,
-    PartnerSite,
     accessibility_violations,
-    chromium,
     console,
-    partner_site,
     requested_urls,
     wait_for,
 )
-from tests.conftest import CONTENT
-from tests.live import LiveServer, free_port, live_server
+from tests.live import free_port
 
 FALLBACK = (
     '<a id="fallback" href="https://example.org/harm-reduction">Harm Reduction: latest work</a>'
 )
 LOADED = "document.querySelector('syndicate-feed').shadowRoot?.querySelector('.loaded')"
 SHADOW = "document.querySelector('syndicate-feed').shadowRoot"
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(CONTENT, tmp_path_factory.mktemp("serve") / "serve.log") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def partner() -> Iterator[PartnerSite]:
-    yield from partner_site()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    yield from chromium(tmp_path_factory.mktemp("profile"))
-
-
-@pytest.fixture
-def page(browser: Any) -> Any:
-    console(browser), requested_urls(browser)  # start each test with empty logs
-    yield browser
-    browser.get("about:blank")
 
 
 def snippet(service: str, src: str, attributes: str = "", inside: str = FALLBACK) -> str:

@@ -11,41 +11,14 @@ import pytest
 
 from tests.browser import (
     SCREENSHOTS,
-    PartnerSite,
     accessibility_violations,
-    chromium,
     console,
-    partner_site,
     wait_for,
 )
-from tests.conftest import CONTENT
 from tests.live import LiveServer, live_server
 
 TOPIC = "/topics/harm-reduction/"
 FRAME = "/embed/topics/harm-reduction/feed.html"
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(CONTENT, tmp_path_factory.mktemp("serve") / "serve.log") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def partner() -> Iterator[PartnerSite]:
-    yield from partner_site()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    yield from chromium(tmp_path_factory.mktemp("profile"))
-
-
-@pytest.fixture
-def page(browser: Any) -> Any:
-    console(browser)
-    yield browser
-    browser.get("about:blank")
 
 
 def problems(driver: Any) -> list[str]:
