@@ -180,6 +180,7 @@ def _site(definitions: list[Definition], problems: list[Problem], root: Path) ->
         tag_authority=values["tag_authority"],
         tag_date=values["tag_date"],
         feed_size=feed_size,
+        hubs=values.get("hubs", ()),
     )
 
 

@@ -75,6 +75,7 @@ class Site:
     tag_authority: str
     tag_date: str
     feed_size: int
+    hubs: tuple[str, ...] = ()  # WebSub hubs: advertised in every feed, told of changes
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ SITE: Final = (
     _f("tag_authority", "tag-authority", "Authority part of permanent ids.", required=True),
     _f("tag_date", "tag-date", "Date part of permanent ids; never change it.", required=True),
     _f("feed_size", "integer", "Entries per feed, newest first (default 20, 1 to 500)."),
+    _f("hubs", "list of url", "WebSub hubs told of every feed change (none by default)."),
 )
 
 CONTENT_TYPE: Final = (

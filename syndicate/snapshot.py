@@ -149,14 +149,17 @@ def representation(
 
 def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
     """`Link`: this feed as rel=self, its other feed and calendar formats as rel=alternate
-    (RFC 8288). HTML fragments and iframe pages are left out: a client following a
-    text/html alternate expects the feed's web page, not a piece of one."""
+    (RFC 8288), and for feeds the site's WebSub hubs as rel=hub. HTML fragments and iframe
+    pages are left out: a client following a text/html alternate expects the feed's web
+    page, not a piece of one."""
     parts = []
     for fmt in FORMATS.values():
         if fmt.applies_to(key, catalog) and fmt.kind in (FEED, CALENDAR):
             url = urls.absolute(catalog.site, fmt.path(key))
             rel = "self" if fmt.name == own else "alternate"
             parts.append(f'<{url}>; rel="{rel}"; type="{fmt.media_type}"')
+    if FORMATS[own].kind == FEED:  # WebSub topics: the feeds (W3C WebSub 4)
+        parts.extend(f'<{hub}>; rel="hub"' for hub in catalog.site.hubs)
     return ", ".join(parts)
 
 

@@ -9,6 +9,8 @@ and withdrawn items.
 * An item's own language becomes `xml:lang` on its Atom entry.
 * RSS channels get the RSS Syndication Module's `sy:updatePeriod` and `sy:updateFrequency`,
   agreeing with `ttl` and the HTTP cache lifetime.
+* WebSub hubs (the site's `hubs`) are advertised as `<link rel="hub">` in Atom and
+  `<atom:link rel="hub">` in RSS, beside the self link.
 * Withdrawn items become RFC 6721 `at:deleted-entry` elements in Atom feeds
   (namespace `http://purl.org/atompub/tombstones/1.0`), with the reason as `at:comment`.
 
@@ -57,6 +59,7 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
         self.uses_events = False
         self.tombstones: tuple[Tombstone, ...] = ()
         self.update: tuple[str, int] | None = None
+        self.hubs: tuple[str, ...] = ()
 
     def configure(
         self,
@@ -64,11 +67,14 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
         uses_events: bool,
         tombstones: tuple[Tombstone, ...],
         update: tuple[str, int] | None,
+        hubs: tuple[str, ...] = (),
     ) -> None:
-        """`tombstones` for Atom feeds; `update` (period, frequency) for RSS feeds."""
+        """`tombstones` for Atom feeds; `update` (period, frequency) for RSS feeds; `hubs`,
+        the WebSub hubs to advertise (`rel="hub"` links, W3C WebSub 4)."""
         self.uses_events = uses_events
         self.tombstones = tombstones
         self.update = update
+        self.hubs = hubs
 
     def extend_ns(self) -> dict[str, str]:
         namespaces = {}
@@ -81,6 +87,8 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
         return namespaces
 
     def extend_atom(self, feed: etree._Element) -> etree._Element:
+        for hub in self.hubs:  # feed metadata: written before the entries are added
+            etree.SubElement(feed, "link", href=hub, rel="hub")
         for stone in self.tombstones:
             deleted = etree.SubElement(
                 feed, f"{{{TOMBSTONE_NS}}}deleted-entry", ref=stone.ref, when=stone.when.isoformat()
@@ -93,8 +101,10 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
 
     def extend_rss(self, feed: etree._Element) -> etree._Element:
         # (RSS has no way to announce a deletion: a withdrawn item just leaves.)
+        channel = feed[0]
+        for hub in self.hubs:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
         if self.update:
-            channel = feed[0]
             period, frequency = self.update
             etree.SubElement(channel, f"{{{SYNDICATION_NS}}}updatePeriod").text = period
             etree.SubElement(channel, f"{{{SYNDICATION_NS}}}updateFrequency").text = str(frequency)

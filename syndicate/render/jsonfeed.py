@@ -112,6 +112,7 @@ def render_json_feed(view: FeedView) -> bytes:
         "favicon": site.icon,
         "authors": [_person(site.publisher)],
         "language": site.language,
+        "hubs": [{"type": "WebSub", "url": hub} for hub in site.hubs] or None,
         "items": [_item(view, item, about) for item in view.entries],
     }
     if view.withdrawn:

@@ -41,6 +41,7 @@ def _generator(view: FeedView, extension: str, media_type: str) -> FeedGenerator
     getattr(fg, EXTENSION).configure(
         uses_events=any(item.event for item in view.entries),
         update=update_period(view.refresh_seconds) if extension == "rss" else None,
+        hubs=site.hubs,
         tombstones=()
         if extension != "atom"  # RSS cannot announce deletions
         else tuple(

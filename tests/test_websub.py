@@ -1,0 +1,70 @@
+"""WebSub (W3C Recommendation, 2018-01-23), the publisher's side.
+
+Discovery (section 4): with hubs configured, every feed names them where subscribers look,
+in the HTTP `Link` header (rel="hub", with exactly one rel="self") and in the document
+(Atom `link`, RSS `atom:link`, JSON Feed `hubs`)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from syndicate.feeds import feed_view
+from syndicate.loader import load_catalog
+from syndicate.render import FORMATS
+from syndicate.settings import Settings
+from syndicate.urls import FeedKey
+from tests.conftest import MINIMAL, write_config
+from tests.feedcheck import ATOM, CHECKS
+
+HUBS = ("https://hub.example.net/", "https://pubsubhubbub.example.com/publish")
+
+
+def with_hubs(config_dir):
+    site = MINIMAL["site.yaml"] + "  hubs:\n" + "".join(f"    - {hub}\n" for hub in HUBS)
+    write_config(config_dir, {"site.yaml": site})
+    return load_catalog(config_dir)
+
+
+def test_atom_feeds_link_each_hub_before_the_entries(config_dir):
+    root = CHECKS["atom"](FORMATS["atom"].render(feed_view(with_hubs(config_dir), FeedKey())))
+    children = list(root)
+    hubs = [c for c in children if c.tag == f"{ATOM}link" and c.get("rel") == "hub"]
+    assert [h.get("href") for h in hubs] == list(HUBS)
+    first_entry = next(i for i, c in enumerate(children) if c.tag == f"{ATOM}entry")
+    assert all(children.index(h) < first_entry for h in hubs)
+
+
+def test_rss_feeds_link_each_hub_as_atom_link(config_dir):
+    channel = CHECKS["rss"](FORMATS["rss"].render(feed_view(with_hubs(config_dir), FeedKey())))
+    links = channel.findall(f"{ATOM}link")
+    assert [link.get("href") for link in links if link.get("rel") == "hub"] == list(HUBS)
+    assert len([link for link in links if link.get("rel") == "self"]) == 1
+
+
+def test_json_feeds_list_the_hubs(config_dir):
+    feed = CHECKS["json"](FORMATS["json"].render(feed_view(with_hubs(config_dir), FeedKey())))
+    assert feed["hubs"] == [{"type": "WebSub", "url": hub} for hub in HUBS]
+
+
+def test_without_hubs_nothing_is_advertised(config_dir):
+    catalog = load_catalog(config_dir)
+    assert b'rel="hub"' not in FORMATS["atom"].render(feed_view(catalog, FeedKey()))
+    assert "hubs" not in CHECKS["json"](FORMATS["json"].render(feed_view(catalog, FeedKey())))
+
+
+@pytest.mark.parametrize("path", ["/feed.atom", "/feed.rss", "/feed.json", "/voices.atom"])
+async def test_feed_responses_name_the_hubs_and_exactly_one_self(serve, config_dir, path):
+    with_hubs(config_dir)
+    client = await serve(Settings(config=config_dir, watch=False, access_log=False))
+    link = (await client.get(path)).headers["Link"]
+    assert re.findall(r'<([^>]+)>; rel="hub"', link) == list(HUBS)
+    assert re.findall(r'<([^>]+)>; rel="self"', link) == [f"https://feeds.example.org{path}"]
+
+
+@pytest.mark.parametrize("path", ["/feed.ics", "/feed.html", "/embed/feed.html"])
+async def test_calendars_and_html_are_not_websub_topics(serve, config_dir, path):
+    with_hubs(config_dir)
+    client = await serve(Settings(config=config_dir, watch=False, access_log=False))
+    assert 'rel="hub"' not in (await client.get(path)).headers["Link"]
