@@ -68,3 +68,60 @@ async def test_calendars_and_html_are_not_websub_topics(serve, config_dir, path)
     with_hubs(config_dir)
     client = await serve(Settings(config=config_dir, watch=False, access_log=False))
     assert 'rel="hub"' not in (await client.get(path)).headers["Link"]
+
+
+# Publishing (5), distribution (7), authenticated distribution (8): a live `syndicate
+# serve` with its content watched, the tests' hub (tests/websub_hub.py) and a subscriber.
+
+
+def content_with_hub(tmp_path, hub: str):
+    import shutil
+
+    from tests.conftest import CONTENT
+
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT, folder)
+    site = folder / "site.yaml"
+    site.write_text(site.read_text(encoding="utf-8") + f"  hubs: [{hub}]\n", encoding="utf-8")
+    return folder
+
+
+def edit_title(folder, old: str, new: str) -> None:
+    voices = folder / "items/harm-reduction/voices.yaml"
+    voices.write_text(voices.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
+async def test_an_edit_reaches_a_subscriber_through_the_hub_in_under_two_seconds(tmp_path):
+    import asyncio
+    import time
+
+    from tests import websub_hub
+    from tests.live import live_server
+
+    hub, subscriber = websub_hub.Hub(), websub_hub.Subscriber()
+    hub_runner, hub.url = await websub_hub.start(hub.handle)
+    sub_runner, subscriber.url = await websub_hub.start(subscriber.handle)
+    folder = content_with_hub(tmp_path, hub.url)
+    try:
+        with live_server(folder, tmp_path / "serve.log", SYNDICATE_WATCH="true") as service:
+            topic = f"{service.url}/topics/harm-reduction/feed.atom"
+            await subscriber.subscribe(hub.url, topic)
+            await asyncio.sleep(0.3)  # let the watcher settle before the edit
+            started = time.monotonic()
+            edit_title(folder, "How Drug Courts Are Falling Short", "Drug Courts, Pushed")
+            while True:
+                remaining = 2.0 - (time.monotonic() - started)
+                body, headers = await asyncio.wait_for(subscriber.received.get(), remaining)
+                if b"Drug Courts, Pushed" in body:
+                    break
+            elapsed = time.monotonic() - started
+            assert elapsed < 2.0
+            assert f'<{topic}>; rel="self"' in headers["Link"]
+            assert headers["Content-Type"].startswith("application/atom+xml")
+            CHECKS["atom"](body)
+            assert topic in hub.publishes
+            assert all(url.startswith(service.url) for url in hub.publishes)
+            print(f"edit to subscriber: {elapsed:.2f} s")
+    finally:
+        await hub_runner.cleanup()
+        await sub_runner.cleanup()

@@ -74,6 +74,7 @@ class ContentStore:
         self.state = StateFolder(settings.state_dir) if settings.state_dir else None
         self.history: History = self.state.read_history() if self.state else {}
         self.schedule_changed = asyncio.Event()  # set at every swap: the schedule may differ
+        self.content_swapped = asyncio.Event()  # set at every swap, for the WebSub publisher
         self._lock = asyncio.Lock()
         started = time.perf_counter()
         built = self.build()
@@ -162,6 +163,7 @@ class ContentStore:
         self.current = current  # the atomic swap: one reference assignment
         self.history = built.history
         self.schedule_changed.set()
+        self.content_swapped.set()
         if built.save_error:
             self.health.fail(STATE_TASK, built.save_error)
         elif self.state is not None:

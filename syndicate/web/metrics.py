@@ -42,6 +42,8 @@ class Metrics(Collector):
         self.built_at = 0.0
         self.scheduled_items = 0
         self.next_rebuild = 0.0
+        self.websub_pings: defaultdict[tuple[str, str], int] = defaultdict(int)  # hub, outcome
+        self.websub_pending = 0
         self.registry = CollectorRegistry(auto_describe=True)
         self.build_seconds = Histogram(
             "syndicate_snapshot_build_seconds",
@@ -118,6 +120,20 @@ class Metrics(Collector):
             "syndicate_next_rebuild_timestamp_seconds",
             "Unix time of the next automatic rebuild (an item due, an event ending), 0 if none.",
             value=self.next_rebuild,
+        )
+
+        pings = CounterMetricFamily(
+            "syndicate_websub_pings",
+            "WebSub publish pings sent to hubs, by hub and outcome (ok, failed).",
+            labels=["hub", "outcome"],
+        )
+        for (hub, outcome), value in sorted(self.websub_pings.items()):
+            pings.add_metric([hub, outcome], value)
+        yield pings
+        yield GaugeMetricFamily(
+            "syndicate_websub_pending",
+            "Feed changes not yet told to a hub (topics x hubs), including those awaiting a retry.",
+            value=self.websub_pending,
         )
 
     def exposition(self) -> tuple[bytes, str]:

@@ -25,7 +25,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.settings import Settings
-from syndicate.web import publishing, reload
+from syndicate.web import publishing, reload, websub
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
 from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server
@@ -35,6 +35,7 @@ from syndicate.web.metrics import Metrics
 from syndicate.web.publishing import rebuild_on_time
 from syndicate.web.reload import watch
 from syndicate.web.supervise import Health, describe, supervise
+from syndicate.web.websub import Publisher
 
 log = logging.getLogger("syndicate")
 # Request lines and header fields beyond these are refused with 400 by aiohttp's parser.
@@ -73,6 +74,7 @@ class Service:
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
         self.handle = router(self.store, self.metrics, self.health)
+        self.publisher = Publisher(self.store, self.metrics, self.health, settings.state_dir)
         self._stop_watching = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._sighup = False
@@ -92,8 +94,8 @@ class Service:
         return options
 
     async def start(self) -> None:
-        """Start the background work: file watcher, publishing timer, SIGHUP reload,
-        access-log flusher."""
+        """Start the background work: file watcher, publishing timer, WebSub pings, SIGHUP
+        reload, access-log flusher."""
         if self.settings.watch:
             self._background(
                 reload.TASK,
@@ -103,6 +105,7 @@ class Service:
             publishing.TASK,
             lambda: rebuild_on_time(self.store, self._stop_watching, self.health, self.clock),
         )
+        self._background(websub.TASK, lambda: self.publisher.run(self._stop_watching))
         if self.access_log is not None:
             self._tasks.append(asyncio.create_task(flush_regularly(self.access_log)))
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
