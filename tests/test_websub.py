@@ -125,3 +125,113 @@ async def test_an_edit_reaches_a_subscriber_through_the_hub_in_under_two_seconds
     finally:
         await hub_runner.cleanup()
         await sub_runner.cleanup()
+
+
+async def serve_with_hub(serve, tmp_path, hub_url: str, state=None):  # type: ignore[no-untyped-def]
+    folder = (
+        content_with_hub(tmp_path, hub_url)
+        if not (tmp_path / "content").exists()
+        else tmp_path / "content"
+    )
+    settings = Settings(config=folder, watch=False, access_log=False, state_dir=state)
+    return folder, await serve(settings)
+
+
+async def until(condition, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_hub_is_told_of_exactly_the_feeds_whose_bytes_changed_one_per_ping(
+    serve, tmp_path
+):
+    from tests import websub_hub
+
+    hub = websub_hub.Hub()
+    runner, hub.url = await websub_hub.start(hub.handle)
+    try:
+        folder, client = await serve_with_hub(serve, tmp_path, hub.url)
+        store = client.service.store
+        before = {p: r.body for p, r in store.snapshot.representations.items()}
+        edit_title(folder, "How Drug Courts Are Falling Short", "Drug Courts, Pushed")
+        assert await store.reload("test edit")
+        after = store.snapshot
+        changed = {
+            f"https://feeds.example.org{path}"
+            for path, rep in after.representations.items()
+            if rep.format in ("atom", "rss", "json") and before.get(path) != rep.body
+        }
+        assert "https://feeds.example.org/topics/harm-reduction/feed.atom" in changed
+        await until(lambda: len(hub.publishes) >= len(changed))
+        assert sorted(hub.publishes) == sorted(changed)
+        assert set(hub.pings) == {1}
+        metrics = await (await client.get("/metrics")).text()
+        assert (
+            f'syndicate_websub_pings_total{{hub="{hub.url}",outcome="ok"}} {len(changed)}.0'
+            in metrics
+        )
+        assert "syndicate_websub_pending 0.0" in metrics
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_failing_hub_is_retried_with_backoff_and_shown_until_it_recovers(
+    serve, tmp_path, monkeypatch
+):
+    from syndicate.web import websub
+    from tests import websub_hub
+
+    monkeypatch.setattr(websub, "FIRST_RETRY", 0.1)
+    hub = websub_hub.Hub(fail_with=503)
+    runner, hub.url = await websub_hub.start(hub.handle)
+    try:
+        folder, client = await serve_with_hub(serve, tmp_path, hub.url)
+        edit_title(folder, "How Drug Courts Are Falling Short", "Drug Courts, Pushed")
+        assert await client.service.store.reload("test edit")
+
+        async def health() -> dict:
+            return await (await client.get("/healthz")).json()
+
+        await until(lambda: "websub" in client.service.health.failures)
+        report = await health()
+        assert report["status"] == "degraded"
+        assert "HTTP 503" in report["background"]["websub"]["reason"]
+        metrics = await (await client.get("/metrics")).text()
+        assert f'syndicate_websub_pings_total{{hub="{hub.url}",outcome="failed"}}' in metrics
+        assert "syndicate_websub_pending 0.0" not in metrics
+        assert (await client.get("/feed.atom")).status == 200  # serving goes on
+        hub.fail_with = None  # the hub is back: the next retry delivers everything
+        await until(lambda: "websub" not in client.service.health.failures and hub.publishes)
+        assert (await health())["status"] == "ok"
+        assert "https://feeds.example.org/topics/harm-reduction/feed.atom" in hub.publishes
+    finally:
+        await runner.cleanup()
+
+
+async def test_changes_not_yet_told_survive_a_restart(serve, tmp_path):
+    from tests import websub_hub
+    from tests.live import free_port
+
+    state = tmp_path / "state"
+    port = free_port()
+    hub = websub_hub.Hub()
+    hub.url = f"http://127.0.0.1:{port}/"  # nothing listens there yet: the hub is down
+    folder, client = await serve_with_hub(serve, tmp_path, hub.url, state)
+    edit_title(folder, "How Drug Courts Are Falling Short", "Drug Courts, Pushed")
+    assert await client.service.store.reload("test edit")
+    await until(lambda: "websub" in client.service.health.failures)
+    await client.service.stop()  # stopped with the change untold
+    runner, _ = await websub_hub.start(hub.handle, port)  # the hub comes back
+    try:
+        await serve_with_hub(serve, tmp_path, hub.url, state)  # a new process, same state
+        topic = "https://feeds.example.org/topics/harm-reduction/feed.atom"
+        await until(lambda: topic in hub.publishes)
+        unchanged = "https://feeds.example.org/events.atom"  # no voice in it
+        assert unchanged not in hub.publishes
+    finally:
+        await runner.cleanup()

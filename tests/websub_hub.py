@@ -34,6 +34,7 @@ class Hub:
         default_factory=dict
     )  # topic -> (callback, secret)
     publishes: list[str] = field(default_factory=list)  # topics pinged, in order
+    pings: list[int] = field(default_factory=list)  # how many topics each ping named
     fail_with: int | None = None  # answer pings with this status instead (an outage)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -48,6 +49,7 @@ class Hub:
             if self.fail_with is not None:
                 return web.Response(status=self.fail_with)
             topics = form.getall("hub.url")
+            self.pings.append(len(topics))
             self.publishes.extend(str(topic) for topic in topics)
             for topic in topics:
                 self._later(self._distribute(str(topic)))
@@ -111,13 +113,13 @@ class Subscriber:
         await asyncio.wait_for(self.verified.wait(), 5)
 
 
-async def start(handler) -> tuple[web.AppRunner, str]:  # type: ignore[no-untyped-def]
-    """Serve `handler` on a free loopback port; (runner to clean up, base URL)."""
+async def start(handler, port: int = 0) -> tuple[web.AppRunner, str]:  # type: ignore[no-untyped-def]
+    """Serve `handler` on loopback (`port`, default a free one); (runner to clean up, URL)."""
     app = web.Application()
     app.router.add_route("*", "/", handler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{port}/"
