@@ -1,7 +1,8 @@
 """The state folder (SYNDICATE_STATE_DIR): what the service must remember across restarts.
 
-Today one file, `last-modified.json`: what each path was served with (`lastmodified.py`),
-so that a change made while the service was down still moves Last-Modified forward. The
+`last-modified.json`: what each path was served with (`lastmodified.py`), so that a change
+made while the service was down still moves Last-Modified forward; and `websub.json`, what
+each WebSub hub was last told (`websub.py`, which reads and writes it itself). The
 content never depends on it: deleting the folder costs only that guarantee for the next
 start. The file is replaced atomically (written aside, then renamed), and a file that
 cannot be read is reported and ignored, never a reason not to start.
