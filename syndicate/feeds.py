@@ -39,6 +39,7 @@ class FeedView:
     # The moment the snapshot is built for, for what depends on time (calendar windows,
     # upcoming events). None: nothing is left out by time.
     now: datetime | None = None
+    archives: int = 0  # the feed's archive pages (RFC 5005, archives.py); 0 for a page
 
     @property
     def site(self) -> Site:
@@ -143,6 +144,7 @@ def feed_view(
         updated=_updated(catalog, entries, withdrawn),
         refresh_seconds=refresh_seconds,
         now=now,
+        archives=0 if key.view else len(selected) // site.feed_size,
     )
 
 

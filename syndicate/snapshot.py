@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from syndicate import assets, discovery, pages, templating, urls
+from syndicate import archives, assets, discovery, pages, templating, urls
 from syndicate.feeds import (
     DEFAULT_REFRESH_SECONDS,
     FeedView,
@@ -36,6 +36,7 @@ from syndicate.urls import FeedKey
 Renderer = Callable[[Catalog, tuple[discovery.Listed, ...]], bytes]
 EVENT_CALENDAR = "ics-event"  # the format name of one event's calendar file
 CONTENT = "content"  # the cache policy of what follows the content (max-age from settings)
+ARCHIVED = "archived"  # archive pages: they change only when an old item is edited
 
 
 Document = tuple[str, str, Renderer, tuple[tuple[str, str], ...]]
@@ -154,7 +155,8 @@ def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
     page, not a piece of one."""
     parts = []
     for fmt in FORMATS.values():
-        if fmt.applies_to(key, catalog) and fmt.kind in (FEED, CALENDAR):
+        kinds = (FEED,) if key.page is not None else (FEED, CALENDAR)
+        if fmt.applies_to(key, catalog) and fmt.kind in kinds:
             url = urls.absolute(catalog.site, fmt.path(key))
             rel = "self" if fmt.name == own else "alternate"
             parts.append(f'<{url}>; rel="{rel}"; type="{fmt.media_type}"')
@@ -193,6 +195,16 @@ def build_snapshot(
     before = previous.representations if previous is not None else MappingProxyType({})
     views = tuple(feed_view(catalog, key, refresh_seconds, now) for key in all_feed_keys(catalog))
     representations = render_feeds(views, before)
+    plain = tuple(view.key for view in views if view.key.view is None)
+    for key in archives.archive_keys(catalog, plain):
+        view = archives.archive_view(catalog, key, refresh_seconds)
+        for fmt in FORMATS.values():
+            if fmt.kind == FEED:
+                path = fmt.path(key)
+                representations[path] = representation(
+                    path, fmt.name, fmt.content_type, fmt.render(view), view.updated, key,
+                    _link_header(catalog, key, fmt.name), before.get(path), ARCHIVED,
+                )  # fmt: skip
     modified = newest_change(catalog)
     everything = views[0]  # the site-wide feed: a view for rendering single events
     for item in catalog.items:

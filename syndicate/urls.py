@@ -13,6 +13,8 @@ URL scheme (paths below the service's public base URL):
     .../{name}/upcoming.{ext}      of a feed that holds events, the events not yet ended,
     .../{name}/past.{ext}          soonest first; and those ended, latest first:
                                    /events/upcoming.ics, /topics/harm-reduction/feed/past.atom
+    .../{name}/archive/{n}.{ext}   archive page n of a feed (RFC 5005), Atom, RSS and JSON
+                                   Feed: 1 holds the oldest `feed_size` items, n+1 the next
     /items/{id}.ics                one event as a calendar file ("Add to calendar")
     /embed/v1.js                   the embed script partners load (<syndicate-feed>), which
                                    imports /embed/v1.{hash}.js, cached as immutable
@@ -60,6 +62,7 @@ def opml_path(format_name: str) -> str:
 
 
 UPCOMING, PAST = "upcoming", "past"
+ARCHIVE = "archive"  # archive pages: /topics/harm-reduction/feed/archive/1.atom
 VIEWS = (UPCOMING, PAST)  # of feeds that hold events: not yet ended, and ended
 
 
@@ -71,6 +74,7 @@ class FeedKey:
     topic: str | None = None
     type: str | None = None
     view: str | None = None  # None, UPCOMING or PAST
+    page: int | None = None  # an archive page of the feed (RFC 5005), 1 the oldest
 
 
 def feed_path(key: FeedKey, extension: str) -> str:
@@ -79,6 +83,8 @@ def feed_path(key: FeedKey, extension: str) -> str:
     name = key.type or ALL
     if key.view:
         name = f"{name}/{key.view}"
+    if key.page is not None:
+        name = f"{name}/{ARCHIVE}/{key.page}"
     return f"/topics/{key.topic}/{name}.{extension}" if key.topic else f"/{name}.{extension}"
 
 
@@ -164,7 +170,8 @@ def calendar_uid(site: Site, item_id: str) -> str:
 
 
 def feed_id(site: Site, key: FeedKey) -> str:
-    """The permanent id of a feed; the same in every format."""
+    """The permanent id of a feed; the same in every format and on its archive pages (they
+    are parts of the same feed, RFC 5005)."""
     view = f"/{key.view}" if key.view else ""
     return tag(site, f"feed{'/topics/' + key.topic if key.topic else ''}/{key.type or 'all'}{view}")
 

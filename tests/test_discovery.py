@@ -15,20 +15,20 @@ from tests.conftest import CONTENT
 
 SNAPSHOT = build_snapshot(load_catalog(CONTENT))
 BASE = "https://feeds.example.org"
+# What the discovery documents list: every feed, not its archive pages (found by their links).
+LISTED = {
+    path: rep
+    for path, rep in SNAPSHOT.representations.items()
+    if rep.key is None or rep.key.page is None
+}
 FEED_URLS = {
     BASE + path
-    for path, rep in SNAPSHOT.representations.items()
+    for path, rep in LISTED.items()
     if rep.key is not None and rep.format in ("atom", "rss", "json")
 }
-CALENDAR_URLS = {
-    BASE + path for path, rep in SNAPSHOT.representations.items() if rep.format == "ics"
-}
-FRAGMENT_URLS = {
-    BASE + path for path, rep in SNAPSHOT.representations.items() if rep.format == "fragment"
-}
-FRAME_URLS = {
-    BASE + path for path, rep in SNAPSHOT.representations.items() if rep.format == "frame"
-}
+CALENDAR_URLS = {BASE + path for path, rep in LISTED.items() if rep.format == "ics"}
+FRAGMENT_URLS = {BASE + path for path, rep in LISTED.items() if rep.format == "fragment"}
+FRAME_URLS = {BASE + path for path, rep in LISTED.items() if rep.format == "frame"}
 
 
 def page() -> html.HtmlElement:
@@ -38,7 +38,7 @@ def page() -> html.HtmlElement:
 def test_page_has_an_autodiscovery_link_for_every_feed_but_not_its_views():
     links = page().xpath('//head/link[@rel="alternate"]')
     expected = {
-        BASE + path for path, rep in SNAPSHOT.representations.items()
+        BASE + path for path, rep in LISTED.items()
         if BASE + path in FEED_URLS and rep.key is not None and rep.key.view is None
     }  # fmt: skip
     assert {link.get("href") for link in links} == expected
@@ -49,7 +49,7 @@ def test_page_has_an_autodiscovery_link_for_every_feed_but_not_its_views():
 
 def test_every_feed_calendar_fragment_and_iframe_url_is_one_click_away():
     linked = {a.get("href") for a in page().xpath('//table[@class="feeds"]//a')}
-    keyed = {BASE + path for path, rep in SNAPSHOT.representations.items() if rep.key is not None}
+    keyed = {BASE + path for path, rep in LISTED.items() if rep.key is not None}
     assert keyed == FEED_URLS | CALENDAR_URLS | FRAGMENT_URLS | FRAME_URLS
     assert keyed <= linked
 

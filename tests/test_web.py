@@ -45,7 +45,9 @@ async def test_every_feed_is_served_with_its_media_type_and_validators(client, p
     assert response.headers["ETag"] == rep.etag
     assert parsedate_to_datetime(response.headers["Last-Modified"]) == rep.last_modified
     assert response.headers["Cache-Control"] == (
-        "public, max-age=300, stale-while-revalidate=60, stale-if-error=86400"
+        "public, max-age=86400, stale-while-revalidate=604800, stale-if-error=86400"
+        if rep.key is not None and rep.key.page is not None  # an archive page
+        else "public, max-age=300, stale-while-revalidate=60, stale-if-error=86400"
     )
     assert response.headers["Vary"] == "Accept-Encoding"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
@@ -72,7 +74,10 @@ async def test_every_feed_answers_its_own_etag_with_304(client, path, encoding):
     assert await response.read() == b""
     assert response.headers["ETag"] == etag
     assert response.headers["Last-Modified"] == first.headers["Last-Modified"]
-    assert response.headers["Cache-Control"].startswith("public, max-age=300")
+    archived = SNAPSHOT.representations[path].key.page is not None
+    assert response.headers["Cache-Control"].startswith(
+        "public, max-age=86400" if archived else "public, max-age=300"
+    )
     assert response.headers["Vary"] == "Accept-Encoding"
 
 
@@ -334,10 +339,11 @@ async def test_healthz_reports_snapshot_and_counts(client):
     assert health["snapshot"]["version"] == SNAPSHOT.version
     assert health["snapshot"]["age_seconds"] >= 0
     assert health["counts"] == {
-        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5 + 3 + 2 * (9 + 2 * 6) + 2 + 2,
+        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5 + 3 + 2 * (9 + 2 * 6) + 2 + 2 + 3 * 8,
             # + calendars; + 2 views of 6, 4 formats; + 5 events' calendar files; + the embed
             # script, its loader and stylesheet; + an HTML fragment and an iframe page of
-            # every feed and view; + the pages' stylesheet and script; + 2 topic pages
+            # every feed and view; + the pages' stylesheet and script; + 2 topic pages; + 8
+            # archive pages (feed_size 4) in Atom, RSS and JSON Feed
     }  # fmt: skip
     assert health["last_reload_error"] is None
 

@@ -11,6 +11,8 @@ and withdrawn items.
   agreeing with `ttl` and the HTTP cache lifetime.
 * WebSub hubs (the site's `hubs`) are advertised as `<link rel="hub">` in Atom and
   `<atom:link rel="hub">` in RSS, beside the self link.
+* Archived feeds (RFC 5005): `prev-archive`, `next-archive` and `current` links (Atom
+  `link`, RSS `atom:link`) and `fh:archive` in archive documents.
 * Withdrawn items become RFC 6721 `at:deleted-entry` elements in Atom feeds
   (namespace `http://purl.org/atompub/tombstones/1.0`), with the reason as `at:comment`.
 
@@ -32,6 +34,7 @@ from syndicate.model import Event
 
 EVENT_NS = "http://purl.org/rss/1.0/modules/event/"
 TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 ATOM_NS = "http://www.w3.org/2005/Atom"  # declared by feedgen in RSS for the self link
 SYNDICATION_NS = "http://purl.org/rss/1.0/modules/syndication/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -60,6 +63,8 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
         self.tombstones: tuple[Tombstone, ...] = ()
         self.update: tuple[str, int] | None = None
         self.hubs: tuple[str, ...] = ()
+        self.history: tuple[tuple[str, str], ...] = ()
+        self.archive = False
 
     def configure(
         self,
@@ -68,6 +73,8 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
         tombstones: tuple[Tombstone, ...],
         update: tuple[str, int] | None,
         hubs: tuple[str, ...] = (),
+        history: tuple[tuple[str, str], ...] = (),
+        archive: bool = False,
     ) -> None:
         """`tombstones` for Atom feeds; `update` (period, frequency) for RSS feeds; `hubs`,
         the WebSub hubs to advertise (`rel="hub"` links, W3C WebSub 4)."""
@@ -75,6 +82,8 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
         self.tombstones = tombstones
         self.update = update
         self.hubs = hubs
+        self.history = history  # RFC 5005 links: (rel, href)
+        self.archive = archive  # an archive document: fh:archive
 
     def extend_ns(self) -> dict[str, str]:
         namespaces = {}
@@ -84,11 +93,17 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
             namespaces["at"] = TOMBSTONE_NS
         if self.update:
             namespaces["sy"] = SYNDICATION_NS
+        if self.archive:
+            namespaces["fh"] = HISTORY_NS
         return namespaces
 
     def extend_atom(self, feed: etree._Element) -> etree._Element:
         for hub in self.hubs:  # feed metadata: written before the entries are added
             etree.SubElement(feed, "link", href=hub, rel="hub")
+        for rel, href in self.history:
+            etree.SubElement(feed, "link", href=href, rel=rel)
+        if self.archive:
+            etree.SubElement(feed, f"{{{HISTORY_NS}}}archive")
         for stone in self.tombstones:
             deleted = etree.SubElement(
                 feed, f"{{{TOMBSTONE_NS}}}deleted-entry", ref=stone.ref, when=stone.when.isoformat()
@@ -104,6 +119,10 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
         channel = feed[0]
         for hub in self.hubs:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+        for rel, href in self.history:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=href, rel=rel)
+        if self.archive:
+            etree.SubElement(channel, f"{{{HISTORY_NS}}}archive")
         if self.update:
             period, frequency = self.update
             etree.SubElement(channel, f"{{{SYNDICATION_NS}}}updatePeriod").text = period

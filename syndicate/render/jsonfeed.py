@@ -8,6 +8,9 @@ Extensions, as the spec allows (keys starting with an underscore, each with an `
   `country`, `text`), `online_url`, `registration_url`, `status` (`scheduled`,
   `cancelled`, `postponed`, `rescheduled`, `moved-online`) and `schema_org_status` (its
   schema.org URL), `changes` (`date`, `note`), `calendar_url` (the event's .ics file).
+* `_archive` at feed level, on feeds with archive pages (RFC 5005) and on the pages:
+  `archive` (true on a page), `current`, `prev_archive`, `next_archive` (URLs); `next_url`
+  is the same chain from JSON Feed's side (the next older items).
 * `_deleted` at feed level: the withdrawn items, `{"items": [{"id", "url", "date_withdrawn",
   "reason"}]}`, the JSON twin of Atom's RFC 6721 tombstones.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from syndicate import eventtext, urls
+from syndicate import archives, eventtext, urls
 from syndicate.feeds import FeedView
 from syndicate.model import Event, EventStatus, Item, Person
 from syndicate.render.feedgen_ext import event_date
@@ -112,9 +115,19 @@ def render_json_feed(view: FeedView) -> bytes:
         "favicon": site.icon,
         "authors": [_person(site.publisher)],
         "language": site.language,
-        "hubs": [{"type": "WebSub", "url": hub} for hub in site.hubs] or None,
+        "hubs": [{"type": "WebSub", "url": hub} for hub in site.hubs if view.key.page is None]
+        or None,
         "items": [_item(view, item, about) for item in view.entries],
     }
+    history = dict(archives.links(view, "json"))
+    # JSON Feed's own paging: next_url is the next older items, the RFC 5005 chain.
+    feed["next_url"] = history.get("prev-archive")
+    if history:
+        feed["_archive"] = {
+            "about": about,
+            "archive": view.key.page is not None,
+            **{rel.replace("-", "_"): url for rel, url in history.items()},
+        }
     if view.withdrawn:
         feed["_deleted"] = {
             "about": about,

@@ -17,7 +17,7 @@ from feedgen.entry import FeedEntry
 from feedgen.ext.dc import DcEntryExtension
 from feedgen.feed import FeedGenerator
 
-from syndicate import __version__, eventtext, urls
+from syndicate import __version__, archives, eventtext, urls
 from syndicate.feeds import FeedView
 from syndicate.model import Catalog, Item
 from syndicate.render.feedgen_ext import (
@@ -41,7 +41,9 @@ def _generator(view: FeedView, extension: str, media_type: str) -> FeedGenerator
     getattr(fg, EXTENSION).configure(
         uses_events=any(item.event for item in view.entries),
         update=update_period(view.refresh_seconds) if extension == "rss" else None,
-        hubs=site.hubs,
+        hubs=site.hubs if view.key.page is None else (),  # pages are not WebSub topics
+        history=archives.links(view, extension),
+        archive=view.key.page is not None,
         tombstones=()
         if extension != "atom"  # RSS cannot announce deletions
         else tuple(

@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from syndicate import assets
 from syndicate.settings import Settings
-from syndicate.snapshot import CONTENT, Representation, Snapshot
+from syndicate.snapshot import ARCHIVED, CONTENT, Representation, Snapshot
 from syndicate.web.conditional import http_date
 
 CORS = {
@@ -46,12 +46,15 @@ def cache_control(settings: Settings) -> str:
 def cache_policies(settings: Settings) -> dict[str, str]:
     """Cache-Control by a representation's `cache`: what follows the content is fresh for
     max-age; the embed script's stable URL for an hour (a fix reaches partners within it);
-    its hashed URL, whose bytes never change, for a year (RFC 8246 `immutable`)."""
+    its hashed URL, whose bytes never change, for a year (RFC 8246 `immutable`); archive
+    pages, which change only when an old item is edited, for a day (then revalidated)."""
     return {
         CONTENT: cache_control(settings),
         assets.STABLE: f"public, max-age=3600, stale-while-revalidate=86400, "
         f"stale-if-error={settings.stale_if_error}",
         assets.IMMUTABLE: "public, max-age=31536000, immutable",
+        ARCHIVED: f"public, max-age=86400, stale-while-revalidate=604800, "
+        f"stale-if-error={settings.stale_if_error}",
     }
 
 

@@ -1,0 +1,93 @@
+"""Archived feeds (RFC 5005 section 4): every item of a feed reachable, in pages that never
+change when items are added.
+
+A feed's items (withdrawn ones included, so that pages keep their places) in the order they
+were published, oldest first, ties by id, are cut into pages of `feed_size` items: page 1
+holds the oldest, page n+1 the next. Only full pages are archive documents; the items after
+the last full page (fewer than `feed_size`) are among the newest, which the subscription
+feed holds. So:
+
+* a new item changes no archive page: it joins the subscription feed, and every
+  `feed_size` items a new page appears;
+* an edit or withdrawal of an old item changes only the page that holds it (a withdrawn
+  item is announced there: an Atom tombstone, JSON `_deleted`; RSS just leaves it out);
+* an item added with a `published` date older than archived items moves the later items
+  by one place, so the pages from there on change (their ETags tell clients).
+
+Links (`Link`-relation names from RFC 5005): the subscription feed's `prev-archive` is the
+newest page; page n's `prev-archive` is page n-1, its `next-archive` page n+1 (a URL known
+in advance, so no page changes when the next one appears; the newest page's next is not
+served until it is full), and `current` the subscription feed. Views (upcoming, past) have
+no archives: they are windows in time over the same items, which their feed archives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from syndicate import urls
+from syndicate.feeds import DEFAULT_REFRESH_SECONDS, FeedView, feed_view, selected_items
+from syndicate.model import Catalog, Item
+from syndicate.urls import FeedKey
+
+
+def chronological(items: tuple[Item, ...]) -> list[Item]:
+    """`items` in the order they were published, oldest first, ties by id."""
+    return sorted(items, key=lambda item: (item.published, item.id))
+
+
+def page_count(catalog: Catalog, key: FeedKey) -> int:
+    """How many archive pages `key`'s feed has: its full pages of `feed_size` items."""
+    if key.view is not None:
+        return 0
+    return len(selected_items(catalog, key)) // catalog.site.feed_size
+
+
+def archive_keys(catalog: Catalog, keys: tuple[FeedKey, ...]) -> tuple[FeedKey, ...]:
+    """Every archive page of the feeds `keys`, oldest page first per feed."""
+    return tuple(
+        replace(key, page=page) for key in keys for page in range(1, page_count(catalog, key) + 1)
+    )
+
+
+def archive_view(
+    catalog: Catalog, key: FeedKey, refresh_seconds: int = DEFAULT_REFRESH_SECONDS
+) -> FeedView:
+    """Archive page `key.page` of the feed `key` (without its page)."""
+    assert key.page is not None and key.view is None
+    size = catalog.site.feed_size
+    feed = replace(key, page=None)
+    items = chronological(selected_items(catalog, feed))[(key.page - 1) * size : key.page * size]
+    newest_first = tuple(reversed(items))
+    view = feed_view(catalog, feed, refresh_seconds)
+    return replace(
+        view,
+        key=key,
+        title=f"{view.title} (archive {key.page})",
+        entries=tuple(item for item in newest_first if item.withdrawn is None),
+        withdrawn=tuple(item for item in newest_first if item.withdrawn is not None),
+        updated=max((_changed(item) for item in items), default=view.updated),
+        archives=0,
+    )
+
+
+def _changed(item: Item) -> datetime:
+    return max(item.updated, item.withdrawn.date) if item.withdrawn else item.updated
+
+
+def links(view: FeedView, extension: str) -> tuple[tuple[str, str], ...]:
+    """The RFC 5005 links of `view` in the format with `extension`: (rel, absolute URL)."""
+    site, key = view.site, view.key
+    if key.page is None:
+        if not view.archives:
+            return ()
+        newest = replace(key, page=view.archives)
+        return (("prev-archive", urls.absolute(site, urls.feed_path(newest, extension))),)
+    found = [("current", urls.absolute(site, urls.feed_path(replace(key, page=None), extension)))]
+    if key.page > 1:
+        older = replace(key, page=key.page - 1)
+        found.append(("prev-archive", urls.absolute(site, urls.feed_path(older, extension))))
+    newer = replace(key, page=key.page + 1)
+    found.append(("next-archive", urls.absolute(site, urls.feed_path(newer, extension))))
+    return tuple(found)
