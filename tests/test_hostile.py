@@ -11,13 +11,15 @@ import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
+import feedparser
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicate import discovery, pages
+from syndicate import archives, discovery, pages
 from syndicate.feeds import feed_view
 from syndicate.loader import load_catalog
 from syndicate.problems import ContentError
@@ -166,3 +168,13 @@ def test_any_content_the_loader_accepts_renders_valid_feeds(
     json.loads(discovery.feeds_json(catalog, listed))
     for page in (pages.front_page(catalog, listed), pages.topic_page(catalog, listed, "health")):
         check_page(page, catalog.site.feeds_url or "")  # editor text is escaped, never markup
+    # The archive chain (RFC 5005) with pages of one item, so every item is on a page.
+    paged = replace(catalog, site=replace(catalog.site, feed_size=1))
+    for key in archives.archive_keys(paged, (FeedKey(), FeedKey(topic="health"))):
+        view = archives.archive_view(paged, key)
+        for name, fmt in FORMATS.items():
+            if fmt.kind == "feed":
+                body = fmt.render(view)
+                CHECKS[name](body)
+                if name != "json":  # (feedparser reads XML feeds)
+                    assert not feedparser.parse(body).bozo, (key, name)
