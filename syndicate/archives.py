@@ -51,16 +51,30 @@ def archive_keys(catalog: Catalog, keys: tuple[FeedKey, ...]) -> tuple[FeedKey, 
     )
 
 
-def archive_view(
-    catalog: Catalog, key: FeedKey, refresh_seconds: int = DEFAULT_REFRESH_SECONDS
-) -> FeedView:
-    """Archive page `key.page` of the feed `key` (without its page)."""
-    assert key.page is not None and key.view is None
+def pages(catalog: Catalog, key: FeedKey) -> list[tuple[FeedKey, tuple[Item, ...]]]:
+    """The archive pages of the feed `key`: (the page's key, its items oldest first)."""
     size = catalog.site.feed_size
-    feed = replace(key, page=None)
-    items = chronological(selected_items(catalog, feed))[(key.page - 1) * size : key.page * size]
+    items = chronological(selected_items(catalog, key))
+    return [
+        (replace(key, page=n + 1), tuple(items[n * size : (n + 1) * size]))
+        for n in range(len(items) // size)
+    ]
+
+
+def archive_view(
+    catalog: Catalog,
+    key: FeedKey,
+    refresh_seconds: int = DEFAULT_REFRESH_SECONDS,
+    items: tuple[Item, ...] | None = None,
+    feed: FeedView | None = None,
+) -> FeedView:
+    """Archive page `key.page` of the feed `key` (without its page). `items` (the page's,
+    oldest first) and `feed` (the feed's view) save recomputing them for every page."""
+    assert key.page is not None and key.view is None
+    if items is None:
+        items = dict(pages(catalog, replace(key, page=None)))[key]
+    view = feed or feed_view(catalog, replace(key, page=None), refresh_seconds)
     newest_first = tuple(reversed(items))
-    view = feed_view(catalog, feed, refresh_seconds)
     return replace(
         view,
         key=key,

@@ -15,7 +15,7 @@ import functools
 import gzip
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
@@ -98,6 +98,10 @@ class Snapshot:
     # The next moment what is served changes with time alone (an event ends, leaves a
     # calendar's window): the service rebuilds then. None: never, or built without a time.
     next_change: datetime | None = None
+    # What each archive page was rendered from, for the next build to reuse unchanged pages.
+    archive_sources: Mapping[str, tuple[object, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 def strong_etag(body: bytes, suffix: str = "") -> str:
@@ -195,15 +199,37 @@ def build_snapshot(
     before = previous.representations if previous is not None else MappingProxyType({})
     views = tuple(feed_view(catalog, key, refresh_seconds, now) for key in all_feed_keys(catalog))
     representations = render_feeds(views, before)
-    plain = tuple(view.key for view in views if view.key.view is None)
-    for key in archives.archive_keys(catalog, plain):
-        view = archives.archive_view(catalog, key, refresh_seconds)
-        for fmt in FORMATS.values():
-            if fmt.kind == FEED:
+    # Archive pages: most of a large catalog's representations, and they rarely change. A
+    # page whose sources (its items, the site, the topics and types that label them) are
+    # those the previous snapshot rendered it from is taken from it as it is.
+    common = (
+        catalog.site,
+        refresh_seconds,
+        tuple(catalog.topics.values()),
+        tuple(catalog.types.values()),
+    )
+    sources: dict[str, tuple[object, ...]] = {}
+    reusable = previous.archive_sources if previous is not None else {}
+    for view in views:
+        if view.key.view is not None or not view.archives:
+            continue
+        for key, items in archives.pages(catalog, view.key):
+            source = (common, items)
+            page_view = None
+            for fmt in FORMATS.values():
+                if fmt.kind != FEED:
+                    continue
                 path = fmt.path(key)
+                sources[path] = source
+                if path in before and reusable.get(path) == source:
+                    representations[path] = before[path]
+                    continue
+                page_view = page_view or archives.archive_view(
+                    catalog, key, refresh_seconds, items, view
+                )
                 representations[path] = representation(
-                    path, fmt.name, fmt.content_type, fmt.render(view), view.updated, key,
-                    _link_header(catalog, key, fmt.name), before.get(path), ARCHIVED,
+                    path, fmt.name, fmt.content_type, fmt.render(page_view), page_view.updated,
+                    key, _link_header(catalog, key, fmt.name), before.get(path), ARCHIVED,
                 )  # fmt: skip
     modified = newest_change(catalog)
     everything = views[0]  # the site-wide feed: a view for rendering single events
@@ -233,4 +259,4 @@ def build_snapshot(
     if now is not None:
         moments = [next_view_change(catalog, now), ical.next_window_change(catalog, now)]
         next_change = min((m for m in moments if m is not None), default=None)
-    return Snapshot(catalog, version, MappingProxyType(representations), (), next_change)
+    return Snapshot(catalog, version, MappingProxyType(representations), (), next_change, sources)

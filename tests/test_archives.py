@@ -164,3 +164,14 @@ def test_views_have_no_archives_and_feeds_without_a_full_page_no_links(config_di
     assert not any(
         "/upcoming/archive/" in p or "/past/archive/" in p for p in snapshot.representations
     )
+
+
+def test_a_rebuild_reuses_unchanged_pages_and_renders_the_edited_one(config_dir):
+    served = content(config_dir, 10)
+    write_config(config_dir, {"voices.yaml": voices(10, old_title="Voice 0, corrected")})
+    catalog = load_catalog(config_dir)
+    rebuilt = build_snapshot(catalog, previous=served)
+    assert rebuilt == build_snapshot(catalog)  # the same as a build from scratch
+    old, new = served.representations, rebuilt.representations
+    assert b"Voice 0, corrected" in new["/voices/archive/1.atom"].body
+    assert new["/voices/archive/2.atom"] is old["/voices/archive/2.atom"]  # not rendered again
