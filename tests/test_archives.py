@@ -175,3 +175,25 @@ def test_a_rebuild_reuses_unchanged_pages_and_renders_the_edited_one(config_dir)
     old, new = served.representations, rebuilt.representations
     assert b"Voice 0, corrected" in new["/voices/archive/1.atom"].body
     assert new["/voices/archive/2.atom"] is old["/voices/archive/2.atom"]  # not rendered again
+
+
+async def test_archive_pages_are_kept_compressed_and_served_whole_in_either_encoding(serve):
+    import gzip
+
+    from syndicate.settings import Settings
+    from tests.conftest import CONTENT
+
+    client = await serve(Settings(config=CONTENT, watch=False, access_log=False))
+    rep = client.service.store.snapshot.representations["/feed/archive/1.atom"]
+    assert rep.compressed_only and rep.stored == b""  # held as gzip only
+    plain = await client.get("/feed/archive/1.atom", headers={"Accept-Encoding": "identity"})
+    assert plain.headers.get("Content-Encoding") is None
+    body = await plain.read()
+    assert body == gzip.decompress(rep.gzip_body)
+    CHECKS["atom"](body)
+    assert plain.headers["ETag"] == rep.etag
+    assert plain.headers["Cache-Control"].startswith("public, max-age=86400")
+    zipped = await client.get(
+        "/feed/archive/1.atom", headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+    )
+    assert zipped.headers["Content-Encoding"] == "gzip" and await zipped.read() == rep.gzip_body
