@@ -51,6 +51,14 @@ MUTANTS = [
      "    autoescape=True,", "    autoescape=False,"),
     ("iframe pages' links open inside the iframe", "syndicate/render/fragment.py",
      'target="_top",', 'target="",'),
+    # Issue 10: push and history.
+    ("archive pages counted from the newest item", "syndicate/archives.py",
+     "key=lambda item: (item.published, item.id))", "key=lambda item: (item.published, item.id), reverse=True)"),
+    ("a hub's delivered pings forgotten (pinged again and again)", "syndicate/web/websub.py",
+     "                self.told[hub][url] = etag", "                pass"),
+    ("what hubs were told not saved across restarts", "syndicate/web/websub.py",
+     "        if self.path is None:\n            return\n        self.path.parent.mkdir",
+     "        if True:\n            return\n        self.path.parent.mkdir"),
 ]  # fmt: skip
 
 
