@@ -59,30 +59,30 @@ def entry(view: FeedView, item: Item) -> Entry:
     )
 
 
-def render_fragment(view: FeedView) -> bytes:
-    """The HTML fragment of `view`."""
+def _render(template: str, view: FeedView, target: str, level: int, **more: object) -> bytes:
+    """`template` with `view`'s items; links opening in `target`, headings from `level`."""
     return templating.render(
-        "fragment.html",
+        template,
         view=view,
         language=view.site.language,
         entries=[entry(view, item) for item in view.entries],
-        target="",
-        level=2,
+        target=target,
+        level=level,
+        **more,
     )
+
+
+def render_fragment(view: FeedView) -> bytes:
+    """The HTML fragment of `view`."""
+    return _render("fragment.html", view, target="", level=2)
 
 
 def render_frame(view: FeedView) -> bytes:
     """The iframe page of `view`: the fragment in a page of its own, styled, light or dark
-    (`#light`, `#dark` or the reader's system), its links opening in the partner's tab."""
-    return templating.render(
-        "frame.html",
-        view=view,
-        language=view.site.language,
-        entries=[entry(view, item) for item in view.entries],
-        target="_top",
-        level=1,  # the page's own heading
-        stylesheet=urls.absolute(view.site, assets.page_assets()["css"].path),
-    )
+    (`#light`, `#dark` or the reader's system), its links opening in the partner's tab, its
+    heading the page's own (h1)."""
+    stylesheet = urls.absolute(view.site, assets.page_assets()["css"].path)
+    return _render("frame.html", view, target="_top", level=1, stylesheet=stylesheet)
 
 
 FORMAT = Format(
