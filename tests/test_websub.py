@@ -205,10 +205,13 @@ async def test_a_failing_hub_is_retried_with_backoff_and_shown_until_it_recovers
         assert f'syndicate_websub_pings_total{{hub="{hub.url}",outcome="failed"}}' in metrics
         assert "syndicate_websub_pending 0.0" not in metrics
         assert (await client.get("/feed.atom")).status == 200  # serving goes on
+        edit_title(folder, "Drug Courts, Pushed", "Drug Courts, Pushed Again")  # a second edit
+        assert await client.service.store.reload("second test edit")
         hub.fail_with = None  # the hub is back: the next retry delivers everything
         await until(lambda: "websub" not in client.service.health.failures and hub.publishes)
         assert (await health())["status"] == "ok"
         assert "https://feeds.example.org/topics/harm-reduction/feed.atom" in hub.publishes
+        assert len(hub.publishes) == len(set(hub.publishes))  # both edits, one ping per feed
     finally:
         await runner.cleanup()
 
@@ -235,3 +238,33 @@ async def test_changes_not_yet_told_survive_a_restart(serve, tmp_path):
         assert unchanged not in hub.publishes
     finally:
         await runner.cleanup()
+
+
+async def test_a_hub_added_later_is_told_of_changes_from_then_on_not_of_the_past(serve, tmp_path):
+    from tests import websub_hub
+
+    hub = websub_hub.Hub()
+    runner, hub.url = await websub_hub.start(hub.handle)
+    try:
+        folder = content_with_hub(tmp_path, "https://unused.example.net/")
+        client = await serve(Settings(config=folder, watch=False, access_log=False))
+        edit_title(folder, "How Drug Courts Are Falling Short", "Before the hub")
+        site = folder / "site.yaml"
+        text = site.read_text(encoding="utf-8").replace("https://unused.example.net/", hub.url)
+        site.write_text(text, encoding="utf-8")
+        assert await client.service.store.reload("hub added, with an edit")
+        await asyncio_sleep(0.3)
+        assert hub.publishes == []  # the edit that came with the hub is the past to it
+        edit_title(folder, "Before the hub", "After the hub")
+        assert await client.service.store.reload("an edit after")
+        await until(
+            lambda: "https://feeds.example.org/topics/harm-reduction/feed.atom" in hub.publishes
+        )
+    finally:
+        await runner.cleanup()
+
+
+async def asyncio_sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
