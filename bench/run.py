@@ -1,10 +1,12 @@
 """`make bench`: the service against nginx serving the same bytes, plus a large-content build.
 
 1. Renders the sample with `syndicate build` for nginx, and starts the service on the same
-   content: both answer with byte-identical bodies (checked before measuring).
-2. Pins the service and nginx (one worker) to CPU 0 and wrk to CPU 1, and loads each in turn
-   with three cases: 200, 200 gzip, 304 with the ETag. Prints req/s, p50, p99 and the ratio
-   service/nginx.
+   content, and a bare low-level aiohttp server (bench/bare.py) on the same bytes: all three
+   answer with byte-identical bodies (checked before measuring).
+2. Pins the service, nginx (one worker) and bare aiohttp to CPU 0 and wrk to CPU 1, and loads each in turn
+   with three cases: 200, 200 gzip, 304 with the ETag. Prints req/s, p50, p99 and the
+   ratios service/nginx and service/bare aiohttp (what the service adds over aiohttp's
+   own ceiling on this machine).
 3. Generates a large content folder (bench/generate.py: 10,000 items over 50 topics) and
    reports the load and render times of its first build, the cost of a one-item edit
    rebuilt as a reload does (the served snapshot alive and lending unchanged encodings),
@@ -195,7 +197,7 @@ def main() -> None:
         subprocess.run([PYTHON, "-m", "syndicate", "build", "--config", "feeds_config",
                         "--public-url", BENCH_PUBLIC_URL, str(out)],
                        check=True, cwd=ROOT, capture_output=True)  # fmt: skip
-        service_port, nginx_port = free_ports(2)
+        service_port, nginx_port, bare_port = free_ports(3)
         access_log = os.environ.get("BENCH_ACCESS_LOG", "true")
         env = {**os.environ, "SYNDICATE_WATCH": "false", "SYNDICATE_ACCESS_LOG": access_log,
                "SYNDICATE_PUBLIC_URL": BENCH_PUBLIC_URL}  # fmt: skip
@@ -210,19 +212,24 @@ def main() -> None:
                                           access_log=f"{tmp}/nginx-access.log" if access_log == "true" else "off"))  # fmt: skip
         nginx = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(conf), "-p", str(tmp)],
                                  stdout=subprocess.DEVNULL, stderr=(tmp / "nginx-stderr.log").open("wb"))  # fmt: skip
+        bare = subprocess.Popen(["taskset", "-c", "0", PYTHON, str(ROOT / "bench" / "bare.py"), str(bare_port),
+                                 str(out / PATH.lstrip("/"))], stdout=subprocess.DEVNULL,
+                                stderr=(tmp / "bare.log").open("wb"))  # fmt: skip
         try:
             servers = {
                 "service": f"http://127.0.0.1:{service_port}",
                 "nginx": f"http://127.0.0.1:{nginx_port}",
+                "aiohttp": f"http://127.0.0.1:{bare_port}",
             }
             wait_up(servers["service"] + "/healthz", service, "service", tmp / "service.log")
             wait_up(servers["nginx"] + PATH, nginx, "nginx", tmp / "nginx-error.log")
+            wait_up(servers["aiohttp"] + PATH, bare, "bare aiohttp", tmp / "bare.log")
             bodies = {
                 name: fetch(url + PATH, {"Accept-Encoding": "identity"})
                 for name, url in servers.items()
             }
-            if bodies["service"][0] != bodies["nginx"][0]:
-                sys.exit("the service and nginx do not serve the same bytes")
+            if not bodies["service"][0] == bodies["nginx"][0] == bodies["aiohttp"][0]:
+                sys.exit("the service, nginx and bare aiohttp do not serve the same bytes")
             results: dict[str, dict[str, dict[str, float]]] = {}
             for case in ("200", "200 gzip", "304"):
                 results[case] = {}
@@ -234,15 +241,16 @@ def main() -> None:
         finally:
             stop(service)
             stop(nginx)
+            stop(bare)
             service_log.close()
         print(f"\nsyndicate vs nginx, GET {PATH} ({len(bodies['nginx'][0])} bytes), one core each, "
               f"wrk -t1 -c{CONNECTIONS} -d{SECONDS}s on another core, access logs {'on' if access_log == 'true' else 'off'}\n")  # fmt: skip
         print(
-            f"{'case':<10} {'service req/s':>14} {'p50 ms':>8} {'p99 ms':>8}   {'nginx req/s':>12} {'p50 ms':>8} {'p99 ms':>8}   {'ratio':>6}"
+            f"{'case':<10} {'service req/s':>14} {'p50 ms':>8} {'p99 ms':>8}   {'nginx req/s':>12} {'p50 ms':>8} {'p99 ms':>8}   {'ratio':>6}   {'aiohttp req/s':>12} {'ratio':>6}"
         )
         worst = 1.0
         for case, pair in results.items():
-            s, n = pair["service"], pair["nginx"]
+            s, n, a = pair["service"], pair["nginx"], pair["aiohttp"]
             ratio = s["rps"] / n["rps"]
             worst = min(worst, ratio)
             flag = "" if ratio >= TARGET_RATIO else f"  below the {TARGET_RATIO:.2f} target"
@@ -252,7 +260,8 @@ def main() -> None:
                 else f"  (non-2xx/3xx: {s['errors']:.0f}/{n['errors']:.0f})"
             )
             print(f"{case:<10} {s['rps']:>14,.0f} {s['p50']:>8.2f} {s['p99']:>8.2f}   {n['rps']:>12,.0f} "
-                  f"{n['p50']:>8.2f} {n['p99']:>8.2f}   {ratio:>6.2f}{flag}{errors}")  # fmt: skip
+                  f"{n['p50']:>8.2f} {n['p99']:>8.2f}   {ratio:>6.2f}   {a['rps']:>12,.0f} "
+                  f"{s['rps'] / a['rps']:>6.2f}{flag}{errors}")  # fmt: skip
         large = large_build(tmp)
         build = large["load"] + large["render"]
         print(f"\nlarge content: {large['items']:.0f} items, 50 topics, {large['representations']:.0f} representations: "
