@@ -230,7 +230,7 @@ def test_light_and_dark_follow_the_system_and_are_screenshotted(service, partner
 
 
 def late_script_page(service: str, src: str, stylesheet: bool) -> str:
-    """The snippet, with the script arriving after the first paint (a slow network)."""
+    """The snippet, with the script arriving a second after the first paint (a slow network)."""
     link = f'<link rel="stylesheet" href="{service}/embed/v1.css">' if stylesheet else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A partner</title>{link}</head>
@@ -241,7 +241,7 @@ def late_script_page(service: str, src: str, stylesheet: bool) -> str:
   const script = document.createElement("script");
   script.type = "module"; script.src = "{service}/embed/v1.js";
   document.head.append(script);
-}}, 400);</script>
+}}, 1000);</script>
 </body></html>"""
 
 
