@@ -37,6 +37,7 @@ from syndicate import urls
 from syndicate.render import FORMATS
 from syndicate.render.registry import FEED
 from syndicate.snapshot import Snapshot
+from syndicate.web.clock import first_set
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
 from syndicate.web.supervise import Health
@@ -136,8 +137,9 @@ class Publisher:
                 if work:
                     await self._round(session, work)
                     continue
-                waits = [at - time.monotonic() for at in self.retry_at.values()]
-                await _wait(stop, self.store.content_swapped, min(waits, default=None))
+                # Until the soonest retry is due (none: until a swap or the stop).
+                waits = [max(at - time.monotonic(), 0.0) for at in self.retry_at.values()]
+                await first_set((stop, self.store.content_swapped), min(waits, default=None))
 
     async def _round(
         self, session: aiohttp.ClientSession, work: list[tuple[str, str, str]]
@@ -185,17 +187,3 @@ async def _publish(session: aiohttp.ClientSession, hub: str, url: str) -> str | 
             return f"HTTP {response.status}"
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
         return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-async def _wait(stop: asyncio.Event, swapped: asyncio.Event, seconds: float | None) -> None:
-    """Until `stop` or `swapped` is set, or `seconds` have passed (None: no limit)."""
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(swapped.wait())]
-    try:
-        await asyncio.wait(
-            waiters,
-            timeout=None if seconds is None else max(seconds, 0.0),
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
