@@ -85,7 +85,11 @@ class Representation:
     key: FeedKey | None = None
     cache: str = CONTENT  # how long it may be cached: CONTENT, or an embed asset's policy
     headers: tuple[tuple[str, str], ...] = ()  # response headers of its own (a page's CSP)
-    compressed_only: bool = False  # a cold representation: kept as its gzip encoding only
+
+    @property
+    def compressed_only(self) -> bool:
+        """Kept as its gzip encoding only: the cold archive pages."""
+        return self.cache == ARCHIVED
 
     @property
     def body(self) -> bytes:
@@ -157,7 +161,6 @@ def representation(
         key=key,
         cache=cache,
         headers=headers,
-        compressed_only=cache == ARCHIVED,
     )
 
 
