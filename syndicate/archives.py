@@ -24,10 +24,9 @@ no archives: they are windows in time over the same items, which their feed arch
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from syndicate import urls
-from syndicate.feeds import DEFAULT_REFRESH_SECONDS, FeedView, feed_view, selected_items
+from syndicate.feeds import FeedView, last_change, selected_items
 from syndicate.model import Catalog, Item
 from syndicate.urls import FeedKey
 
@@ -35,20 +34,6 @@ from syndicate.urls import FeedKey
 def chronological(items: tuple[Item, ...]) -> list[Item]:
     """`items` in the order they were published, oldest first, ties by id."""
     return sorted(items, key=lambda item: (item.published, item.id))
-
-
-def page_count(catalog: Catalog, key: FeedKey) -> int:
-    """How many archive pages `key`'s feed has: its full pages of `feed_size` items."""
-    if key.view is not None:
-        return 0
-    return len(selected_items(catalog, key)) // catalog.site.feed_size
-
-
-def archive_keys(catalog: Catalog, keys: tuple[FeedKey, ...]) -> tuple[FeedKey, ...]:
-    """Every archive page of the feeds `keys`, oldest page first per feed."""
-    return tuple(
-        replace(key, page=page) for key in keys for page in range(1, page_count(catalog, key) + 1)
-    )
 
 
 def pages(catalog: Catalog, key: FeedKey) -> list[tuple[FeedKey, tuple[Item, ...]]]:
@@ -61,33 +46,19 @@ def pages(catalog: Catalog, key: FeedKey) -> list[tuple[FeedKey, tuple[Item, ...
     ]
 
 
-def archive_view(
-    catalog: Catalog,
-    key: FeedKey,
-    refresh_seconds: int = DEFAULT_REFRESH_SECONDS,
-    items: tuple[Item, ...] | None = None,
-    feed: FeedView | None = None,
-) -> FeedView:
-    """Archive page `key.page` of the feed `key` (without its page). `items` (the page's,
-    oldest first) and `feed` (the feed's view) save recomputing them for every page."""
+def archive_view(feed: FeedView, key: FeedKey, items: tuple[Item, ...]) -> FeedView:
+    """Archive page `key` of the feed `feed`, holding `items` (oldest first, from `pages`)."""
     assert key.page is not None and key.view is None
-    if items is None:
-        items = dict(pages(catalog, replace(key, page=None)))[key]
-    view = feed or feed_view(catalog, replace(key, page=None), refresh_seconds)
     newest_first = tuple(reversed(items))
     return replace(
-        view,
+        feed,
         key=key,
-        title=f"{view.title} (archive {key.page})",
+        title=f"{feed.title} (archive {key.page})",
         entries=tuple(item for item in newest_first if item.withdrawn is None),
         withdrawn=tuple(item for item in newest_first if item.withdrawn is not None),
-        updated=max((_changed(item) for item in items), default=view.updated),
+        updated=max((last_change(item) for item in items), default=feed.updated),
         archives=0,
     )
-
-
-def _changed(item: Item) -> datetime:
-    return max(item.updated, item.withdrawn.date) if item.withdrawn else item.updated
 
 
 def links(view: FeedView, extension: str) -> tuple[tuple[str, str], ...]:

@@ -205,7 +205,8 @@ def newest_change(catalog: Catalog) -> datetime:
     return _updated(catalog, (), ())
 
 
-def _changed(item: Item) -> datetime:
+def last_change(item: Item) -> datetime:
+    """When `item` last changed: its update, or its withdrawal."""
     return max(item.updated, item.withdrawn.date) if item.withdrawn else item.updated
 
 
@@ -217,7 +218,7 @@ def _updated(catalog: Catalog, entries: tuple[Item, ...], withdrawn: tuple[Item,
     """
     shown = entries + withdrawn
     if shown:
-        return max(_changed(item) for item in shown)
+        return max(last_change(item) for item in shown)
     if catalog.newest_item_change is not None:
         return catalog.newest_item_change
     year, month, day = [*catalog.site.tag_date.split("-"), "1", "1"][:3]

@@ -95,7 +95,7 @@ def _common(catalog: Catalog) -> dict[str, object]:
         "script": urls.absolute(site, page_assets["js"].path),
         "front_url": urls.absolute(site, urls.INDEX_PATH),
         "webcal": urls.webcal,
-        "formats": [fmt for fmt in FORMATS.values()],
+        "formats": list(FORMATS.values()),
         "kinds": {"feed": FEED, "calendar": CALENDAR, "fragment": FRAGMENT, "frame": FRAME},
     }
 

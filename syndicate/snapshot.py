@@ -199,6 +199,40 @@ def render_feeds(
     return rendered
 
 
+def _render_archives(
+    catalog: Catalog, views: tuple[FeedView, ...], previous: Snapshot | None
+) -> tuple[dict[str, Representation], dict[str, tuple[object, ...]]]:
+    """Every archive page of the feeds `views`, in the feed formats, by URL path; and what
+    each was rendered from. They are most of a large catalog's representations and rarely
+    change: a page whose sources (its items, the site, the topics and types that label
+    them) are those `previous` rendered it from is taken from `previous` as it is."""
+    before = previous.representations if previous is not None else {}
+    reusable = previous.archive_sources if previous is not None else {}
+    labels = (tuple(catalog.topics.values()), tuple(catalog.types.values()))
+    rendered: dict[str, Representation] = {}
+    sources: dict[str, tuple[object, ...]] = {}
+    for view in views:
+        if view.key.view is not None or not view.archives:
+            continue
+        for key, items in archives.pages(catalog, view.key):
+            source = (catalog.site, view.refresh_seconds, labels, items)
+            page: FeedView | None = None
+            for fmt in FORMATS.values():
+                if fmt.kind != FEED:
+                    continue
+                path = fmt.path(key)
+                sources[path] = source
+                if path in before and reusable.get(path) == source:
+                    rendered[path] = before[path]
+                    continue
+                page = page or archives.archive_view(view, key, items)
+                rendered[path] = representation(
+                    path, fmt.name, fmt.content_type, fmt.render(page), page.updated, key,
+                    _link_header(catalog, key, fmt.name), before.get(path), ARCHIVED,
+                )  # fmt: skip
+    return rendered, sources
+
+
 def build_snapshot(
     catalog: Catalog,
     refresh_seconds: int = DEFAULT_REFRESH_SECONDS,
@@ -211,38 +245,8 @@ def build_snapshot(
     before = previous.representations if previous is not None else MappingProxyType({})
     views = tuple(feed_view(catalog, key, refresh_seconds, now) for key in all_feed_keys(catalog))
     representations = render_feeds(views, before)
-    # Archive pages: most of a large catalog's representations, and they rarely change. A
-    # page whose sources (its items, the site, the topics and types that label them) are
-    # those the previous snapshot rendered it from is taken from it as it is.
-    common = (
-        catalog.site,
-        refresh_seconds,
-        tuple(catalog.topics.values()),
-        tuple(catalog.types.values()),
-    )
-    sources: dict[str, tuple[object, ...]] = {}
-    reusable = previous.archive_sources if previous is not None else {}
-    for view in views:
-        if view.key.view is not None or not view.archives:
-            continue
-        for key, items in archives.pages(catalog, view.key):
-            source = (common, items)
-            page_view = None
-            for fmt in FORMATS.values():
-                if fmt.kind != FEED:
-                    continue
-                path = fmt.path(key)
-                sources[path] = source
-                if path in before and reusable.get(path) == source:
-                    representations[path] = before[path]
-                    continue
-                page_view = page_view or archives.archive_view(
-                    catalog, key, refresh_seconds, items, view
-                )
-                representations[path] = representation(
-                    path, fmt.name, fmt.content_type, fmt.render(page_view), page_view.updated,
-                    key, _link_header(catalog, key, fmt.name), before.get(path), ARCHIVED,
-                )  # fmt: skip
+    archive_pages, sources = _render_archives(catalog, views, previous)
+    representations.update(archive_pages)
     modified = newest_change(catalog)
     everything = views[0]  # the site-wide feed: a view for rendering single events
     for item in catalog.items:
