@@ -277,3 +277,20 @@ def test_the_fragment_included_in_a_page_has_no_accessibility_violations(service
 {fragment.read().decode("utf-8")}</main></body></html>"""
     page.get(partner.page("/fragment.html", included))
     assert accessibility_violations(page) == []
+
+
+def test_links_show_focus_and_text_follows_its_own_direction(service, partner, page):
+    from selenium.webdriver.common.keys import Keys
+
+    src = f"{service.url}/topics/harm-reduction/feed.json"
+    page.get(partner.page("/focus.html", snippet(service.url, src, 'limit="2" summary')))
+    wait_for(page, LOADED)
+    directions = page.execute_script(
+        f"return [...{SHADOW}.querySelectorAll('[part~=title], [part~=summary]')].map((e) => e.dir)"
+    )
+    assert directions and set(directions) == {"auto"}
+    page.find_element("tag name", "body").send_keys(Keys.TAB)  # to the heading link
+    outline = page.execute_script(
+        f"const a = {SHADOW}.activeElement; return a && [a.getAttribute('part'), getComputedStyle(a).outlineStyle]"
+    )
+    assert outline == ["heading-link", "solid"]
