@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -128,6 +129,37 @@ def wrk(url: str, headers: dict[str, str]) -> dict[str, float]:
 def to_ms(value: str) -> float:
     number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+UNSHARED_HEADERS = {"date", "server", "content-length", "connection", "keep-alive"}
+
+
+def reference_spec(url: str, folder: Path) -> Path:
+    """What bench/bare.py answers with: the service's own body, gzip body and header fields
+    for 200, 200 gzip, 304 and 304 gzip (less what aiohttp writes itself), in a JSON file."""
+    spec: dict[str, object] = {}
+    headers: dict[str, dict[str, str]] = {}
+    for variant, encoding in (("200", "identity"), ("200 gzip", "gzip")):
+        body, fields = fetch(url, {"Accept-Encoding": encoding})
+        name = "gzip_body" if encoding == "gzip" else "body"
+        (folder / name).write_bytes(body)
+        spec[name] = str(folder / name)
+        spec["gzip_etag" if encoding == "gzip" else "etag"] = fields["ETag"]
+        headers[variant] = {k: v for k, v in fields.items() if k.lower() not in UNSHARED_HEADERS}
+        request = urllib.request.Request(
+            url, headers={"Accept-Encoding": encoding, "If-None-Match": fields["ETag"]}
+        )
+        try:
+            urllib.request.urlopen(request, timeout=5)
+            sys.exit(f"{url} did not answer 304 to its own ETag")
+        except urllib.error.HTTPError as answer:
+            not_modified = dict(answer.headers)
+        headers[variant.replace("200", "304")] = {
+            k: v for k, v in not_modified.items() if k.lower() not in UNSHARED_HEADERS
+        }
+    spec["headers"] = headers
+    (folder / "reference.json").write_text(json.dumps(spec))
+    return folder / "reference.json"
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -19,10 +19,12 @@ _ENTITY_TAG = re.compile(r'\s*(?:W/)?("[^"]*")\s*(?:,|$)')
 
 def etag_matches(if_none_match: str, etags: Iterable[str]) -> bool:
     """True when the If-None-Match value names one of `etags` (weak comparison) or is `*`."""
+    known = etags if isinstance(etags, (set, frozenset)) else set(etags)
+    if if_none_match in known:  # the common case: one tag, as we sent it
+        return True
     value = if_none_match.strip()
     if value == "*":
         return True
-    known = set(etags)
     return any(tag in known for tag in _ENTITY_TAG.findall(value))
 
 

@@ -49,15 +49,20 @@ def router(store: ContentStore, metrics: Metrics, health: Health) -> Handler:
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         current = store.current  # held for the whole request: a reload cannot change it
+        # The hot path: the raw path as sent is a snapshot path (no query, no escapes), so
+        # the URL need not be decoded. Anything else takes the decoded path below.
+        prepared = current.prepared.get(request.raw_path)
+        method = request.method
+        if prepared is not None and (method == "GET" or method == "HEAD"):
+            return _respond(request, prepared, count)
         path = request.path
         prepared = current.prepared.get(path)
-        method = request.method
         if (
             prepared is not None
             and (method == "GET" or method == "HEAD")
             and "?" not in request.raw_path
         ):
-            return _respond(request, prepared, count)  # the hot path
+            return _respond(request, prepared, count)  # an escaped spelling of a snapshot path
         if path == HEALTH_PATH:
             return _operational(request, count, "healthz", lambda: _health(store, health))
         if path == METRICS_PATH:
@@ -81,7 +86,10 @@ def _respond(request: web.BaseRequest, prepared: Prepared, count: Counter) -> we
         return web.Response(
             status=304, headers=prepared.not_modified_gzip if gzip else prepared.not_modified
         )
-    body = prepared.rep.gzip_body if gzip else prepared.rep.body
+    if gzip:
+        body = prepared.rep.gzip_body
+    else:
+        body = prepared.identity if prepared.identity is not None else prepared.rep.body
     count(prepared.route, 200, 0 if request.method == "HEAD" else len(body))
     return web.Response(body=body, headers=prepared.ok_gzip if gzip else prepared.ok)
 
