@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="port to listen on, 0: any free port (SYNDICATE_PORT, default 8080)",
     )
     serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes serving the port, 1 to 64 (SYNDICATE_WORKERS, default 1)",
+    )
+    serve.add_argument(
         "--public-url",
         metavar="URL",
         help="public base URL for links (SYNDICATE_PUBLIC_URL; default: the address served)",
@@ -89,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config=Path(args.config) if args.config else None,
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
+            workers=_workers(getattr(args, "workers", None)),
             public_url=_public_url(args.public_url),
         )
     except SettingError as error:
@@ -98,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "build":
             return _build(settings, Path(args.out))
+        if settings.workers > 1:
+            from syndicate.web.workers import run_pool
+
+            load_catalog(settings.config)  # invalid content: reported once, before any worker
+            return run_pool(settings)
         from syndicate.web import run  # aiohttp only when serving
 
         run(settings)
@@ -110,6 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"syndicate: {error.strerror or error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _workers(count: int | None) -> int | None:
+    if count is not None and not 1 <= count <= 64:
+        raise SettingError(f"--workers {count}: expected a number of processes from 1 to 64")
+    return count
 
 
 def _public_url(text: str | None) -> str | None:

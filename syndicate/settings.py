@@ -40,6 +40,13 @@ def _timeout(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise ValueError("expected a number of processes from 1 to 64")
+    return value
+
+
 def _folder_or_none(text: str) -> Path | None:
     return Path(text) if text.strip() else None
 
@@ -119,6 +126,13 @@ SETTINGS: tuple[Setting, ...] = (
         _folder_or_none,
         "A folder for what must survive restarts (the Last-Modified history); unset: none.",
     ),
+    Setting(
+        "workers",
+        "SYNDICATE_WORKERS",
+        1,
+        _workers,
+        "Processes serving the port (SO_REUSEPORT); each holds its own snapshot.",
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
     Setting(
         "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
@@ -142,6 +156,7 @@ class Settings:
     header_timeout: int = 5
     watch: bool = True
     state_dir: Path | None = None
+    workers: int = 1
     access_log: bool = True
     log_level: str = "INFO"
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).

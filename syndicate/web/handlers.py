@@ -27,6 +27,7 @@ from syndicate.urls import (
     opml_path,
     parse_feed_path,
 )
+from syndicate.web.board import Board
 from syndicate.web.conditional import accepts_gzip, is_not_modified, query_problem
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
@@ -39,7 +40,9 @@ ERROR_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-def router(store: ContentStore, metrics: Metrics, health: Health) -> Handler:
+def router(
+    store: ContentStore, metrics: Metrics, health: Health, board: Board | None = None
+) -> Handler:
     """The one handler of the service: /healthz, /metrics, and every snapshot path.
 
     Three kinds of path need no router: the snapshot lookup is the common case and comes
@@ -64,7 +67,7 @@ def router(store: ContentStore, metrics: Metrics, health: Health) -> Handler:
         ):
             return _respond(request, prepared, count)  # an escaped spelling of a snapshot path
         if path == HEALTH_PATH:
-            return _operational(request, count, "healthz", lambda: _health(store, health))
+            return _operational(request, count, "healthz", lambda: _health(store, health, board))
         if path == METRICS_PATH:
             return _operational(request, count, "metrics", metrics.exposition)
         return _other(request, current, prepared, count)
@@ -201,14 +204,16 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 
 
-def _health(store: ContentStore, health: Health) -> tuple[bytes, str]:
+def _health(store: ContentStore, health: Health, board: Board | None) -> tuple[bytes, str]:
     """Service health as JSON: status and why, snapshot version and age, counts, the last
-    reload error, failing background work."""
+    reload error, failing background work; in a pool, every worker and which one answered."""
     current = store.current
     failure = store.last_failure
     catalog = current.snapshot.catalog
     reasons = [f"the last reload failed ({len(failure.problems)} problem(s))"] if failure else []
     reasons += [f"{task}: {f.reason}" for task, f in sorted(health.failures.items())]
+    pool, pool_reasons = board.view() if board is not None else (None, [])
+    reasons += pool_reasons
     body: dict[str, object] = {
         "status": "degraded" if reasons else "ok",
         "reasons": reasons,
@@ -240,4 +245,6 @@ def _health(store: ContentStore, health: Health) -> tuple[bytes, str]:
         task: {"since": f.since.isoformat(timespec="seconds"), "reason": f.reason}
         for task, f in sorted(health.failures.items())
     }
+    if pool is not None:
+        body["pool"] = pool
     return (json.dumps(body, indent=2) + "\n").encode("utf-8"), "application/json; charset=utf-8"

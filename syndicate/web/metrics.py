@@ -21,12 +21,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The counters a pool sums over its workers (gauges are the answering worker's own).
+COUNTERS = ("requests", "bytes_sent", "reloads", "background_failures", "websub_pings")
+Counts = dict[str, list[list[Any]]]
 
 
 class Metrics(Collector):
@@ -38,6 +42,8 @@ class Metrics(Collector):
         self.reloads: defaultdict[str, int] = defaultdict(int)
         self.background_failures: defaultdict[str, int] = defaultdict(int)
         self.degraded: Callable[[], bool] = lambda: False  # set by the service
+        # The other workers' counters, in a pool (set by the service): /metrics shows the sums.
+        self.others: Callable[[], list[Counts]] = list
         self.representations = 0
         self.built_at = 0.0
         self.scheduled_items = 0
@@ -58,13 +64,33 @@ class Metrics(Collector):
         if sent:
             self.bytes_sent[route] += sent
 
+    def counts(self) -> Counts:
+        """The counters, as JSON-ready lists of [labels..., value] (for a pool's status)."""
+        return {
+            name: [[*key, value] if isinstance(key, tuple) else [key, value]
+                   for key, value in getattr(self, name).items()]
+            for name in COUNTERS
+        }  # fmt: skip
+
+    def _merged(self) -> dict[str, dict[Any, int]]:
+        """This process's counters plus the other workers' (see `others`)."""
+        merged: dict[str, dict[Any, int]] = {name: dict(getattr(self, name)) for name in COUNTERS}
+        for counts in self.others():
+            for name in COUNTERS:
+                target = merged[name]
+                for *labels, value in counts.get(name, ()):
+                    key = tuple(labels) if len(labels) > 1 else labels[0]
+                    target[key] = target.get(key, 0) + int(value)
+        return merged
+
     def collect(self) -> Iterator[Metric]:
+        merged = self._merged()
         requests = CounterMetricFamily(
             "syndicate_http_requests",
             "HTTP requests by route kind and status.",
             labels=["route", "status"],
         )
-        for (route, status), value in sorted(self.requests.items()):
+        for (route, status), value in sorted(merged["requests"].items()):
             requests.add_metric([route, str(status)], value)
         yield requests
         sent = CounterMetricFamily(
@@ -72,11 +98,11 @@ class Metrics(Collector):
             "Response body bytes sent, by route kind.",
             labels=["route"],
         )
-        for route, value in sorted(self.bytes_sent.items()):
+        for route, value in sorted(merged["bytes_sent"].items()):
             sent.add_metric([route], value)
         yield sent
-        feed_gets = sum(v for (route, _), v in self.requests.items() if route == "feed")
-        not_modified = self.requests.get(("feed", 304), 0)
+        feed_gets = sum(v for (route, _), v in merged["requests"].items() if route == "feed")
+        not_modified = merged["requests"].get(("feed", 304), 0)
         yield GaugeMetricFamily(
             "syndicate_http_not_modified_ratio",
             "Share of feed requests answered 304 Not Modified since start.",
@@ -86,14 +112,14 @@ class Metrics(Collector):
             "syndicate_reloads", "Content reloads by result.", labels=["result"]
         )
         for result in ("ok", "failed"):
-            reloads.add_metric([result], self.reloads.get(result, 0))
+            reloads.add_metric([result], merged["reloads"].get(result, 0))
         yield reloads
         failures = CounterMetricFamily(
             "syndicate_background_failures",
             "Failures of background work (the file watcher, timers...), by task.",
             labels=["task"],
         )
-        for task, value in sorted(self.background_failures.items()):
+        for task, value in sorted(merged["background_failures"].items()):
             failures.add_metric([task], value)
         yield failures
         yield GaugeMetricFamily(
@@ -127,7 +153,7 @@ class Metrics(Collector):
             "WebSub publish pings sent to hubs, by hub and outcome (ok, failed).",
             labels=["hub", "outcome"],
         )
-        for (hub, outcome), value in sorted(self.websub_pings.items()):
+        for (hub, outcome), value in sorted(merged["websub_pings"].items()):
             pings.add_metric([hub, outcome], value)
         yield pings
         yield GaugeMetricFamily(

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable, Coroutine
@@ -27,6 +28,7 @@ from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.settings import Settings
 from syndicate.web import publishing, reload, websub
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
+from syndicate.web.board import BOARD_TASK, Board
 from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server
 from syndicate.web.content import ContentStore
@@ -36,6 +38,7 @@ from syndicate.web.publishing import rebuild_on_time
 from syndicate.web.reload import watch
 from syndicate.web.supervise import Health, describe, supervise
 from syndicate.web.websub import Publisher
+from syndicate.web.workers import Member
 
 log = logging.getLogger("syndicate")
 # Request lines and header fields beyond these are refused with 400 by aiohttp's parser.
@@ -64,17 +67,32 @@ class Service:
     content is invalid: the service does not start on content it cannot serve).
     """
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock | None = None, member: Member | None = None
+    ) -> None:
         self.settings = settings
+        self.member = member
         _quiet_malformed_requests()
         self.metrics = Metrics()
         self.health = Health(self.metrics)
         self.clock = clock or Clock()
-        self.store = ContentStore(settings, self.metrics, self.health, self.clock)
+        store_settings = settings
+        if member is not None and settings.state_dir is not None:  # a history per worker
+            store_settings = replace(
+                settings, state_dir=settings.state_dir / f"worker-{member.index}"
+            )
+        self.store = ContentStore(store_settings, self.metrics, self.health, self.clock)
+        self.board = Board(member, self.store, self.metrics, self.health) if member else None
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
-        self.handle = router(self.store, self.metrics, self.health)
-        self.publisher = Publisher(self.store, self.metrics, self.health, settings.state_dir)
+        self.handle = router(self.store, self.metrics, self.health, self.board)
+        # One worker of a pool tells the hubs (the others would repeat every ping).
+        pinging = member is None or member.index == 0
+        self.publisher = (
+            Publisher(self.store, self.metrics, self.health, settings.state_dir)
+            if pinging
+            else None
+        )
         self._stop_watching = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._sighup = False
@@ -105,7 +123,12 @@ class Service:
             publishing.TASK,
             lambda: rebuild_on_time(self.store, self._stop_watching, self.health, self.clock),
         )
-        self._background(websub.TASK, lambda: self.publisher.run(self._stop_watching))
+        publisher = self.publisher
+        if publisher is not None:
+            self._background(websub.TASK, lambda: publisher.run(self._stop_watching))
+        board = self.board
+        if board is not None:
+            self._background(BOARD_TASK, lambda: board.run(self._stop_watching, self._pool_gone))
         if self.access_log is not None:
             self._tasks.append(asyncio.create_task(flush_regularly(self.access_log)))
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -114,6 +137,11 @@ class Service:
 
     def degraded(self) -> bool:
         return self.store.last_failure is not None or bool(self.health.failures)
+
+    def _pool_gone(self) -> None:
+        """The pool that started this worker has gone: stop as SIGTERM would."""
+        log.warning("the worker pool has gone: stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def _background(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self._tasks.append(
@@ -151,13 +179,14 @@ def _quiet_malformed_requests() -> None:
         server_log.addFilter(QuietMalformedRequests())
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A listening socket on `host`:`port` (port 0: any free port). Bound before the content
-    is rendered, so the public URL can name the port actually served."""
+    is rendered, so the public URL can name the port actually served. `reuse_port`: shared
+    with the other workers of a pool (SO_REUSEPORT)."""
     family, _, _, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
-    return socket.create_server(address[:2], family=family, backlog=1024)
+    return socket.create_server(address[:2], family=family, backlog=1024, reuse_port=reuse_port)
 
 
 def served_url(sock: socket.socket) -> str:
@@ -171,13 +200,14 @@ def served_url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, member: Member | None = None) -> None:
     """Serve until SIGTERM or SIGINT, then stop taking connections, let requests in flight
-    finish (up to SHUTDOWN_SECONDS), flush the access log and return."""
-    sock = bind(settings.host, settings.port)
+    finish (up to SHUTDOWN_SECONDS), flush the access log and return. `member`: as one
+    worker of a pool (`workers.py`)."""
+    sock = bind(settings.host, settings.port, reuse_port=member is not None)
     try:
         settings = replace(settings, served_url=served_url(sock))
-        service = Service(settings)
+        service = Service(settings, member=member)
     except BaseException:
         sock.close()
         raise
@@ -203,6 +233,13 @@ async def serve(settings: Settings) -> None:
 
 def _log_addresses(settings: Settings, service: Service) -> None:
     public = service.store.snapshot.catalog.site.feeds_url
+    if service.member is not None:
+        log.info(
+            "worker %d (pid %d) serving version %s",
+            service.member.index, os.getpid(), service.store.snapshot.version,
+        )  # fmt: skip
+        if service.member.index:
+            return
     if settings.public_url:
         source = FROM_SETTING
     elif public != settings.served_url:
@@ -221,14 +258,16 @@ def _log_addresses(settings: Settings, service: Service) -> None:
         )
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, member: Member | None = None) -> None:
     """Run `serve` on uvloop's event loop where installed (faster), else asyncio's."""
+    worker = f"[worker {member.index}]" if member is not None else ""
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level,
+        format=f"%(asctime)s %(levelname)s %(name)s{worker}: %(message)s",
     )
     try:
         import uvloop
     except ImportError:  # pragma: no cover - platforms without uvloop
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, member))
     else:
-        uvloop.run(serve(settings))
+        uvloop.run(serve(settings, member))

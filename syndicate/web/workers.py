@@ -1,0 +1,262 @@
+"""`syndicate serve --workers N`: N processes serving one port, and the pool that keeps them.
+
+Each worker is a whole `syndicate serve` of its own (its snapshot, watcher, timers), bound
+to the same address with `SO_REUSEPORT`, so the kernel spreads connections over them and
+no process hands requests to another. The same content gives the same bytes and ETags in
+every worker (deterministic rendering), so they agree behind any balancer.
+
+The pool (the parent process) binds the port first without listening (port 0 chooses one
+for all), starts the workers, forwards SIGHUP, stops them all on SIGTERM/SIGINT (each
+finishes its requests in flight), and restarts a worker that dies, with a backoff (1 s
+doubling to 30 s), logged once per cause. A worker that exits before it ever served (the
+content is invalid, the port is taken) stops the pool with its exit status, instead of
+being restarted forever.
+
+Workers share what a person asks one of them (`/healthz`, `/metrics`) through a status
+folder: each writes `worker-{i}.json` (pid, content version, health, counters) whenever it
+changes and at least every `HEARTBEAT_SECONDS`; `/healthz` lists every worker and says
+which one answered, `/metrics` sums the counters of all. Only worker 0 pings WebSub hubs;
+each worker keeps its own Last-Modified history (`state_dir/worker-{i}`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from syndicate.settings import Settings
+
+log = logging.getLogger("syndicate.workers")
+HEARTBEAT_SECONDS = 1.0
+STALE_SECONDS = 10.0  # a status older than this: the worker is not answering
+FIRST_BACKOFF, MAX_BACKOFF = 1.0, 30.0
+POOL_FILE = "pool.json"
+WORKER_ENTRY = "from syndicate.web.workers import main; main()"
+STOP_SECONDS = 15.0  # each worker's own shutdown takes at most 10 s
+
+
+@dataclass(frozen=True)
+class Member:
+    """What a worker knows of its pool: its index, the pool's size, the status folder and
+    the pool's pid (a worker whose pool has gone stops)."""
+
+    index: int
+    count: int
+    folder: Path
+    parent: int
+
+    def status_path(self, index: int | None = None) -> Path:
+        return self.folder / f"worker-{self.index if index is None else index}.json"
+
+    def write_status(self, status: dict[str, Any]) -> None:
+        """Replace this worker's status file atomically."""
+        handle, temporary = tempfile.mkstemp(prefix=".worker-", dir=self.folder)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as output:
+                json.dump(status, output)
+            Path(temporary).replace(self.status_path())
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def restarts(self) -> dict[str, int]:
+        """How often the pool restarted each worker that died (by index)."""
+        try:
+            return dict(json.loads((self.folder / POOL_FILE).read_bytes())["restarts"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def statuses(self) -> dict[int, dict[str, Any] | None]:
+        """Every worker's last status by index (None: none written yet, or unreadable)."""
+        found: dict[int, dict[str, Any] | None] = {}
+        for index in range(self.count):
+            try:
+                found[index] = json.loads(self.status_path(index).read_bytes())
+            except (OSError, ValueError):
+                found[index] = None
+        return found
+
+
+def running(status: dict[str, Any] | None, now: float) -> bool:
+    """Whether a worker's status says it is alive and answering."""
+    if status is None or now - float(status.get("heartbeat", 0)) > STALE_SECONDS:
+        return False
+    try:
+        os.kill(int(status["pid"]), 0)
+    except (OSError, KeyError, ValueError):
+        return False
+    return True
+
+
+# -- the pool (parent process) ------------------------------------------------------------
+
+
+def reserve(host: str, port: int) -> socket.socket:
+    """The pool's port: bound with SO_REUSEPORT and never listening, so it takes no
+    connections but keeps the port (and chooses it, for port 0) while workers come and go."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(address[:2])
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class Pool:
+    """The workers of one `syndicate serve --workers N`."""
+
+    def __init__(self, settings: Settings, folder: Path) -> None:
+        self.settings = settings
+        self.folder = folder
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+        self.ready: set[int] = set()  # workers that have served (written a status)
+        self.restart_at: dict[int, float] = {}
+        self.backoff: dict[int, float] = {}
+        self.restarts: dict[int, int] = {}
+        self.stopping = False
+
+    def start(self, index: int) -> None:
+        member = Member(index, self.settings.workers, self.folder, os.getpid())
+        spec = {"settings": _settings_json(self.settings), "member": _member_json(member)}
+        command = [sys.executable, "-c", WORKER_ENTRY, json.dumps(spec)]
+        self.processes[index] = subprocess.Popen(command)
+
+    def start_all(self) -> None:
+        for index in range(self.settings.workers):
+            self.start(index)
+
+    def signal_all(self, signum: int) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(signum)
+
+    def step(self) -> int | None:
+        """Notice exited workers and restart those due; an exit status when the pool must
+        stop (a worker failed before it ever served)."""
+        now = time.monotonic()
+        for index, process in list(self.processes.items()):
+            if Member(index, 0, self.folder, 0).status_path().exists():
+                self.ready.add(index)
+            code = process.poll()
+            if code is None or index in self.restart_at:
+                continue
+            if index not in self.ready:
+                log.error("worker %d exited (status %s) before serving: stopping", index, code)
+                return code or 1
+            backoff = self.backoff.get(index, FIRST_BACKOFF)
+            if backoff == FIRST_BACKOFF:
+                log.error("worker %d exited (status %s): restarting it", index, code)
+            else:
+                log.debug("worker %d exited again (status %s)", index, code)
+            self.restart_at[index] = now + backoff
+            self.backoff[index] = min(backoff * 2, MAX_BACKOFF)
+            self.restarts[index] = self.restarts.get(index, 0) + 1
+            self._write_pool_status()
+        for index, due in list(self.restart_at.items()):
+            if due <= now:
+                del self.restart_at[index]
+                self.start(index)
+        return None
+
+    def _write_pool_status(self) -> None:
+        path = self.folder / POOL_FILE
+        with contextlib.suppress(OSError):
+            path.write_text(json.dumps({"restarts": {str(i): n for i, n in self.restarts.items()}}))
+
+    def stop(self) -> None:
+        self.signal_all(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def run_pool(settings: Settings) -> int:
+    """Serve with `settings.workers` processes until SIGTERM or SIGINT; an exit status."""
+    from syndicate.web.service import served_url
+
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s[pool]: %(message)s"
+    )
+    sock = reserve(settings.host, settings.port)
+    folder = Path(tempfile.mkdtemp(prefix="syndicate-workers-"))
+    settings = replace(settings, port=sock.getsockname()[1], served_url=served_url(sock))
+    pool = Pool(settings, folder)
+    stop = False
+
+    def on_stop(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    def on_hup(signum: int, frame: object) -> None:
+        pool.signal_all(signal.SIGHUP)
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_hup)
+    log.info("starting %d workers on %s/", settings.workers, settings.served_url)
+    code = 0
+    try:
+        pool.start_all()
+        while not stop:
+            failed = pool.step()
+            if failed is not None:
+                code = failed
+                break
+            time.sleep(0.1)
+        log.info("stopping %d workers", settings.workers)
+    finally:
+        pool.stop()
+        sock.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    return code
+
+
+def _settings_json(settings: Settings) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()}
+
+
+def _member_json(member: Member) -> dict[str, Any]:
+    return {**asdict(member), "folder": str(member.folder)}
+
+
+def _from_json(spec: dict[str, Any]) -> tuple[Settings, Member]:
+    paths = {f.name for f in fields(Settings) if "Path" in str(f.type)}
+    values: dict[str, Any] = {
+        k: (Path(v) if k in paths and v is not None else v) for k, v in spec["settings"].items()
+    }
+    member = spec["member"]
+    return Settings(**values), Member(
+        member["index"], member["count"], Path(member["folder"]), member["parent"]
+    )
+
+
+def main() -> None:
+    """A worker's entry point (`WORKER_ENTRY`, run by the pool with the spec as argument)."""
+    from syndicate.web.service import run
+
+    settings, member = _from_json(json.loads(sys.argv[1]))
+    run(settings, member)

@@ -1,0 +1,240 @@
+"""`syndicate serve --workers N`: N processes on one port, agreeing on every byte.
+
+Against a real pool on loopback (SYNDICATE_WORKERS=2 or 3). Which worker answered a
+request is learnt by asking /healthz first on the same keep-alive connection (the kernel
+gives a connection to one worker for its whole life). Bounded: a few hundred requests,
+every wait under 20 s.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import CONTENT
+from tests.live import LiveServer, live_server
+
+
+def connection(url: str) -> http.client.HTTPConnection:
+    host, port = url.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=5)
+
+
+def get(conn: http.client.HTTPConnection, path: str, **headers: str) -> http.client.HTTPResponse:
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    response.body = response.read()  # type: ignore[attr-defined]
+    return response
+
+
+def fetch_json(url: str, path: str) -> Any:
+    conn = connection(url)
+    try:
+        return json.loads(get(conn, path).body)  # type: ignore[attr-defined]
+    finally:
+        conn.close()
+
+
+def health(url: str) -> dict[str, Any]:
+    return fetch_json(url, "/healthz")  # type: ignore[no-any-return]
+
+
+def on_each_worker(
+    url: str, count: int, ask: Callable[[http.client.HTTPConnection], Any]
+) -> dict[int, Any]:
+    """`ask(conn)` answered by each of `count` workers: new connections until every worker
+    has had one (the kernel spreads connections by their addresses)."""
+    answers: dict[int, Any] = {}
+    for _ in range(200):
+        conn = connection(url)
+        try:
+            index = json.loads(get(conn, "/healthz").body)["pool"]["answered_by"]["index"]  # type: ignore[attr-defined]
+            if index not in answers:
+                answers[index] = ask(conn)
+        finally:
+            conn.close()
+        if len(answers) == count:
+            return answers
+    pytest.fail(f"only workers {sorted(answers)} of {count} answered 200 connections")
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 20, what: str = "") -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except (OSError, http.client.HTTPException):  # a connection to a worker just killed
+            value = None
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"not within {seconds} s: {what}")
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT, folder)
+    return folder
+
+
+@contextmanager
+def live_pool(content: Path, log: Path, workers: int, **env: str) -> Iterator[LiveServer]:
+    """A pool of `workers` on a free port, once every worker serves."""
+    with live_server(content, log, SYNDICATE_WORKERS=str(workers), **env) as live:
+        wait_for(
+            lambda: all(w["running"] for w in health(live.url)["pool"]["workers"]),
+            what="every worker serving",
+        )
+        yield live
+
+
+@pytest.fixture
+def pool(content: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    with live_pool(content, tmp_path / "log", 2, SYNDICATE_WATCH="true") as live:
+        yield live
+
+
+def versions(url: str) -> set[str]:
+    return {worker.get("version") for worker in health(url)["pool"]["workers"]}
+
+
+def edit(content: Path) -> None:
+    site = content / "site.yaml"
+    site.write_text(site.read_text().replace("title: ", "title: Edited ", 1))
+
+
+def test_two_workers_answer_on_one_port_and_healthz_says_which(pool: LiveServer):
+    pids = on_each_worker(
+        pool.url,
+        2,
+        lambda conn: json.loads(get(conn, "/healthz").body)["pool"]["answered_by"]["pid"],
+    )  # type: ignore[attr-defined]
+    assert len(set(pids.values())) == 2
+    view = health(pool.url)
+    assert view["status"] == "ok"
+    listed = {w["index"]: w for w in view["pool"]["workers"]}
+    assert set(listed) == {0, 1}
+    assert {listed[i]["pid"] for i in listed} == set(pids.values())
+    assert all(
+        w["running"] and w["version"] == view["snapshot"]["version"] for w in listed.values()
+    )
+
+
+def test_workers_agree_on_bytes_and_etags_of_every_representation(pool: LiveServer):
+    feeds = fetch_json(pool.url, "/feeds.json")
+    paths = sorted({urlsplit(feed["url"]).path for feed in feeds["feeds"]} | {"/", "/feeds.opml"})
+    assert len(paths) > 20
+
+    def fetch_all(
+        conn: http.client.HTTPConnection,
+    ) -> dict[str, tuple[bytes, str | None, str | None]]:
+        found = {}
+        for path in paths:
+            for encoding in ("identity", "gzip"):
+                response = get(conn, path, **{"Accept-Encoding": encoding})
+                found[f"{path} {encoding}"] = (
+                    response.body,
+                    response.getheader("ETag"),
+                    response.getheader("Last-Modified"),
+                )  # type: ignore[attr-defined]
+        return found
+
+    answers = on_each_worker(pool.url, 2, fetch_all)
+    assert answers[0] == answers[1]
+
+
+def test_an_edit_reaches_every_worker(pool: LiveServer, content: Path):
+    before = versions(pool.url)
+    assert len(before) == 1
+    edit(content)
+    wait_for(
+        lambda: len(now := versions(pool.url)) == 1 and now != before, what="all workers reload"
+    )
+    titles = on_each_worker(pool.url, 2, lambda conn: b"Edited " in get(conn, "/feed.atom").body)  # type: ignore[attr-defined]
+    assert titles == {0: True, 1: True}
+
+
+def test_sighup_to_the_pool_reloads_every_worker(content: Path, tmp_path: Path):
+    with live_pool(content, tmp_path / "log", 2) as live:  # no watcher
+        before = versions(live.url)
+        edit(content)
+        time.sleep(1.5)
+        assert versions(live.url) == before
+        live.process.send_signal(signal.SIGHUP)
+        wait_for(
+            lambda: len(now := versions(live.url)) == 1 and now != before, what="SIGHUP reload"
+        )
+
+
+def test_a_worker_that_dies_is_restarted_and_healthz_says_so_meanwhile(pool: LiveServer):
+    workers = {w["index"]: w for w in health(pool.url)["pool"]["workers"]}
+    os.kill(workers[1]["pid"], signal.SIGKILL)
+    degraded = wait_for(
+        lambda: (view := health(pool.url))["status"] == "degraded" and view, what="degraded"
+    )
+    assert "worker 1 is not running" in degraded["reasons"]
+
+    def restarted() -> bool:
+        view = health(pool.url)
+        listed = {w["index"]: w for w in view["pool"]["workers"]}
+        return (
+            view["status"] == "ok"
+            and listed[1]["running"]
+            and listed[1]["pid"] != workers[1]["pid"]
+        )
+
+    wait_for(restarted, what="worker 1 restarted")
+    assert health(pool.url)["pool"]["restarts"] == {"1": 1}
+    assert "exited" in pool.log.read_text()
+
+
+def test_metrics_count_the_requests_of_every_worker(pool: LiveServer):
+    for _ in range(30):
+        conn = connection(pool.url)
+        get(conn, "/feed.atom")
+        conn.close()
+    time.sleep(1.5)  # a heartbeat: each worker's counters reach the others
+
+    def counted() -> float:
+        conn = connection(pool.url)
+        text = get(conn, "/metrics").body.decode()  # type: ignore[attr-defined]
+        conn.close()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith('syndicate_http_requests_total{route="feed",status="200"}'))  # fmt: skip
+
+    assert counted() == 30
+
+
+def test_sigterm_stops_every_worker(content: Path, tmp_path: Path):
+    with live_pool(content, tmp_path / "log", 3) as live:
+        pids = [w["pid"] for w in health(live.url)["pool"]["workers"]]
+        live.process.send_signal(signal.SIGTERM)
+        assert live.process.wait(timeout=20) == 0
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_invalid_content_stops_the_pool_before_any_worker_starts(content: Path, tmp_path: Path):
+    import subprocess
+    import sys
+
+    (content / "site.yaml").write_text("site: [unclosed\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "syndicate", "serve", "--workers", "2", "--port", "0", "--config", str(content)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "site.yaml" in result.stderr
