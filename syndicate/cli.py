@@ -3,6 +3,7 @@
     syndicate check [DIR]                 validate the content and print a summary
     syndicate serve [--config DIR] ...    serve every feed over HTTP
     syndicate build [--config DIR] OUT    write every representation to files
+    syndicate nginx-config [--upstream H:P]  nginx as a caching proxy in front of the workers
 
 Exit codes: 0 success, 1 invalid content, 2 usage error (argparse's convention).
 """
@@ -20,6 +21,7 @@ from syndicate import __version__, urls
 from syndicate.build import NoPublicURL, snapshot_for
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
+from syndicate.nginx import CacheTier, cache_tier
 from syndicate.problems import ContentError
 from syndicate.schedule import as_of
 from syndicate.settings import SETTINGS, SettingError, Settings, parse_url_setting
@@ -79,12 +81,33 @@ def build_parser() -> argparse.ArgumentParser:
         "unless the site sets feeds_url)",
     )
     build.add_argument("out", metavar="OUT", help="the folder to write into")
+    nginx = commands.add_parser(
+        "nginx-config",
+        help="print an nginx configuration for a caching proxy in front of the workers",
+        description="Prints configuration for nginx's http block: a cache keyed by path and "
+        "encoding that keeps the workers' headers and freshness rules (docs/deployment.md).",
+    )
+    nginx.add_argument(
+        "--upstream",
+        action="append",
+        metavar="HOST:PORT",
+        help="a worker address (repeat for several machines; default 127.0.0.1:8080)",
+    )
+    nginx.add_argument("--listen", default="80", help="nginx's listen value (default 80)")
+    nginx.add_argument("--server-name", default="_", help="server_name (default _)")
+    nginx.add_argument(
+        "--cache-dir", default="/var/cache/nginx/syndicate", help="where nginx keeps the cache"
+    )
+    nginx.add_argument("--cache-size", default="1g", help="the cache's max_size (default 1g)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "nginx-config":
+        print(_nginx_config(args, parser), end="")
+        return 0
     if args.command == "check":
         config = Path(args.config)
         if not is_readable_dir(config):
@@ -122,6 +145,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"syndicate: {error.strerror or error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _nginx_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    upstreams = args.upstream or ["127.0.0.1:8080"]
+    for value in [*upstreams, args.listen, args.server_name, args.cache_dir, args.cache_size]:
+        if not value or any(c in value for c in ";{}#\"\'\n\r") or value != value.strip():
+            parser.error(f"{value!r} cannot go into an nginx configuration")
+    tier = CacheTier(upstreams, args.listen, args.server_name, args.cache_dir, args.cache_size)
+    return cache_tier(tier)
 
 
 def _workers(count: int | None) -> int | None:

@@ -5,6 +5,7 @@ Bounded: it waits at most 20 s to start, and is stopped (SIGTERM, then SIGKILL) 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -81,3 +82,24 @@ def live_server(config: Path, log: Path, **env: str) -> Iterator[LiveServer]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+
+
+@contextmanager
+def live_pool(config: Path, log: Path, workers: int, **env: str) -> Iterator[LiveServer]:
+    """`syndicate serve --workers N` (see `live_server`), once every worker serves."""
+    with live_server(config, log, SYNDICATE_WORKERS=str(workers), **env) as live:
+        deadline = time.monotonic() + 20
+        while not _all_running(live.url):
+            if time.monotonic() > deadline:
+                pytest.fail(f"not every worker started:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield live
+
+
+def _all_running(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            workers = json.loads(response.read())["pool"]["workers"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return all(worker["running"] for worker in workers)

@@ -15,7 +15,6 @@ import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import CONTENT
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer, live_pool
 
 
 def connection(url: str) -> http.client.HTTPConnection:
@@ -87,17 +86,6 @@ def content(tmp_path: Path) -> Path:
     folder = tmp_path / "content"
     shutil.copytree(CONTENT, folder)
     return folder
-
-
-@contextmanager
-def live_pool(content: Path, log: Path, workers: int, **env: str) -> Iterator[LiveServer]:
-    """A pool of `workers` on a free port, once every worker serves."""
-    with live_server(content, log, SYNDICATE_WORKERS=str(workers), **env) as live:
-        wait_for(
-            lambda: all(w["running"] for w in health(live.url)["pool"]["workers"]),
-            what="every worker serving",
-        )
-        yield live
 
 
 @pytest.fixture

@@ -1,0 +1,78 @@
+"""Real nginx on loopback, for the caching tier and the static export.
+
+`running_nginx(include, folder)` writes the smallest main configuration around `include`
+(a file meant for nginx's http block, used as it is), starts nginx in the foreground and
+stops it by PID. Every path nginx writes (pid, logs, temporary files) is under `folder`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.live import need
+
+MAIN = """daemon off;
+worker_processes 1;
+{user}
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {include};
+}}
+"""
+
+
+@contextmanager
+def running_nginx(include: Path, folder: Path, port: int) -> Iterator[str]:
+    """nginx serving `include` (which listens on 127.0.0.1:`port`); yields its URL."""
+    nginx = need("nginx")
+    folder.mkdir(parents=True, exist_ok=True)
+    user = "user root;" if os.geteuid() == 0 else ""  # the cache and files are ours
+    conf = folder / "nginx.conf"
+    conf.write_text(MAIN.format(user=user, tmp=folder, include=include))
+    test = subprocess.run(
+        [nginx, "-t", "-c", str(conf), "-p", str(folder)], capture_output=True, text=True
+    )
+    assert test.returncode == 0, test.stderr
+    with (folder / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(folder)],
+                                   stdout=subprocess.DEVNULL, stderr=stderr)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                urllib.request.urlopen(url + "/nginx-ready-probe", timeout=1).close()
+                break
+            except urllib.error.HTTPError:
+                break  # answering
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("nginx did not start:\n" + (folder / "error.log").read_text())
+                time.sleep(0.05)
+        yield url
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGQUIT)  # graceful
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

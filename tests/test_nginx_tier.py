@@ -1,0 +1,205 @@
+"""nginx as a caching proxy in front of the workers, with the configuration
+`syndicate nginx-config` prints, used as it is.
+
+Real nginx and a real pool of two workers on loopback; max-age 2 s so expiry and
+revalidation happen within a test. What is compared is what a client gets from the
+service directly against what it gets through the cache. Bounded: a few hundred requests.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from syndicate.web.conditional import accepts_gzip
+from tests.conftest import CONTENT
+from tests.live import ROOT, LiveServer, free_port, live_pool
+from tests.nginx import running_nginx
+
+MAX_AGE = 2
+# Hop-by-hop fields, and those each server writes for itself.
+OWN_HEADERS = {"date", "server", "connection", "keep-alive", "transfer-encoding", "x-cache-status"}
+
+
+@dataclass
+class Tier:
+    service: LiveServer
+    nginx: str
+    content: Path
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def cache(self) -> str:
+        return self.headers.get("x-cache-status", "")
+
+
+def request(url: str, path: str, **headers: str) -> Answer:
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Accept-Encoding": "identity", **headers})
+        response = conn.getresponse()
+        body = response.read()
+        fields = {name.lower(): value for name, value in response.getheaders()}
+        return Answer(response.status, fields, body)
+    finally:
+        conn.close()
+
+
+def shared(answer: Answer) -> dict[str, str]:
+    return {k: v for k, v in answer.headers.items() if k not in OWN_HEADERS}
+
+
+def served_by_workers(tier: Tier, route: str = "feed", status: int = 200) -> float:
+    """How many such responses the workers have sent (their /metrics, asked directly)."""
+    time.sleep(1.2)  # the pool's counters are a heartbeat behind
+    text = request(tier.service.url, "/metrics").body.decode()
+    pattern = rf'^syndicate_http_requests_total{{route="{route}",status="{status}"}} (\S+)$'
+    match = re.search(pattern, text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+@pytest.fixture
+def tier(tmp_path: Path) -> Iterator[Tier]:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    port = free_port()
+    nginx_url = f"http://127.0.0.1:{port}"
+    with live_pool(content, tmp_path / "service.log", 2, SYNDICATE_MAX_AGE=str(MAX_AGE),
+                   SYNDICATE_STALE_WHILE_REVALIDATE="30", SYNDICATE_STALE_IF_ERROR="3600",
+                   SYNDICATE_PUBLIC_URL=nginx_url, SYNDICATE_WATCH="true") as service:  # fmt: skip
+        upstream = service.url.removeprefix("http://")
+        include = tmp_path / "syndicate-nginx.conf"
+        generated = subprocess.run(
+            [sys.executable, "-m", "syndicate", "nginx-config", "--upstream", upstream,
+             "--listen", f"127.0.0.1:{port}", "--cache-dir", str(tmp_path / "cache")],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        )  # fmt: skip
+        include.write_text(generated.stdout)
+        with running_nginx(include, tmp_path / "nginx", port) as url:
+            yield Tier(service, url, content)
+
+
+def sample_paths(tier: Tier) -> list[str]:
+    feeds = request(tier.service.url, "/feeds.json")
+    import json
+
+    listed = [urllib.parse.urlsplit(f["url"]).path for f in json.loads(feeds.body)["feeds"]]
+    return sorted(set(listed[:40]) | {"/", "/feeds.opml", "/embed/v1.js", "/embed/v1.css"})
+
+
+def test_through_the_cache_every_representation_has_the_service_bytes_and_headers(tier: Tier):
+    for path in sample_paths(tier):
+        for encoding in ("identity", "gzip"):
+            direct = request(tier.service.url, path, **{"Accept-Encoding": encoding})
+            first = request(tier.nginx, path, **{"Accept-Encoding": encoding})
+            again = request(tier.nginx, path, **{"Accept-Encoding": encoding})
+            assert direct.status == first.status == again.status == 200, path
+            assert first.body == again.body == direct.body, (path, encoding)
+            assert shared(first) == shared(again) == shared(direct), (path, encoding)
+            assert (first.cache, again.cache) == ("MISS", "HIT"), (path, encoding)
+
+
+def test_a_cached_feed_is_not_asked_of_the_workers_again(tier: Tier):
+    request(tier.nginx, "/feed.atom")
+    before = served_by_workers(tier)
+    for _ in range(20):
+        assert request(tier.nginx, "/feed.atom").cache == "HIT"
+    assert served_by_workers(tier) == before
+
+
+@pytest.mark.parametrize(
+    "accept_encoding",
+    ["gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8", "GZIP", "x-gzip", "gzip;q=0",
+     "gzip; q=0.000", "gzip;q=0.001", "*", "*;q=0", "*;q=0.5", "gzip;q=0, *", "*;q=0, gzip",
+     "identity", "deflate", "br", ""],
+)  # fmt: skip
+def test_gzip_is_negotiated_as_the_service_does_and_kept_apart_from_identity(tier, accept_encoding):
+    request(tier.nginx, "/feed.rss", **{"Accept-Encoding": "gzip"})  # both entries exist
+    request(tier.nginx, "/feed.rss", **{"Accept-Encoding": "identity"})
+    through = request(tier.nginx, "/feed.rss", **{"Accept-Encoding": accept_encoding})
+    direct = request(tier.service.url, "/feed.rss", **{"Accept-Encoding": accept_encoding})
+    gzipped = through.headers.get("content-encoding") == "gzip"
+    assert gzipped == accepts_gzip(accept_encoding)
+    assert through.body == direct.body and through.headers["etag"] == direct.headers["etag"]
+    assert through.cache == "HIT"
+
+
+def test_well_formed_query_strings_share_the_entry_of_their_path(tier: Tier):
+    plain = request(tier.nginx, "/feed.json")
+    for query in ("?utm_source=x", "?t=1732600000", "?a=%20b&c=d+e"):
+        answer = request(tier.nginx, "/feed.json" + query)
+        assert answer.status == 200 and answer.body == plain.body
+        assert answer.cache == "HIT", query
+
+
+def test_a_malformed_query_reaches_a_worker_and_gets_its_400(tier: Tier):
+    request(tier.nginx, "/feed.json")  # cached without a query
+    for query in ("?x=%zz", "?x=%01", "?x=%ff"):
+        answer = request(tier.nginx, "/feed.json" + query)
+        assert answer.status == 400, query
+        assert b"query string is malformed" in answer.body
+        assert answer.cache == "BYPASS"
+
+
+def test_conditional_requests_are_answered_304_from_the_cache(tier: Tier):
+    first = request(tier.nginx, "/feed.atom")
+    before = served_by_workers(tier, status=304)
+    again = request(tier.nginx, "/feed.atom", **{"If-None-Match": first.headers["etag"]})
+    assert again.status == 304 and again.headers["etag"] == first.headers["etag"]
+    since = request(
+        tier.nginx, "/feed.atom", **{"If-Modified-Since": first.headers["last-modified"]}
+    )
+    assert since.status == 304
+    assert served_by_workers(tier, status=304) == before
+
+
+def test_after_max_age_the_cache_revalidates_with_the_workers_validators(tier: Tier):
+    first = request(tier.nginx, "/feed.atom")
+    before = served_by_workers(tier, status=304)
+    time.sleep(MAX_AGE + 0.5)
+    stale = request(tier.nginx, "/feed.atom")  # within stale-while-revalidate
+    assert stale.body == first.body and stale.cache in ("STALE", "UPDATING", "REVALIDATED")
+    assert served_by_workers(tier, status=304) == before + 1  # asked with If-None-Match
+    assert request(tier.nginx, "/feed.atom").cache == "HIT"  # fresh again
+
+
+def test_with_every_worker_stopped_cached_feeds_are_still_served(tier: Tier):
+    paths = ["/feed.atom", "/feed.rss", "/feed.json"]
+    cached = {path: request(tier.nginx, path) for path in paths}
+    tier.service.process.terminate()
+    assert tier.service.process.wait(timeout=20) == 0
+    time.sleep(MAX_AGE + 0.5)  # past max-age: only stale-if-error allows them now
+    for path in paths:
+        for _ in range(3):
+            answer = request(tier.nginx, path)
+            assert answer.status == 200 and answer.body == cached[path].body, path
+            assert answer.cache == "STALE"
+            assert shared(answer) == shared(cached[path])
+    assert request(tier.nginx, "/never-cached.atom").status in (502, 504)
+
+
+def test_an_edit_reaches_clients_through_the_cache_after_max_age(tier: Tier):
+    request(tier.nginx, "/feed.atom")
+    site = tier.content / "site.yaml"
+    site.write_text(site.read_text().replace("title: ", "title: Edited ", 1))
+    deadline = time.monotonic() + 20
+    while b"Edited " not in request(tier.nginx, "/feed.atom").body:
+        assert time.monotonic() < deadline, "the edit never came through the cache"
+        time.sleep(0.3)
