@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from syndicate import __version__, urls
+from syndicate import __version__
 from syndicate.build import NoPublicURL, snapshot_for
+from syndicate.export import HEADERS_FILE, NGINX_FILE, write_export
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
 from syndicate.nginx import CacheTier, cache_tier
@@ -80,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="public base URL the files will be served from (SYNDICATE_PUBLIC_URL; required "
         "unless the site sets feeds_url)",
     )
+    build.add_argument(
+        "--nginx-listen",
+        default="80",
+        metavar="LISTEN",
+        help="the listen value of OUT/_nginx.conf's server (default 80)",
+    )
     build.add_argument("out", metavar="OUT", help="the folder to write into")
     nginx = commands.add_parser(
         "nginx-config",
@@ -127,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{settings.config} is not a readable folder")
     try:
         if args.command == "build":
-            return _build(settings, Path(args.out))
+            return _build(settings, Path(args.out), args.nginx_listen)
         if settings.workers > 1:
             from syndicate.web.workers import run_pool
 
@@ -150,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _nginx_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     upstreams = args.upstream or ["127.0.0.1:8080"]
     for value in [*upstreams, args.listen, args.server_name, args.cache_dir, args.cache_size]:
-        if not value or any(c in value for c in ";{}#\"\'\n\r") or value != value.strip():
+        if not value or any(c in value for c in ";{}#\"'\n\r") or value != value.strip():
             parser.error(f"{value!r} cannot go into an nginx configuration")
     tier = CacheTier(upstreams, args.listen, args.server_name, args.cache_dir, args.cache_size)
     return cache_tier(tier)
@@ -178,17 +185,15 @@ def _report(error: ContentError, config: Path) -> None:
     print(f"{count} problem{'s' if count != 1 else ''} found in {config}", file=sys.stderr)
 
 
-def _build(settings: Settings, out: Path) -> int:
-    """Write each representation to OUT/<path> (and OUT/<path>.gz); `/` becomes index.html,
-    `/topics/x/` topics/x/index.html."""
+def _build(settings: Settings, out: Path, listen: str) -> int:
+    """Write each representation to OUT/<path> (and OUT/<path>.gz), with the header fields
+    they need for static hosts (`_headers`) and nginx (`_nginx.conf`): export.py."""
     snapshot = snapshot_for(settings)
-    for path, rep in snapshot.representations.items():
-        target = out / urls.file_path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(rep.body)
-        target.with_name(target.name + ".gz").write_bytes(rep.gzip_body)
-    count = len(snapshot.representations)
-    print(f"wrote {count} representations to {out} (version {snapshot.version})")
+    count = write_export(snapshot, settings, out, listen)
+    print(
+        f"wrote {count} representations to {out} (version {snapshot.version}), "
+        f"with their headers in {out / HEADERS_FILE} and {out / NGINX_FILE}"
+    )
     return 0
 
 

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import unquote_to_bytes
 
 _ENTITY_TAG = re.compile(r'\s*(?:W/)?("[^"]*")\s*(?:,|$)')
@@ -37,11 +37,6 @@ def parse_http_date(value: str) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
-
-
-def http_date(moment: datetime) -> str:
-    """`Tue, 24 Nov 2026 14:00:00 GMT`."""
-    return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
 def is_not_modified(

@@ -1,14 +1,8 @@
 """Response headers for every representation, prepared once per snapshot.
 
 A request then costs a dictionary lookup and a choice between four prepared header sets
-(identity or gzip, 200 or 304). Caching policy lives here:
-
-* `Cache-Control: public, max-age=N, stale-while-revalidate=S, stale-if-error=E` (RFC 9111,
-  RFC 5861), N agreeing with the feeds' RSS ttl;
-* strong ETags, one per encoding; `Vary: Accept-Encoding`;
-* `Last-Modified` from the feed's own `updated`;
-* CORS for partner sites (`Access-Control-Allow-Origin: *`, validators exposed);
-* `X-Content-Type-Options: nosniff`; `Link` naming the feed's self and alternate formats.
+(identity or gzip, 200 or 304): the representation's fields (`syndicate.headers`, where
+the caching policy lives) plus a strong ETag per encoding.
 """
 
 from __future__ import annotations
@@ -19,46 +13,17 @@ from types import MappingProxyType
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from syndicate import assets
+from syndicate.headers import (
+    ALLOWED_METHODS,
+    CORS,
+    PREFLIGHT,
+    cache_policies,
+    representation_fields,
+)
 from syndicate.settings import Settings
-from syndicate.snapshot import ARCHIVED, CONTENT, Representation, Snapshot
-from syndicate.web.conditional import http_date
+from syndicate.snapshot import Representation, Snapshot
 
-CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, Last-Modified, Link, Content-Length",
-}
-PREFLIGHT = {
-    **CORS,
-    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-    "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, Cache-Control",
-    "Access-Control-Max-Age": "86400",
-}
-ALLOWED_METHODS = "GET, HEAD, OPTIONS"
-
-
-def cache_control(settings: Settings) -> str:
-    return (
-        f"public, max-age={settings.max_age}, "
-        f"stale-while-revalidate={settings.stale_while_revalidate}, "
-        f"stale-if-error={settings.stale_if_error}"
-    )
-
-
-def cache_policies(settings: Settings) -> dict[str, str]:
-    """Cache-Control by a representation's `cache`: what follows the content is fresh for
-    max-age; the embed script's stable URL for an hour (a fix reaches partners within it);
-    its hashed URL, whose bytes never change, for a year (RFC 8246 `immutable`); archive
-    pages, which change only when an old item is edited, for a day (then revalidated)."""
-    return {
-        CONTENT: cache_control(settings),
-        assets.STABLE: f"public, max-age=3600, stale-while-revalidate=86400, "
-        f"stale-if-error={settings.stale_if_error}",
-        assets.IMMUTABLE: "public, max-age=31536000, immutable",
-        ARCHIVED: f"public, max-age=86400, stale-while-revalidate=604800, "
-        f"stale-if-error={settings.stale_if_error}",
-    }
-
+__all__ = ["ALLOWED_METHODS", "CORS", "PREFLIGHT", "Current", "Prepared", "prepare"]
 
 Headers = CIMultiDictProxy[str]
 
@@ -91,20 +56,17 @@ class Current:
     prepared: Mapping[str, Prepared]
 
 
+def without_type(fields: dict[str, str]) -> dict[str, str]:
+    """A 304's fields: those of the 200 but the Content-Type (RFC 9110 15.4.5 lists what a
+    304 carries; the type describes a body it does not have)."""
+    return {k: v for k, v in fields.items() if k != "Content-Type"}
+
+
 def prepare(snapshot: Snapshot, settings: Settings) -> Current:
     policies = cache_policies(settings)
     prepared = {}
     for path, rep in snapshot.representations.items():
-        common = {
-            "Cache-Control": policies[rep.cache],
-            "Last-Modified": http_date(rep.last_modified),
-            "Vary": "Accept-Encoding",
-            "X-Content-Type-Options": "nosniff",
-            **CORS,
-        }
-        if rep.link_header:
-            common["Link"] = rep.link_header
-        common.update(rep.headers)
+        common = representation_fields(rep, policies)
         identity = {**common, "ETag": rep.etag}
         gzipped = {**common, "ETag": rep.gzip_etag}
         prepared[path] = Prepared(
@@ -112,11 +74,9 @@ def prepare(snapshot: Snapshot, settings: Settings) -> Current:
             route="feed" if rep.key is not None else "document",
             etags=frozenset({rep.etag, rep.gzip_etag}),
             identity=None if rep.compressed_only else rep.body,
-            ok=_headers({**identity, "Content-Type": rep.content_type}),
-            ok_gzip=_headers(
-                {**gzipped, "Content-Type": rep.content_type, "Content-Encoding": "gzip"}
-            ),
-            not_modified=_headers(identity),
-            not_modified_gzip=_headers(gzipped),
+            ok=_headers(identity),
+            ok_gzip=_headers({**gzipped, "Content-Encoding": "gzip"}),
+            not_modified=_headers(without_type(identity)),
+            not_modified_gzip=_headers(without_type(gzipped)),
         )
     return Current(snapshot, MappingProxyType(prepared))

@@ -1,0 +1,129 @@
+"""`syndicate build OUT` serves, from real nginx with the `_nginx.conf` it writes (used as it
+is), every representation with the bytes and header fields `syndicate serve` sends (the
+ETag's form aside), and answers conditional requests with 304. `_headers` (for static
+hosts) lists the same fields. Bounded: one request per representation and encoding.
+"""
+
+from __future__ import annotations
+
+import http.client
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CONTENT
+from tests.live import ROOT, LiveServer, free_port, live_server
+from tests.nginx import running_nginx
+
+# Fields each server writes for itself; the ETag is compared by what it does, not its form.
+OWN = {"date", "server", "connection", "keep-alive", "etag", "accept-ranges"}
+
+
+@dataclass
+class Export:
+    out: Path
+    nginx: str
+    service: LiveServer
+
+
+def get(
+    url: str, path: str, method: str = "GET", **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, path, headers={"Accept-Encoding": "identity", **headers})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Export]:
+    folder = tmp_path_factory.mktemp("export")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    out = folder / "out"
+    subprocess.run(
+        [sys.executable, "-m", "syndicate", "build", "--config", str(CONTENT), "--public-url", url,
+         "--nginx-listen", f"127.0.0.1:{port}", str(out)],
+        check=True, capture_output=True, cwd=ROOT,
+    )  # fmt: skip
+    folder.chmod(0o755)
+    with live_server(CONTENT, folder / "service.log", SYNDICATE_PUBLIC_URL=url) as service:
+        with running_nginx(out / "_nginx.conf", folder / "nginx", port) as nginx:
+            yield Export(out, nginx, service)
+
+
+def exported_paths(out: Path) -> list[str]:
+    """Every representation's path, from the files written (index.html: its folder)."""
+    paths = []
+    for file in sorted(out.rglob("*")):
+        name = file.relative_to(out).as_posix()
+        if file.is_dir() or name.endswith(".gz") or name in ("_headers", "_nginx.conf"):
+            continue
+        paths.append("/" + name.removesuffix("index.html"))
+    return paths
+
+
+def test_every_representation_has_the_service_bytes_and_fields(export: Export):
+    paths = exported_paths(export.out)
+    assert len(paths) > 100
+    for path in paths:
+        for encoding in ("identity", "gzip"):
+            s_status, s_fields, s_body = get(
+                export.service.url, path, **{"Accept-Encoding": encoding}
+            )
+            n_status, n_fields, n_body = get(export.nginx, path, **{"Accept-Encoding": encoding})
+            assert s_status == n_status == 200, path
+            assert n_body == s_body, (path, encoding)
+            shared = {k: v for k, v in s_fields.items() if k not in OWN}
+            assert {k: v for k, v in n_fields.items() if k not in OWN} == shared, (path, encoding)
+
+
+def test_conditional_requests_get_304_from_nginx(export: Export):
+    for path in ("/feed.atom", "/topics/harm-reduction/feed.ics", "/"):
+        status, fields, _ = get(export.nginx, path)
+        assert get(export.nginx, path, **{"If-None-Match": fields["etag"]})[0] == 304
+        assert get(export.nginx, path, **{"If-Modified-Since": fields["last-modified"]})[0] == 304
+        changed = get(export.nginx, path, **{"If-None-Match": '"something-else"'})
+        assert changed[0] == 200
+
+
+def test_a_cors_preflight_gets_the_service_answer(export: Export):
+    asked = {"Origin": "https://partner.example", "Access-Control-Request-Method": "GET",
+             "Access-Control-Request-Headers": "if-none-match"}  # fmt: skip
+    s_status, s_fields, _ = get(export.service.url, "/feed.json", "OPTIONS", **asked)
+    n_status, n_fields, _ = get(export.nginx, "/feed.json", "OPTIONS", **asked)
+    assert s_status == n_status == 204
+    cors = {k: v for k, v in s_fields.items() if k.startswith("access-control-")}
+    assert {k: v for k, v in n_fields.items() if k.startswith("access-control-")} == cors
+
+
+def test_the_export_headers_file_lists_the_service_fields_of_every_file(export: Export):
+    blocks: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in (export.out / "_headers").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        if line.startswith("  "):
+            name, _, value = line.strip().partition(": ")
+            current[name.lower()] = value
+        else:
+            current = blocks[line] = {}
+    assert set(blocks) == set(exported_paths(export.out))
+    for path in ("/", "/feed.atom", "/feeds.json", "/embed/v1.js", "/topics/harm-reduction/"):
+        _, fields, _ = get(export.service.url, path)
+        expected = {k: v for k, v in fields.items()
+                    if k not in OWN | {"last-modified", "vary", "content-length"}}  # fmt: skip
+        assert blocks[path] == expected, path
+
+
+def test_the_configuration_files_are_not_served(export: Export):
+    assert get(export.nginx, "/_headers")[0] == 404
+    assert get(export.nginx, "/_nginx.conf")[0] == 404
