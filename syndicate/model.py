@@ -205,14 +205,26 @@ class Catalog:
         items: list[Item],
     ) -> Catalog:
         """Index `items` by type, topic and both; types and topics keep their given order."""
+        # One pass over the items (newest first, so every index keeps that order): linear in
+        # items x their topics, not items x every topic (100,000 items over 500 topics).
         ordered = newest_first(items)
-        by_type = {t.slug: tuple(i for i in ordered if i.type == t.slug) for t in types}
-        by_topic = {t.slug: tuple(i for i in ordered if t.slug in i.topics) for t in topics}
-        by_both = {
-            (topic.slug, kind.slug): tuple(i for i in by_topic[topic.slug] if i.type == kind.slug)
-            for topic in topics
-            for kind in types
+        type_lists: dict[str, list[Item]] = {t.slug: [] for t in types}
+        topic_lists: dict[str, list[Item]] = {t.slug: [] for t in topics}
+        both_lists: dict[tuple[str, str], list[Item]] = {
+            (topic.slug, kind.slug): [] for topic in topics for kind in types
         }
+        for item in ordered:
+            if item.type in type_lists:
+                type_lists[item.type].append(item)
+            for slug in dict.fromkeys(item.topics):  # each topic once, in the item's order
+                if slug in topic_lists:
+                    topic_lists[slug].append(item)
+                    both = both_lists.get((slug, item.type))
+                    if both is not None:
+                        both.append(item)
+        by_type = {slug: tuple(found) for slug, found in type_lists.items()}
+        by_topic = {slug: tuple(found) for slug, found in topic_lists.items()}
+        by_both = {key: tuple(found) for key, found in both_lists.items()}
         return cls(
             site=site,
             types=MappingProxyType({t.slug: t for t in types}),

@@ -27,10 +27,12 @@ from syndicate.feeds import (
     feed_view,
     newest_change,
     next_view_change,
+    selected_items,
 )
 from syndicate.model import Catalog, Item
 from syndicate.render import FORMATS, ical
 from syndicate.render.registry import CALENDAR, FEED
+from syndicate.reuse import Reuse, epoch_of
 from syndicate.urls import FeedKey
 
 Renderer = Callable[[Catalog, tuple[discovery.Listed, ...]], bytes]
@@ -110,10 +112,19 @@ class Snapshot:
     # The next moment what is served changes with time alone (an event ends, leaves a
     # calendar's window): the service rebuilds then. None: never, or built without a time.
     next_change: datetime | None = None
-    # What each archive page was rendered from, for the next build to reuse unchanged pages.
-    archive_sources: Mapping[str, tuple[object, ...]] = field(
+    # What each representation was rendered from (reuse.py), for the next build to take
+    # those whose sources did not change; the time epoch it was rendered in, and for when.
+    sources: Mapping[str, tuple[object, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    epoch: object = field(default=None, compare=False, repr=False)
+    built_for: datetime | None = field(default=None, compare=False, repr=False)
+    rendered: int = field(default=0, compare=False)  # how many were rendered, not reused
+
+
+def whole_seconds(moment: datetime) -> datetime:
+    """A Last-Modified as HTTP can say it: UTC, whole seconds."""
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def strong_etag(body: bytes, suffix: str = "") -> str:
@@ -156,7 +167,7 @@ def representation(
         gzip_body=gzip_body,
         etag=etag,
         gzip_etag=gzip_etag,
-        last_modified=modified.astimezone(UTC).replace(microsecond=0),
+        last_modified=whole_seconds(modified),
         link_header=link_header,
         key=key,
         cache=cache,
@@ -181,56 +192,98 @@ def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
     return ", ".join(parts)
 
 
-def render_feeds(
-    views: tuple[FeedView, ...], previous: Mapping[str, Representation] = MappingProxyType({})
-) -> dict[str, Representation]:
-    """Every feed in every format that applies to it, by URL path."""
+def render_feeds(views: tuple[FeedView, ...], reuse: Reuse) -> dict[str, Representation]:
+    """Every feed in every format that applies to it, by URL path; those whose sources did
+    not change taken from the previous snapshot."""
     rendered: dict[str, Representation] = {}
     for view in views:
         catalog, key = view.catalog, view.key
-        for fmt in FORMATS.values():
-            if fmt.applies_to(key, catalog):
-                path = fmt.path(key)
-                rendered[path] = representation(
-                    path, fmt.name, fmt.content_type, fmt.render(view), view.updated, key,
-                    _link_header(catalog, key, fmt.name), previous.get(path),
-                    headers=fmt.headers,
-                )  # fmt: skip
+        formats = [fmt for fmt in FORMATS.values() if fmt.applies_to(key, catalog)]
+        paths = [fmt.path(key) for fmt in formats]
+        # An empty feed is dated by the newest change anywhere: `updated` is a source too.
+        source = (*reuse.timed, key, selected_items(catalog, key), view.updated)
+        taken = reuse.group(paths, source, whole_seconds(view.updated))
+        if taken:
+            rendered.update(taken)
+            continue
+        for fmt, path in zip(formats, paths, strict=True):
+            rendered[path] = representation(
+                path, fmt.name, fmt.content_type, fmt.render(view), view.updated, key,
+                _link_header(catalog, key, fmt.name), reuse.before.get(path),
+                headers=fmt.headers,
+            )  # fmt: skip
     return rendered
 
 
 def _render_archives(
-    catalog: Catalog, views: tuple[FeedView, ...], previous: Snapshot | None
-) -> tuple[dict[str, Representation], dict[str, tuple[object, ...]]]:
-    """Every archive page of the feeds `views`, in the feed formats, by URL path; and what
-    each was rendered from. They are most of a large catalog's representations and rarely
-    change: a page whose sources (its items, the site, the topics and types that label
-    them) are those `previous` rendered it from is taken from `previous` as it is."""
-    before = previous.representations if previous is not None else {}
-    reusable = previous.archive_sources if previous is not None else {}
-    labels = (tuple(catalog.topics.values()), tuple(catalog.types.values()))
+    catalog: Catalog, views: tuple[FeedView, ...], reuse: Reuse
+) -> dict[str, Representation]:
+    """Every archive page of the feeds `views`, in the feed formats, by URL path. They are
+    most of a large catalog's representations and rarely change: a page is rendered from
+    its own items (and the labels), not its feed's, so an edit to a newer item leaves it."""
     rendered: dict[str, Representation] = {}
-    sources: dict[str, tuple[object, ...]] = {}
+    feed_formats = [fmt for fmt in FORMATS.values() if fmt.kind == FEED]
     for view in views:
         if view.key.view is not None or not view.archives:
             continue
         for key, items in archives.pages(catalog, view.key):
-            source = (catalog.site, view.refresh_seconds, labels, items)
-            page: FeedView | None = None
-            for fmt in FORMATS.values():
-                if fmt.kind != FEED:
-                    continue
-                path = fmt.path(key)
-                sources[path] = source
-                if path in before and reusable.get(path) == source:
-                    rendered[path] = before[path]
-                    continue
-                page = page or archives.archive_view(view, key, items)
+            paths = [fmt.path(key) for fmt in feed_formats]
+            page = archives.archive_view(view, key, items)
+            taken = reuse.group(paths, (*reuse.labels, key, items), whole_seconds(page.updated))
+            if taken:
+                rendered.update(taken)
+                continue
+            for fmt, path in zip(feed_formats, paths, strict=True):
                 rendered[path] = representation(
                     path, fmt.name, fmt.content_type, fmt.render(page), page.updated, key,
-                    _link_header(catalog, key, fmt.name), before.get(path), ARCHIVED,
+                    _link_header(catalog, key, fmt.name), reuse.before.get(path), ARCHIVED,
                 )  # fmt: skip
-    return rendered, sources
+    return rendered
+
+
+def _render_event_calendars(
+    catalog: Catalog, view: FeedView, reuse: Reuse
+) -> dict[str, Representation]:
+    """One calendar file per event ("Add to calendar"), from the event and the labels."""
+    rendered: dict[str, Representation] = {}
+    for item in catalog.items:
+        if item.event is None:
+            continue
+        path = urls.event_calendar_path(item.id)
+        taken = reuse.group([path], (*reuse.labels, item), whole_seconds(item.updated))
+        rendered[path] = taken.get(path) or representation(
+            path, EVENT_CALENDAR, ical.FORMAT.content_type, ical.render_event_calendar(view, item),
+            item.updated, previous=reuse.before.get(path),
+        )  # fmt: skip
+    return rendered
+
+
+def _render_documents(
+    catalog: Catalog, views: tuple[FeedView, ...], reuse: Reuse, modified: datetime
+) -> dict[str, Representation]:
+    """The pages and discovery documents. A topic's page shows its own feeds, so it is
+    rendered from them; the others list every feed, so they are rendered from every item."""
+    listed: tuple[discovery.Listed, ...] | None = None
+    topic_feeds: dict[str | None, list[object]] = {}
+    for view in views:
+        topic_feeds.setdefault(view.key.topic, []).append(
+            (view.key, selected_items(catalog, view.key), view.updated)
+        )
+    rendered: dict[str, Representation] = {}
+    for path, (name, content_type, render, headers) in discovery_documents(catalog).items():
+        slug = urls.topic_of_page(path)
+        feeds = topic_feeds.get(slug, ()) if slug is not None else catalog.items
+        source = (*reuse.timed, path, tuple(feeds))
+        taken = reuse.group([path], source, whole_seconds(modified))
+        if taken:
+            rendered.update(taken)
+            continue
+        listed = listed or discovery.listing(views)
+        rendered[path] = representation(
+            path, name, content_type, render(catalog, listed), modified,
+            previous=reuse.before.get(path), headers=headers,
+        )  # fmt: skip
+    return rendered
 
 
 def build_snapshot(
@@ -242,29 +295,19 @@ def build_snapshot(
     """Render everything for `catalog` into an immutable snapshot, as of `now` for what
     depends on time (None: nothing is left out by time). `previous`, the snapshot this one
     replaces, lends the encodings of every representation whose bytes did not change."""
-    before = previous.representations if previous is not None else MappingProxyType({})
+    epoch = epoch_of(catalog, now, previous)
+    reuse = Reuse(catalog, refresh_seconds, epoch, previous)
+    before = reuse.before
     views = tuple(feed_view(catalog, key, refresh_seconds, now) for key in all_feed_keys(catalog))
-    representations = render_feeds(views, before)
-    archive_pages, sources = _render_archives(catalog, views, previous)
-    representations.update(archive_pages)
+    representations = render_feeds(views, reuse)
+    representations.update(_render_archives(catalog, views, reuse))
     modified = newest_change(catalog)
-    everything = views[0]  # the site-wide feed: a view for rendering single events
-    for item in catalog.items:
-        if item.event is not None:
-            path = urls.event_calendar_path(item.id)
-            representations[path] = representation(
-                path, EVENT_CALENDAR, ical.FORMAT.content_type,
-                ical.render_event_calendar(everything, item), item.updated,
-                previous=before.get(path),
-            )  # fmt: skip
-    listed = discovery.listing(views)
-    for path, (name, content_type, render, headers) in discovery_documents(catalog).items():
-        representations[path] = representation(
-            path, name, content_type, render(catalog, listed), modified,
-            previous=before.get(path), headers=headers,
-        )  # fmt: skip
+    # The site-wide feed: a view for rendering single events.
+    representations.update(_render_event_calendars(catalog, views[0], reuse))
+    representations.update(_render_documents(catalog, views, reuse, modified))
     for asset in assets.assets():
-        representations[asset.path] = representation(
+        taken = reuse.group([asset.path], ("asset", asset.body), whole_seconds(modified))
+        representations[asset.path] = taken.get(asset.path) or representation(
             asset.path, asset.name, f"{asset.media_type}; charset=utf-8", asset.body, modified,
             previous=before.get(asset.path), cache=asset.cache,
         )  # fmt: skip
@@ -275,4 +318,8 @@ def build_snapshot(
     if now is not None:
         moments = [next_view_change(catalog, now), ical.next_window_change(catalog, now)]
         next_change = min((m for m in moments if m is not None), default=None)
-    return Snapshot(catalog, version, MappingProxyType(representations), (), next_change, sources)
+    rendered = len(representations) - reuse.reused
+    return Snapshot(
+        catalog, version, MappingProxyType(representations), (), next_change,
+        MappingProxyType(reuse.sources), epoch, now, rendered,
+    )  # fmt: skip

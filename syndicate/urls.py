@@ -121,6 +121,14 @@ def topic_page_path(topic: str) -> str:
     return f"/topics/{topic}/"
 
 
+def topic_of_page(path: str) -> str | None:
+    """The topic whose page `path` is (the inverse of `topic_page_path`), or None."""
+    parts = path.split("/")
+    if len(parts) == 4 and parts[1] == "topics" and parts[2] and parts[3] == "":
+        return parts[2]
+    return None
+
+
 def file_path(path: str) -> str:
     """Where a static build writes `path`: `/` is `index.html`, `/topics/x/` is
     `topics/x/index.html`, every other path itself (without its leading slash)."""
