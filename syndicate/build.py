@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from syndicate.loader import load_catalog
+from syndicate.loader import LoadCache, load_catalog
 from syndicate.model import Site
 from syndicate.schedule import as_of
 from syndicate.settings import Settings
@@ -71,18 +71,22 @@ def gc_paused() -> Iterator[None]:
 
 
 def snapshot_for(
-    settings: Settings, now: datetime | None = None, previous: Snapshot | None = None
+    settings: Settings,
+    now: datetime | None = None,
+    previous: Snapshot | None = None,
+    cache: LoadCache | None = None,
 ) -> Snapshot:
     """Load the content of `settings.config` and render what is published by `now`
     (default: the clock), every representation (blocking). `previous`, the snapshot being
-    replaced, lends the encodings of the representations whose bytes did not change.
+    replaced, lends every representation whose sources did not change (reuse.py); `cache`
+    keeps what the files that did not change gave (loader.LoadCache).
 
     ContentError (every problem, located) if the content is invalid; NoPublicURL if no
     public URL is known.
     """
     now = now or datetime.now(UTC)
     with gc_paused():
-        catalog = load_catalog(settings.config, now)
+        catalog = load_catalog(settings.config, now, cache)
         url, _ = public_url(settings, catalog.site)
         published = as_of(catalog, now)
         catalog = replace(published.catalog, site=replace(catalog.site, feeds_url=url))

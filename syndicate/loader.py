@@ -7,6 +7,7 @@ returns a partly valid catalog.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,37 +31,88 @@ from syndicate.schema import (
     SITE,
     TOPIC,
 )
-from syndicate.sources import MapNode, Node, ScalarNode, SeqNode, read_config
+from syndicate.sources import (
+    MapNode,
+    Node,
+    ScalarNode,
+    SeqNode,
+    SourceFile,
+    Unparsed,
+    parse_data,
+    read_config,
+)
 from syndicate.urls import RESERVED_NAMES
 
 
-def load_catalog(root: Path, now: datetime | None = None) -> Catalog:
+@dataclass(frozen=True)
+class CachedFile:
+    """The items one file of only items gave, with its bytes and its ids as written."""
+
+    data: bytes
+    items: tuple[Item, ...]
+    ids: tuple[RawId, ...]
+
+
+class LoadCache:
+    """What the last successful load built from each file of only items. A reload then
+    parses and builds only the files whose bytes changed: all of them when the site, a
+    type or a topic changed (items are validated against them), or the clock went back
+    (changes dated after `now` are refused)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, CachedFile] = {}
+        self.context: object = None
+        self.now: datetime | None = None
+
+    def knows(self, shown: str, data: bytes) -> bool:
+        cached = self.files.get(shown)
+        return cached is not None and cached.data == data
+
+    def valid_for(self, context: object, now: datetime | None) -> bool:
+        if context != self.context:
+            return False
+        return now is None if self.now is None else now is not None and now >= self.now
+
+
+def load_catalog(
+    root: Path, now: datetime | None = None, cache: LoadCache | None = None
+) -> Catalog:
     """Read, validate and index the content under `root`; ContentError lists every problem.
 
     With `now`, changes and withdrawals dated after it are problems too (an item whose
-    `published` is after it is fine: it is scheduled, see `schedule.py`).
+    `published` is after it is fine: it is scheduled, see `schedule.py`). With `cache`,
+    files unchanged since the last load are not parsed again (see `LoadCache`).
     """
-    files, problems = read_config(root)
+    files, problems = read_config(root, cache.knows if cache is not None else None)
     sections: dict[str, list[Definition]] = {"site": [], "type": [], "topic": [], "item": []}
-    for source in files:
-        reader = FieldReader(source.path, problems)
-        if not isinstance(source.root, MapNode):
-            reader.problem(source.root.line, "", _TOP_LEVEL_HELP)
-            continue
-        for key, key_line, node in source.root.entries:
-            _collect(reader, key, key_line, node, sections)
+    unparsed = [source for source in files if isinstance(source, Unparsed)]
+    parsed = [source for source in files if isinstance(source, SourceFile)]
+    for source in parsed:
+        _collect_file(source, problems, sections)
     if not files and not problems:
         problems.append(Problem(str(root), 0, "", "no .yaml files found; " + _TOP_LEVEL_HELP))
 
     site = _site(sections["site"], problems, root)
     types = _in_order(_content_type(d) for d in sections["type"])
     topics = _in_order(_topic(d) for d in sections["topic"])
-    _check_unique(sections["type"], "slug", "type", problems)
-    _check_unique(sections["topic"], "slug", "topic", problems)
+    _check_unique(_raw_ids(sections["type"], "slug"), "slug", "type", problems)
+    _check_unique(_raw_ids(sections["topic"], "slug"), "slug", "topic", problems)
     type_index = {t.slug: t for t, _ in types}
     topic_index = {t.slug: t for t, _ in topics}
-    _check_unique(sections["item"], "id", "item", problems)
-    items: list[Item] = []
+    context = (site, tuple(type_index.values()), tuple(topic_index.values()))
+    if unparsed and cache is not None and not cache.valid_for(context, now):
+        for left in unparsed:  # built for another site, types, topics or clock: again
+            again = parse_data(left.data, left.path)
+            if isinstance(again, Problem):
+                problems.append(again)
+            elif again is not None:
+                _collect_file(again, problems, sections)
+                parsed.append(again)
+        unparsed = []
+    kept = [cache.files[source.path] for source in unparsed] if cache is not None else []
+    ids = [raw for cached in kept for raw in cached.ids] + _raw_ids(sections["item"], "id")
+    _check_unique(ids, "id", "item", problems)
+    built: dict[str, list[Item]] = {}
     if site is not None:
         for definition in sections["item"]:
             try:
@@ -69,10 +121,51 @@ def load_catalog(root: Path, now: datetime | None = None) -> Catalog:
                 definition.reader.problem(definition.node.line, definition.path, _internal(error))
                 continue
             if item is not None:
-                items.append(item)
+                built.setdefault(definition.reader.file, []).append(item)
     if problems or site is None:
         raise ContentError(problems)
+    items = [item for cached in kept for item in cached.items]
+    items += [item for found in built.values() for item in found]
+    if cache is not None:
+        _remember(cache, context, now, parsed, kept, unparsed, built, sections["item"])
     return Catalog.build(site, [t for t, _ in types], [t for t, _ in topics], items)
+
+
+def _collect_file(
+    source: SourceFile, problems: list[Problem], sections: dict[str, list[Definition]]
+) -> None:
+    reader = FieldReader(source.path, problems)
+    if not isinstance(source.root, MapNode):
+        reader.problem(source.root.line, "", _TOP_LEVEL_HELP)
+        return
+    for key, key_line, node in source.root.entries:
+        _collect(reader, key, key_line, node, sections)
+
+
+def _remember(
+    cache: LoadCache,
+    context: object,
+    now: datetime | None,
+    parsed: list[SourceFile],
+    kept: list[CachedFile],
+    unparsed: list[Unparsed],
+    built: dict[str, list[Item]],
+    definitions: list[Definition],
+) -> None:
+    """After a successful load: what each file of only items gave, for the next load."""
+    files = {source.path: cached for source, cached in zip(unparsed, kept, strict=True)}
+    ids: dict[str, list[RawId]] = {}
+    for raw in _raw_ids(definitions, "id"):
+        ids.setdefault(raw[1].file, []).append(raw)
+    for source in parsed:
+        only_items = isinstance(source.root, MapNode) and all(
+            FILE_KEYS.get(key) == "item" for key, _, _ in source.root.entries
+        )
+        if only_items and source.data:
+            files[source.path] = CachedFile(
+                source.data, tuple(built.get(source.path, ())), tuple(ids.get(source.path, ()))
+            )
+    cache.files, cache.context, cache.now = files, context, now
 
 
 def _internal(error: Exception) -> str:
@@ -115,7 +208,10 @@ def _in_order(defined: Any) -> list[Any]:
     return [(value, ref) for value, ref, _ in sorted(found, key=lambda triple: triple[2])]
 
 
-def _raw_ids(definitions: list[Definition], key: str) -> list[tuple[str, SourceRef, str]]:
+RawId = tuple[str, SourceRef, str]  # an id as written, where, and its key path
+
+
+def _raw_ids(definitions: list[Definition], key: str) -> list[RawId]:
     """Ids as written (with place and key path), so duplicates are found even in
     definitions with other mistakes."""
     found = []
@@ -127,12 +223,10 @@ def _raw_ids(definitions: list[Definition], key: str) -> list[tuple[str, SourceR
     return found
 
 
-def _check_unique(
-    definitions: list[Definition], key: str, what: str, problems: list[Problem]
-) -> None:
+def _check_unique(ids: list[RawId], key: str, what: str, problems: list[Problem]) -> None:
     """Report every definition whose id was already used, naming the first place."""
     first: dict[str, SourceRef] = {}
-    for value, ref, path in _raw_ids(definitions, key):
+    for value, ref, path in ids:
         if value in first:
             problems.append(
                 Problem(

@@ -16,7 +16,7 @@ line, so the loader can say *where* a mistake is. Reading is deliberately conser
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ class SourceFile:
 
     path: str
     root: Node
+    data: bytes = b""  # the bytes it was parsed from (see loader.LoadCache)
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -110,12 +111,23 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def read_config(root: Path) -> tuple[list[SourceFile], list[Problem]]:
+@dataclass(frozen=True)
+class Unparsed:
+    """A file `read_config` did not parse because the caller already knows its bytes."""
+
+    path: str
+    data: bytes
+
+
+def read_config(
+    root: Path, known: Callable[[str, bytes], bool] | None = None
+) -> tuple[list[SourceFile | Unparsed], list[Problem]]:
     """Parse every YAML file under `root`, in a stable (sorted) order.
 
-    Returns the files that parsed and a problem for each file that did not.
+    Returns the files that parsed (or, where `known(path, data)` says so, were left
+    unparsed) and a problem for each file that did not.
     """
-    files: list[SourceFile] = []
+    files: list[SourceFile | Unparsed] = []
     problems: list[Problem] = []
     for path, problem in _walk(root, root.resolve(), set()):
         shown = _display(root, path)
@@ -123,7 +135,11 @@ def read_config(root: Path) -> tuple[list[SourceFile], list[Problem]]:
             problems.append(Problem(shown, 0, "", problem))
             continue
         try:
-            parsed = _parse_file(path, shown)
+            data = _read_file(path, shown)
+            if isinstance(data, bytes) and known is not None and known(shown, data):
+                files.append(Unparsed(shown, data))
+                continue
+            parsed = data if isinstance(data, Problem) else parse_data(data, shown)
         except Exception as error:  # a defect of ours: still a located problem, never a crash
             parsed = Problem(
                 shown, 0, "", f"syndicate could not read this file ({type(error).__name__}: "
@@ -171,7 +187,7 @@ def _walk(folder: Path, top: Path, seen: set[Path]) -> Iterator[tuple[Path, str]
             yield entry, ""
 
 
-def _parse_file(path: Path, shown: str) -> SourceFile | Problem | None:
+def _read_file(path: Path, shown: str) -> bytes | Problem:
     try:
         size = path.stat().st_size
         data = path.read_bytes() if size <= MAX_FILE_BYTES else b""
@@ -185,13 +201,19 @@ def _parse_file(path: Path, shown: str) -> SourceFile | Problem | None:
             f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit per file; "
             "split it into several files",
         )
+    return data
+
+
+def parse_data(data: bytes, shown: str) -> SourceFile | Problem | None:
+    """A file's bytes, parsed (None: an empty file)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         return Problem(
             shown, 0, "", f"file is not valid UTF-8 ({error.reason} at byte {error.start})"
         )
-    return parse_text(text, shown)
+    parsed = parse_text(text, shown)
+    return SourceFile(parsed.path, parsed.root, data) if isinstance(parsed, SourceFile) else parsed
 
 
 # libyaml's wording of the common indentation and quoting mistakes -> what the editor did and

@@ -20,9 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from syndicate import archives, urls
+from syndicate import archives, sources, urls
 from syndicate.feeds import selected_items
-from syndicate.loader import load_catalog
+from syndicate.loader import LoadCache, load_catalog
+from syndicate.model import Catalog
+from syndicate.problems import ContentError
 from syndicate.snapshot import Snapshot, build_snapshot
 from tests.conftest import CONTENT
 from tests.live import ROOT
@@ -214,10 +216,85 @@ def test_edits_to_events_equal_a_build_from_scratch(events: Path):
     assert_same(build(events, previous=served), build(events))
 
 
-def test_a_chain_of_rebuilds_stays_equal_to_a_build_from_scratch(content: Path):
-    snapshot = build(content)
+def test_a_chain_of_rebuilds_as_the_service_makes_them_equals_builds_from_scratch(content: Path):
+    cache = LoadCache()  # as the service: previous snapshot and load cache both carried on
+    snapshot = build_snapshot(load_catalog(content, NOW, cache), REFRESH, NOW)
     for index, name in enumerate(EDITS):
         edit_items(content, EDITS[name])
         moment = NOW + timedelta(minutes=index)
-        snapshot = build(content, moment, previous=snapshot)
+        catalog = load_catalog(content, moment, cache)
+        snapshot = build_snapshot(catalog, REFRESH, moment, snapshot)
         assert_same(snapshot, build(content, moment))
+
+
+# -- loading: files that did not change are not parsed again -----------------------------
+
+
+def load_both(folder: Path, cache: LoadCache, now: datetime = NOW) -> tuple[Catalog, Catalog]:
+    return load_catalog(folder, now, cache), load_catalog(folder, now)
+
+
+LOAD_EDITS: dict[str, Callable[[Path], None]] = {
+    "an item's title": lambda folder: edit_items(folder, EDITS["title of an old item"]),
+    "an item removed": lambda folder: edit_items(folder, EDITS["item removed"]),
+    "the site's time zone": lambda folder: (folder / "site.yaml").write_text(
+        (folder / "site.yaml").read_text().replace("America/New_York", "Europe/Paris")
+    ),
+    "a topic's title": lambda folder: (folder / "topics.yaml").write_text(
+        (folder / "topics.yaml").read_text().replace("title: Topic 001", "title: Renamed")
+    ),
+    "a file removed": lambda folder: sorted((folder / "items").iterdir())[1].unlink(),
+    "a file renamed": lambda folder: sorted((folder / "items").iterdir())[1].rename(
+        folder / "items" / "renamed.yaml"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", LOAD_EDITS)
+def test_a_load_with_the_cache_equals_a_load_without(content: Path, name: str):
+    cache = LoadCache()
+    load_catalog(content, NOW, cache)
+    LOAD_EDITS[name](content)
+    cached, fresh = load_both(content, cache)
+    assert cached == fresh
+    assert cached.items == fresh.items  # every field of every item, in the same order
+
+
+def test_only_the_edited_file_is_parsed_again(content: Path, monkeypatch: pytest.MonkeyPatch):
+    cache = LoadCache()
+    first = load_catalog(content, NOW, cache)
+    parsed: list[str] = []
+    real = sources.parse_text
+    monkeypatch.setattr(
+        sources, "parse_text", lambda text, shown: parsed.append(shown) or real(text, shown)
+    )
+    edit_items(content, EDITS["title of an old item"])
+    again = load_catalog(content, NOW, cache)
+    batch = str(sorted((content / "items").iterdir())[0])
+    assert [p for p in parsed if "/items/" in p] == [batch]
+    kept = {item.id for item in first.items} - {
+        i["id"] for i in yaml.safe_load(Path(batch).read_text())["items"]
+    }
+    same = {item.id: item for item in again.items}
+    assert all(same[i] is next(x for x in first.items if x.id == i) for i in list(kept)[:50])
+
+
+def test_a_duplicate_id_between_an_unchanged_file_and_an_edited_one_is_found(content: Path):
+    cache = LoadCache()
+    load_catalog(content, NOW, cache)
+    files = sorted((content / "items").iterdir())
+    taken = yaml.safe_load(files[1].read_text())["items"][0]["id"]
+    edit_items(content, lambda items: items[0].update(id=taken))
+    with pytest.raises(ContentError) as raised:
+        load_catalog(content, NOW, cache)
+    message = "\n".join(map(str, raised.value.problems))
+    assert f"duplicate item id '{taken}'" in message and files[1].name in message
+
+
+def test_a_clock_gone_back_validates_every_item_again(content: Path):
+    cache = LoadCache()
+    load_catalog(content, NOW, cache)
+    edit_items(content, EDITS["item withdrawn"])  # withdrawn 2026-11-20
+    with pytest.raises(ContentError):
+        load_catalog(content, datetime(2026, 11, 1, tzinfo=UTC), cache)
+    assert load_catalog(content, NOW, cache) == load_catalog(content, NOW)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from syndicate.build import snapshot_for
 from syndicate.lastmodified import History, settle
+from syndicate.loader import LoadCache
 from syndicate.problems import ContentError
 from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot
@@ -76,6 +77,7 @@ class ContentStore:
         self.schedule_changed = asyncio.Event()  # set at every swap: the schedule may differ
         self.content_swapped = asyncio.Event()  # set at every swap, for the WebSub publisher
         self._lock = asyncio.Lock()
+        self.load_cache = LoadCache()  # builds run one at a time (the lock), never together
         started = time.perf_counter()
         built = self.build()
         time.sleep(self._wait(built.serve_from))  # the history may date a change this second
@@ -90,7 +92,7 @@ class ContentStore:
         ContentError if the content is invalid.
         """
         now = self.clock.now()
-        snapshot = snapshot_for(self.settings, now, previous)
+        snapshot = snapshot_for(self.settings, now, previous, self.load_cache)
         settled = settle(snapshot, self.history, self.clock.now())
         save_error = None
         if self.state is not None and settled.history != self.history:
