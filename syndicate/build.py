@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from syndicate.loader import LoadCache, load_catalog
 from syndicate.model import Site
+from syndicate.progress import Report, quiet
 from syndicate.schedule import as_of
 from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot, build_snapshot
@@ -75,20 +76,22 @@ def snapshot_for(
     now: datetime | None = None,
     previous: Snapshot | None = None,
     cache: LoadCache | None = None,
+    report: Report = quiet,
 ) -> Snapshot:
     """Load the content of `settings.config` and render what is published by `now`
     (default: the clock), every representation (blocking). `previous`, the snapshot being
     replaced, lends every representation whose sources did not change (reuse.py); `cache`
-    keeps what the files that did not change gave (loader.LoadCache).
+    keeps what the files that did not change gave (loader.LoadCache); `report` is told
+    how far it is (progress.py).
 
     ContentError (every problem, located) if the content is invalid; NoPublicURL if no
     public URL is known.
     """
     now = now or datetime.now(UTC)
     with gc_paused():
-        catalog = load_catalog(settings.config, now, cache)
+        catalog = load_catalog(settings.config, now, cache, report)
         url, _ = public_url(settings, catalog.site)
         published = as_of(catalog, now)
         catalog = replace(published.catalog, site=replace(catalog.site, feeds_url=url))
-        snapshot = build_snapshot(catalog, settings.max_age, now, previous)
+        snapshot = build_snapshot(catalog, settings.max_age, now, previous, report)
         return replace(snapshot, scheduled=published.scheduled)

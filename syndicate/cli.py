@@ -24,6 +24,7 @@ from syndicate.loader import load_catalog
 from syndicate.model import Catalog
 from syndicate.nginx import CacheTier, cache_tier
 from syndicate.problems import ContentError
+from syndicate.progress import TerminalProgress
 from syndicate.schedule import as_of
 from syndicate.settings import SETTINGS, SettingError, Settings, parse_url_setting
 from syndicate.sources import is_readable_dir
@@ -188,8 +189,9 @@ def _report(error: ContentError, config: Path) -> None:
 def _build(settings: Settings, out: Path, listen: str) -> int:
     """Write each representation to OUT/<path> (and OUT/<path>.gz), with the header fields
     they need for static hosts (`_headers`) and nginx (`_nginx.conf`): export.py."""
-    snapshot = snapshot_for(settings)
-    count = write_export(snapshot, settings, out, listen)
+    with TerminalProgress() as report:
+        snapshot = snapshot_for(settings, report=report)
+        count = write_export(snapshot, settings, out, listen, report)
     print(
         f"wrote {count} representations to {out} (version {snapshot.version}), "
         f"with their headers in {out / HEADERS_FILE} and {out / NGINX_FILE}"
@@ -200,7 +202,8 @@ def _build(settings: Settings, out: Path, listen: str) -> int:
 def _check(config: Path) -> int:
     now = datetime.now(UTC)
     try:
-        catalog = load_catalog(config, now)
+        with TerminalProgress() as report:
+            catalog = load_catalog(config, now, report=report)
     except ContentError as error:
         _report(error, config)
         return 1

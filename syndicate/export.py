@@ -23,6 +23,7 @@ from pathlib import Path
 
 from syndicate import urls
 from syndicate.headers import CORS, PREFLIGHT, cache_policies, representation_fields
+from syndicate.progress import Report, quiet
 from syndicate.settings import Settings
 from syndicate.snapshot import Representation, Snapshot
 
@@ -32,11 +33,15 @@ NGINX_FILE = "_nginx.conf"
 MAPPED = ("Cache-Control", "Link", "Content-Security-Policy")
 
 
-def write_export(snapshot: Snapshot, settings: Settings, out: Path, listen: str = "80") -> int:
+def write_export(
+    snapshot: Snapshot, settings: Settings, out: Path, listen: str = "80", report: Report = quiet
+) -> int:
     """Write the files, `_headers` and `_nginx.conf` under `out`; the number of files."""
     policies = cache_policies(settings)
     fields: dict[str, dict[str, str]] = {}
-    for path, rep in snapshot.representations.items():
+    total = len(snapshot.representations)
+    for done, (path, rep) in enumerate(snapshot.representations.items(), 1):
+        report("writing files", done, total)
         _write(out / urls.file_path(path), rep)
         fields[path] = representation_fields(rep, policies)
     (out / HEADERS_FILE).write_text(headers_file(fields), encoding="utf-8")

@@ -23,6 +23,7 @@ from syndicate.model import (
     Topic,
 )
 from syndicate.problems import ContentError, Problem
+from syndicate.progress import Report, quiet
 from syndicate.schema import (
     CONTENT_TYPE,
     DEFAULT_FEED_SIZE,
@@ -75,15 +76,19 @@ class LoadCache:
 
 
 def load_catalog(
-    root: Path, now: datetime | None = None, cache: LoadCache | None = None
+    root: Path,
+    now: datetime | None = None,
+    cache: LoadCache | None = None,
+    report: Report = quiet,
 ) -> Catalog:
     """Read, validate and index the content under `root`; ContentError lists every problem.
 
     With `now`, changes and withdrawals dated after it are problems too (an item whose
     `published` is after it is fine: it is scheduled, see `schedule.py`). With `cache`,
     files unchanged since the last load are not parsed again (see `LoadCache`).
+    `report(stage, done, total)` is told how far it is.
     """
-    files, problems = read_config(root, cache.knows if cache is not None else None)
+    files, problems = read_config(root, cache.knows if cache is not None else None, report)
     sections: dict[str, list[Definition]] = {"site": [], "type": [], "topic": [], "item": []}
     unparsed = [source for source in files if isinstance(source, Unparsed)]
     parsed = [source for source in files if isinstance(source, SourceFile)]
@@ -114,7 +119,8 @@ def load_catalog(
     _check_unique(ids, "id", "item", problems)
     built: dict[str, list[Item]] = {}
     if site is not None:
-        for definition in sections["item"]:
+        for done, definition in enumerate(sections["item"], 1):
+            report("checking items", done, len(sections["item"]))
             try:
                 item = ItemBuilder(definition, site, type_index, topic_index, now).build()
             except Exception as error:  # a defect of ours: still a located problem, never a crash

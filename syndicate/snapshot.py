@@ -30,6 +30,7 @@ from syndicate.feeds import (
     selected_items,
 )
 from syndicate.model import Catalog, Item
+from syndicate.progress import Report, quiet
 from syndicate.render import FORMATS, ical
 from syndicate.render.registry import CALENDAR, FEED
 from syndicate.reuse import Reuse, epoch_of
@@ -192,11 +193,14 @@ def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
     return ", ".join(parts)
 
 
-def render_feeds(views: tuple[FeedView, ...], reuse: Reuse) -> dict[str, Representation]:
+def render_feeds(
+    views: tuple[FeedView, ...], reuse: Reuse, report: Report = quiet
+) -> dict[str, Representation]:
     """Every feed in every format that applies to it, by URL path; those whose sources did
     not change taken from the previous snapshot."""
     rendered: dict[str, Representation] = {}
-    for view in views:
+    for done, view in enumerate(views, 1):
+        report("rendering feeds", done, len(views))
         catalog, key = view.catalog, view.key
         formats = [fmt for fmt in FORMATS.values() if fmt.applies_to(key, catalog)]
         paths = [fmt.path(key) for fmt in formats]
@@ -216,14 +220,15 @@ def render_feeds(views: tuple[FeedView, ...], reuse: Reuse) -> dict[str, Represe
 
 
 def _render_archives(
-    catalog: Catalog, views: tuple[FeedView, ...], reuse: Reuse
+    catalog: Catalog, views: tuple[FeedView, ...], reuse: Reuse, report: Report
 ) -> dict[str, Representation]:
     """Every archive page of the feeds `views`, in the feed formats, by URL path. They are
     most of a large catalog's representations and rarely change: a page is rendered from
     its own items (and the labels), not its feed's, so an edit to a newer item leaves it."""
     rendered: dict[str, Representation] = {}
     feed_formats = [fmt for fmt in FORMATS.values() if fmt.kind == FEED]
-    for view in views:
+    for done, view in enumerate(views, 1):
+        report("rendering archive pages", done, len(views))
         if view.key.view is not None or not view.archives:
             continue
         for key, items in archives.pages(catalog, view.key):
@@ -291,16 +296,18 @@ def build_snapshot(
     refresh_seconds: int = DEFAULT_REFRESH_SECONDS,
     now: datetime | None = None,
     previous: Snapshot | None = None,
+    report: Report = quiet,
 ) -> Snapshot:
     """Render everything for `catalog` into an immutable snapshot, as of `now` for what
     depends on time (None: nothing is left out by time). `previous`, the snapshot this one
-    replaces, lends the encodings of every representation whose bytes did not change."""
+    replaces, lends every representation whose sources did not change (reuse.py), and the
+    encodings of those whose bytes did not. `report(stage, done, total)`: how far it is."""
     epoch = epoch_of(catalog, now, previous)
     reuse = Reuse(catalog, refresh_seconds, epoch, previous)
     before = reuse.before
     views = tuple(feed_view(catalog, key, refresh_seconds, now) for key in all_feed_keys(catalog))
-    representations = render_feeds(views, reuse)
-    representations.update(_render_archives(catalog, views, reuse))
+    representations = render_feeds(views, reuse, report)
+    representations.update(_render_archives(catalog, views, reuse, report))
     modified = newest_change(catalog)
     # The site-wide feed: a view for rendering single events.
     representations.update(_render_event_calendars(catalog, views[0], reuse))

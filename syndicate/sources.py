@@ -120,16 +120,22 @@ class Unparsed:
 
 
 def read_config(
-    root: Path, known: Callable[[str, bytes], bool] | None = None
+    root: Path,
+    known: Callable[[str, bytes], bool] | None = None,
+    report: Callable[[str, int, int], None] | None = None,
 ) -> tuple[list[SourceFile | Unparsed], list[Problem]]:
     """Parse every YAML file under `root`, in a stable (sorted) order.
 
     Returns the files that parsed (or, where `known(path, data)` says so, were left
-    unparsed) and a problem for each file that did not.
+    unparsed) and a problem for each file that did not. `report(stage, done, total)` is
+    told of each file.
     """
     files: list[SourceFile | Unparsed] = []
     problems: list[Problem] = []
-    for path, problem in _walk(root, root.resolve(), set()):
+    found = list(_walk(root, root.resolve(), set()))
+    for done, (path, problem) in enumerate(found, 1):
+        if report is not None:
+            report("reading files", done, len(found))
         shown = _display(root, path)
         if problem:
             problems.append(Problem(shown, 0, "", problem))

@@ -142,11 +142,13 @@ class ContentStore:
             self._install(built, started)
             note = "" if changed else " (unchanged)"
             log.info(
-                "reloaded (%s): version %s%s in %.3fs%s",
+                "reloaded (%s): version %s%s in %.3fs (%d of %d representations rendered)%s",
                 reason,
                 snapshot.version,
                 note,
                 self.build_seconds,
+                snapshot.rendered,
+                len(snapshot.representations),
                 describe_schedule(snapshot),
             )
             return True
