@@ -87,7 +87,9 @@ mutants: install-test system-deps
 golden: install-test
 	$(BIN)/python -m tests.golden
 
-# The service against nginx on the same bytes (see bench/run.py); under two minutes.
+# Every ratio of issue 11 in one table (see bench/run.py): serving against bare aiohttp and
+# nginx, the nginx cache against static files, large builds and edits. About five minutes;
+# BENCH_LARGE=0 leaves out the 100,000-item catalog.
 bench: install system-deps
 	$(BIN)/python bench/run.py
 
