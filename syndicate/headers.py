@@ -14,6 +14,7 @@ policy lives here:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -62,7 +63,7 @@ def cache_policies(settings: Settings) -> dict[str, str]:
     }
 
 
-def representation_fields(rep: Representation, policies: dict[str, str]) -> dict[str, str]:
+def representation_fields(rep: Representation, policies: Mapping[str, str]) -> dict[str, str]:
     """Every field a response with `rep` carries, but its ETag and Content-Encoding (which
     depend on the encoding sent); `policies` from `cache_policies`."""
     fields = {

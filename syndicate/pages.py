@@ -13,6 +13,7 @@ or style (their CSP forbids it): style and behaviour are `static/pages.css` and 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from syndicate import assets, templating, urls
@@ -57,14 +58,43 @@ def rows(
 ) -> list[FeedRow]:
     """The feeds of `topic` (site-wide ones if None, every feed if `everything`), each with
     its formats, in listing order."""
+    if everything:
+        return _rows(listed)
+    return list(rows_by_topic(listed).get(topic, ()))
+
+
+def rows_by_topic(listed: tuple[Listed, ...]) -> dict[str | None, tuple[FeedRow, ...]]:
+    """The feeds of every topic (None: site-wide), each with its formats: grouped in one
+    pass, and once per listing, as every topic page and the front page ask for them (asking
+    each topic's of the whole listing made the front page quadratic in topics)."""
+    if isinstance(listed, Listing):
+        return listed.by_topic
+    return _group(listed)
+
+
+def _group(listed: tuple[Listed, ...]) -> dict[str | None, tuple[FeedRow, ...]]:
+    grouped: dict[str | None, list[FeedRow]] = {}
+    for row in _rows(listed):
+        grouped.setdefault(row.view.key.topic, []).append(row)
+    return {topic: tuple(found) for topic, found in grouped.items()}
+
+
+def _rows(listed: tuple[Listed, ...]) -> list[FeedRow]:
     by_view: dict[FeedKey, list[Listed]] = {}
     views: dict[FeedKey, FeedView] = {}
     for entry_ in listed:
         key = entry_.view.key
-        if everything or key.topic == topic:
-            by_view.setdefault(key, []).append(entry_)
-            views[key] = entry_.view
+        by_view.setdefault(key, []).append(entry_)
+        views[key] = entry_.view
     return [FeedRow(views[key], tuple(found)) for key, found in by_view.items()]
+
+
+class Listing(tuple[Listed, ...]):
+    """A listing that groups its rows by topic once, when first asked."""
+
+    @functools.cached_property
+    def by_topic(self) -> dict[str | None, tuple[FeedRow, ...]]:
+        return _group(self)
 
 
 def _card(catalog: Catalog, row: FeedRow, calendar: FeedRow | None) -> Card:
@@ -104,11 +134,12 @@ def front_page(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
     """`/`: the topics first, then everything, then every feed URL."""
     site = catalog.site
     cards = []
+    grouped = rows_by_topic(listed)
     for slug in catalog.topics:
-        found = rows(listed, slug)
+        found = list(grouped.get(slug, ()))
         if found:  # a listing of only some feeds (tests) may leave a topic out
             cards.append(_card(catalog, found[0], _events_row(found)))
-    site_wide = rows(listed)
+    site_wide = list(grouped.get(None, ()))
     return templating.render(
         "index.html",
         **_common(catalog),

@@ -283,7 +283,7 @@ def _render_documents(
         if taken:
             rendered.update(taken)
             continue
-        listed = listed or discovery.listing(views)
+        listed = listed or pages.Listing(discovery.listing(views))
         rendered[path] = representation(
             path, name, content_type, render(catalog, listed), modified,
             previous=reuse.before.get(path), headers=headers,

@@ -130,11 +130,13 @@ async def test_a_reload_never_changes_the_snapshot_a_request_holds(serve, config
     client = await make_client(serve, config, watch=False)
     store = client.service.store
     held = store.current
-    body = held.prepared["/feed.atom"].rep.body
+    body = held.snapshot.representations["/feed.atom"].body
     edit(config, OLD_TITLE, NEW_TITLE)
     await store.reload("test")
     assert store.current is not held
-    assert held.prepared["/feed.atom"].rep.body == body  # immutable: in-flight requests are safe
+    assert (
+        held.snapshot.representations["/feed.atom"].body == body
+    )  # immutable: in-flight requests are safe
 
 
 async def test_the_service_refuses_to_start_on_invalid_content(config):

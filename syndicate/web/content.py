@@ -176,7 +176,7 @@ class ContentStore:
         self.last_failure = None
         self.metrics.build_seconds.observe(self.build_seconds)
         self.metrics.reloads["ok"] += 1
-        self.metrics.representations = len(current.prepared)
+        self.metrics.representations = len(current)
         self.metrics.built_at = self.built_at
         self.metrics.scheduled_items = len(current.snapshot.scheduled)
         due = self.next_rebuild

@@ -59,7 +59,7 @@ def router(
         if prepared is not None and (method == "GET" or method == "HEAD"):
             return _respond(request, prepared, count)
         path = request.path
-        prepared = current.prepared.get(path)
+        prepared = current.prepare(path)  # first asked for, or an escaped spelling
         if (
             prepared is not None
             and (method == "GET" or method == "HEAD")
@@ -109,7 +109,7 @@ def _other(
             return web.Response(status=204, headers=PREFLIGHT)
         return _not_allowed(method, ALLOWED_METHODS, route, count)
     if prepared is None:
-        if request.path + "/" in current.prepared:  # a page asked for without its slash
+        if request.path + "/" in current:  # a page asked for without its slash
             count("redirect", 301, 0)
             location = request.path + "/"
             return web.Response(status=301, headers={**ERROR_HEADERS, "Location": location})
@@ -228,7 +228,7 @@ def _health(store: ContentStore, health: Health, board: Board | None) -> tuple[b
             "topics": len(catalog.topics),
             "items": len(catalog.items),
             "withdrawn": sum(1 for item in catalog.items if item.withdrawn),
-            "representations": len(current.prepared),
+            "representations": len(current),
         },
     }
     body["scheduled"] = {

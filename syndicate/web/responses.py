@@ -8,7 +8,7 @@ the caching policy lives) plus a strong ETag per encoding.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -50,10 +50,34 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Current:
-    """What requests are served from: a snapshot and its prepared responses, swapped as one."""
+    """What requests are served from: a snapshot and its prepared responses, swapped as one.
+
+    A representation's header sets are prepared when it is first asked for, then kept in
+    `prepared` (a plain dict: the hot path is one lookup in it). Most of a large catalog's
+    representations (archive pages) are rarely asked for, and four header sets each for
+    all of them would cost more memory than their bytes (100,000 items: about 1 GB).
+    """
 
     snapshot: Snapshot
-    prepared: Mapping[str, Prepared]
+    policies: Mapping[str, str]
+    prepared: dict[str, Prepared] = field(default_factory=dict)
+
+    def prepare(self, path: str) -> Prepared | None:
+        """The prepared responses of `path`, made now if they were not yet; None if the
+        snapshot has no such representation."""
+        found = self.prepared.get(path)
+        if found is None:
+            rep = self.snapshot.representations.get(path)
+            if rep is None:
+                return None
+            found = self.prepared[path] = _prepared(rep, self.policies)
+        return found
+
+    def __contains__(self, path: str) -> bool:
+        return path in self.snapshot.representations
+
+    def __len__(self) -> int:
+        return len(self.snapshot.representations)
 
 
 def without_type(fields: dict[str, str]) -> dict[str, str]:
@@ -63,20 +87,20 @@ def without_type(fields: dict[str, str]) -> dict[str, str]:
 
 
 def prepare(snapshot: Snapshot, settings: Settings) -> Current:
-    policies = cache_policies(settings)
-    prepared = {}
-    for path, rep in snapshot.representations.items():
-        common = representation_fields(rep, policies)
-        identity = {**common, "ETag": rep.etag}
-        gzipped = {**common, "ETag": rep.gzip_etag}
-        prepared[path] = Prepared(
-            rep=rep,
-            route="feed" if rep.key is not None else "document",
-            etags=frozenset({rep.etag, rep.gzip_etag}),
-            identity=None if rep.compressed_only else rep.body,
-            ok=_headers(identity),
-            ok_gzip=_headers({**gzipped, "Content-Encoding": "gzip"}),
-            not_modified=_headers(without_type(identity)),
-            not_modified_gzip=_headers(without_type(gzipped)),
-        )
-    return Current(snapshot, MappingProxyType(prepared))
+    return Current(snapshot, MappingProxyType(cache_policies(settings)))
+
+
+def _prepared(rep: Representation, policies: Mapping[str, str]) -> Prepared:
+    common = representation_fields(rep, policies)
+    identity = {**common, "ETag": rep.etag}
+    gzipped = {**common, "ETag": rep.gzip_etag}
+    return Prepared(
+        rep=rep,
+        route="feed" if rep.key is not None else "document",
+        etags=frozenset({rep.etag, rep.gzip_etag}),
+        identity=None if rep.compressed_only else rep.body,
+        ok=_headers(identity),
+        ok_gzip=_headers({**gzipped, "Content-Encoding": "gzip"}),
+        not_modified=_headers(without_type(identity)),
+        not_modified_gzip=_headers(without_type(gzipped)),
+    )
