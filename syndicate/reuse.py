@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from syndicate.snapshot import Representation, Snapshot
 
 Source = tuple[object, ...]
+# What a representation depends on besides its own sources (see `Reuse.group`).
+NOTHING, LABELS, EPOCH = "nothing", "labels", "epoch"
 
 
 def epoch_of(catalog: Catalog, now: datetime | None, previous: Snapshot | None) -> object:
@@ -49,7 +51,12 @@ def epoch_of(catalog: Catalog, now: datetime | None, previous: Snapshot | None) 
 
 
 class Reuse:
-    """The previous snapshot's representations and sources, and the sources of this build."""
+    """The previous snapshot's representations and sources, and the sources of this build.
+
+    What every representation depends on (the labels: site, refresh interval, topics and
+    types) and what the time-dependent ones do (the epoch) are compared once per build;
+    a path's own sources (its feed's key and items, its item) once per group of paths.
+    """
 
     def __init__(
         self, catalog: Catalog, refresh_seconds: int, epoch: object, previous: Snapshot | None
@@ -58,27 +65,32 @@ class Reuse:
             previous.representations if previous is not None else MappingProxyType({})
         )
         self.known: Mapping[str, Source] = previous.sources if previous is not None else {}
-        # What every representation depends on, bar its own feed or item.
         self.labels: Source = (
             catalog.site,
             refresh_seconds,
             tuple(catalog.topics.values()),
             tuple(catalog.types.values()),
         )
-        self.timed: Source = (*self.labels, epoch)
+        self.epoch = epoch
+        self.same_labels = previous is not None and previous.labels == self.labels
+        self.same_epoch = self.same_labels and previous is not None and previous.epoch == epoch
         self.sources: dict[str, Source] = {}
         self.reused = 0
 
     def group(
-        self, paths: list[str], source: Source, modified: datetime
+        self, paths: list[str], source: Source, modified: datetime, depends: str = LABELS
     ) -> dict[str, Representation]:
-        """The previous representations of `paths`, all rendered from `source`, if they were
-        rendered from sources equal to it (compared once for the group); else none. Their
-        Last-Modified is `modified` (UTC, whole seconds), as a build from scratch gives it:
-        the previous snapshot's may have been moved forward when it was served
-        (lastmodified.py)."""
+        """The previous representations of `paths`, all rendered from `source` (and, as
+        `depends` says, the labels, or the labels and the epoch), if they were rendered from
+        the same (compared once for the group); else none. Their Last-Modified is
+        `modified` (UTC, whole seconds), as a build from scratch gives it: the previous
+        snapshot's may have been moved forward when it was served (lastmodified.py)."""
         for path in paths:
             self.sources[path] = source
+        if (depends == EPOCH and not self.same_epoch) or (
+            depends == LABELS and not self.same_labels
+        ):
+            return {}
         known = [self.known.get(path) for path in paths]
         first = known[0]
         if first is None or any(k is not first for k in known) or first != source:

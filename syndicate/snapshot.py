@@ -33,7 +33,7 @@ from syndicate.model import Catalog, Item
 from syndicate.progress import Report, quiet
 from syndicate.render import FORMATS, ical
 from syndicate.render.registry import CALENDAR, FEED
-from syndicate.reuse import Reuse, epoch_of
+from syndicate.reuse import EPOCH, NOTHING, Reuse, epoch_of
 from syndicate.urls import FeedKey
 
 Renderer = Callable[[Catalog, tuple[discovery.Listed, ...]], bytes]
@@ -121,6 +121,7 @@ class Snapshot:
     epoch: object = field(default=None, compare=False, repr=False)
     built_for: datetime | None = field(default=None, compare=False, repr=False)
     rendered: int = field(default=0, compare=False)  # how many were rendered, not reused
+    labels: tuple[object, ...] = field(default=(), compare=False, repr=False)  # reuse.py
 
 
 def whole_seconds(moment: datetime) -> datetime:
@@ -205,8 +206,8 @@ def render_feeds(
         formats = [fmt for fmt in FORMATS.values() if fmt.applies_to(key, catalog)]
         paths = [fmt.path(key) for fmt in formats]
         # An empty feed is dated by the newest change anywhere: `updated` is a source too.
-        source = (*reuse.timed, key, selected_items(catalog, key), view.updated)
-        taken = reuse.group(paths, source, whole_seconds(view.updated))
+        source = (key, selected_items(catalog, key), view.updated)
+        taken = reuse.group(paths, source, whole_seconds(view.updated), depends=EPOCH)
         if taken:
             rendered.update(taken)
             continue
@@ -234,7 +235,7 @@ def _render_archives(
         for key, items in archives.pages(catalog, view.key):
             paths = [fmt.path(key) for fmt in feed_formats]
             page = archives.archive_view(view, key, items)
-            taken = reuse.group(paths, (*reuse.labels, key, items), whole_seconds(page.updated))
+            taken = reuse.group(paths, (key, items), whole_seconds(page.updated))
             if taken:
                 rendered.update(taken)
                 continue
@@ -255,7 +256,7 @@ def _render_event_calendars(
         if item.event is None:
             continue
         path = urls.event_calendar_path(item.id)
-        taken = reuse.group([path], (*reuse.labels, item), whole_seconds(item.updated))
+        taken = reuse.group([path], (item,), whole_seconds(item.updated))
         rendered[path] = taken.get(path) or representation(
             path, EVENT_CALENDAR, ical.FORMAT.content_type, ical.render_event_calendar(view, item),
             item.updated, previous=reuse.before.get(path),
@@ -278,8 +279,8 @@ def _render_documents(
     for path, (name, content_type, render, headers) in discovery_documents(catalog).items():
         slug = urls.topic_of_page(path)
         feeds = topic_feeds.get(slug, ()) if slug is not None else catalog.items
-        source = (*reuse.timed, path, tuple(feeds))
-        taken = reuse.group([path], source, whole_seconds(modified))
+        source = (path, tuple(feeds))
+        taken = reuse.group([path], source, whole_seconds(modified), depends=EPOCH)
         if taken:
             rendered.update(taken)
             continue
@@ -313,7 +314,7 @@ def build_snapshot(
     representations.update(_render_event_calendars(catalog, views[0], reuse))
     representations.update(_render_documents(catalog, views, reuse, modified))
     for asset in assets.assets():
-        taken = reuse.group([asset.path], ("asset", asset.body), whole_seconds(modified))
+        taken = reuse.group([asset.path], (asset.body,), whole_seconds(modified), NOTHING)
         representations[asset.path] = taken.get(asset.path) or representation(
             asset.path, asset.name, f"{asset.media_type}; charset=utf-8", asset.body, modified,
             previous=before.get(asset.path), cache=asset.cache,
@@ -328,5 +329,5 @@ def build_snapshot(
     rendered = len(representations) - reuse.reused
     return Snapshot(
         catalog, version, MappingProxyType(representations), (), next_change,
-        MappingProxyType(reuse.sources), epoch, now, rendered,
+        MappingProxyType(reuse.sources), epoch, now, rendered, reuse.labels,
     )  # fmt: skip
