@@ -174,9 +174,7 @@ def topic_page(catalog: Catalog, listed: tuple[Listed, ...], slug: str) -> bytes
         calendar_url=calendar.url("ics") if calendar else None,
         rows=found,
         autodiscovery=[
-            e
-            for e in listed
-            if e.format.is_feed and e.view.key.topic == slug and e.view.key.view is None
+            e for row in found if row.view.key.view is None for e in row.formats if e.format.is_feed
         ],
         builder=builder,
         embed_script=urls.absolute(site, urls.embed_script_path(1)),
