@@ -190,7 +190,7 @@ def test_with_every_worker_stopped_cached_feeds_are_still_served(tier: Tier):
         for _ in range(3):
             answer = request(tier.nginx, path)
             assert answer.status == 200 and answer.body == cached[path].body, path
-            assert answer.cache == "STALE"
+            assert answer.cache in ("STALE", "UPDATING")  # a stale copy, as the workers allow
             assert shared(answer) == shared(cached[path])
     assert request(tier.nginx, "/never-cached.atom").status in (502, 504)
 
