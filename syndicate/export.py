@@ -50,11 +50,16 @@ def write_export(
 
 
 def _write(target: Path, rep: Representation) -> None:
+    """Write the file and its .gz beside it under temporary names, then rename them into
+    place: a server reading the folder meanwhile (nginx's open_file_cache keeps files
+    open) sees the old file or the new one, never a file being rewritten."""
     target.parent.mkdir(parents=True, exist_ok=True)
     moment = rep.last_modified.timestamp()
     for file, data in ((target, rep.body), (target.with_name(target.name + ".gz"), rep.gzip_body)):
-        file.write_bytes(data)
-        os.utime(file, (moment, moment))
+        aside = file.with_name(f".{file.name}.tmp")
+        aside.write_bytes(data)
+        os.utime(aside, (moment, moment))
+        aside.replace(file)
 
 
 def _static_fields(fields: dict[str, str]) -> dict[str, str]:
@@ -139,6 +144,10 @@ server {{
     index index.html;
     etag on;
     if_modified_since before;
+    # Files stay open between requests; `syndicate build` renames new files into place,
+    # so an open file is never one being rewritten.
+    open_file_cache max=10000 inactive=60s;
+    open_file_cache_valid 30s;
     charset off;
     gzip_static on;
     types {{

@@ -73,7 +73,7 @@ MUTANTS = [
     ("a dead worker is not restarted", "syndicate/web/workers.py",
      "                self.start(index)\n        return None", "                pass\n        return None"),
     ("the static export's files dated now, not by Last-Modified", "syndicate/export.py",
-     "        os.utime(file, (moment, moment))", "        pass"),
+     "        os.utime(aside, (moment, moment))", "        pass"),
 ]  # fmt: skip
 
 
