@@ -148,39 +148,17 @@ def main() -> None:
         )
 
     print(f"\n{'ratio':<58} {'value':>12} {'target':>10}")
-    for case in CASES:
-        r = {n: results[case][n]["rps"] for n in SERVERS}
-        print(
-            row(
-                f"service / bare aiohttp, same response, {case}",
-                r["service"] / r["aiohttp"],
-                ">= 0.90",
-                r["service"] / r["aiohttp"] >= 0.9,
-            )
-        )
-    for case in CASES:
-        r = {n: results[case][n]["rps"] for n in SERVERS}
-        print(
-            row(
-                f"nginx cache hit / nginx static, {case}",
-                r["nginx cache"] / r["nginx"],
-                ">= 0.90",
-                r["nginx cache"] / r["nginx"] >= 0.9,
-            )
-        )
-    for case in CASES:
-        r = {n: results[case][n]["rps"] for n in SERVERS}
-        print(
-            row(
-                f"service with access log / without, {case}",
-                r["service+log"] / r["service"],
-                "info",
-                None,
-            )
-        )
-    for case in CASES:
-        r = {n: results[case][n]["rps"] for n in SERVERS}
-        print(row(f"service / nginx static, {case}", r["service"] / r["nginx"], "info", None))
+    comparisons = (  # (what, numerator, denominator, target ratio or None: information)
+        ("service / bare aiohttp, same response", "service", "aiohttp", 0.9),
+        ("nginx cache hit / nginx static", "nginx cache", "nginx", 0.9),
+        ("service with access log / without", "service+log", "service", None),
+        ("service / nginx static", "service", "nginx", None),
+    )
+    for what, numerator, denominator, target in comparisons:
+        for case in CASES:
+            ratio = results[case][numerator]["rps"] / results[case][denominator]["rps"]
+            limit, ok = (f">= {target:.2f}", ratio >= target) if target else ("info", None)
+            print(row(f"{what}, {case}", ratio, limit, ok))
     for label, found in (("10k/50", small), ("100k/500", big)):
         if found is None:
             continue

@@ -32,8 +32,8 @@ from syndicate.feeds import (
 from syndicate.model import Catalog, Item
 from syndicate.progress import Report, quiet
 from syndicate.render import FORMATS, ical
-from syndicate.render.registry import CALENDAR, FEED
-from syndicate.reuse import EPOCH, NOTHING, Reuse, epoch_of
+from syndicate.render.registry import CALENDAR, FEED, Format
+from syndicate.reuse import EPOCH, LABELS, NOTHING, Reuse, epoch_of
 from syndicate.urls import FeedKey
 
 Renderer = Callable[[Catalog, tuple[discovery.Listed, ...]], bytes]
@@ -204,19 +204,33 @@ def render_feeds(
         report("rendering feeds", done, len(views))
         catalog, key = view.catalog, view.key
         formats = [fmt for fmt in FORMATS.values() if fmt.applies_to(key, catalog)]
-        paths = [fmt.path(key) for fmt in formats]
         # An empty feed is dated by the newest change anywhere: `updated` is a source too.
         source = (key, selected_items(catalog, key), view.updated)
-        taken = reuse.group(paths, source, whole_seconds(view.updated), depends=EPOCH)
-        if taken:
-            rendered.update(taken)
-            continue
-        for fmt, path in zip(formats, paths, strict=True):
-            rendered[path] = representation(
-                path, fmt.name, fmt.content_type, fmt.render(view), view.updated, key,
-                _link_header(catalog, key, fmt.name), reuse.before.get(path),
-                headers=fmt.headers,
-            )  # fmt: skip
+        rendered.update(_feed_group(view, formats, source, reuse, EPOCH, CONTENT))
+    return rendered
+
+
+def _feed_group(
+    view: FeedView,
+    formats: list[Format],
+    source: tuple[object, ...],
+    reuse: Reuse,
+    depends: str,
+    cache: str,
+) -> dict[str, Representation]:
+    """`view` in `formats`: taken from the previous snapshot if rendered from `source`
+    there, else rendered."""
+    catalog, key = view.catalog, view.key
+    paths = [fmt.path(key) for fmt in formats]
+    taken = reuse.group(paths, source, whole_seconds(view.updated), depends)
+    if taken:
+        return taken
+    rendered = {}
+    for fmt, path in zip(formats, paths, strict=True):
+        rendered[path] = representation(
+            path, fmt.name, fmt.content_type, fmt.render(view), view.updated, key,
+            _link_header(catalog, key, fmt.name), reuse.before.get(path), cache, fmt.headers,
+        )  # fmt: skip
     return rendered
 
 
@@ -233,17 +247,8 @@ def _render_archives(
         if view.key.view is not None or not view.archives:
             continue
         for key, items in archives.pages(catalog, view.key):
-            paths = [fmt.path(key) for fmt in feed_formats]
             page = archives.archive_view(view, key, items)
-            taken = reuse.group(paths, (key, items), whole_seconds(page.updated))
-            if taken:
-                rendered.update(taken)
-                continue
-            for fmt, path in zip(feed_formats, paths, strict=True):
-                rendered[path] = representation(
-                    path, fmt.name, fmt.content_type, fmt.render(page), page.updated, key,
-                    _link_header(catalog, key, fmt.name), reuse.before.get(path), ARCHIVED,
-                )  # fmt: skip
+            rendered.update(_feed_group(page, feed_formats, (key, items), reuse, LABELS, ARCHIVED))
     return rendered
 
 
