@@ -33,9 +33,9 @@ MUTANTS = [
     ("tombstones oldest first", "syndicate/feeds.py",
      "item.id),\n            reverse=True,", "item.id),\n            reverse=False,"),
     ("Last-Modified from the newest entry's published", "syndicate/feeds.py",
-     "    if shown:\n        return max(_changed(item) for item in shown)",
+     "    if shown:\n        return max(last_change(item) for item in shown)",
      "    if entries:\n        return entries[0].published\n"
-     "    if shown:\n        return max(_changed(item) for item in shown)"),
+     "    if shown:\n        return max(last_change(item) for item in shown)"),
     # Issue 9: what partners embed.
     ("the embed inserts feed text as HTML", "syndicate/static/embed.js",
      "if (content) node.textContent = content;", "if (content) node.innerHTML = content;"),
