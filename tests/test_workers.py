@@ -226,3 +226,21 @@ def test_invalid_content_stops_the_pool_before_any_worker_starts(content: Path, 
     )  # fmt: skip
     assert result.returncode == 1
     assert "site.yaml" in result.stderr
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting for a parent to reap it counts)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_workers_stop_by_themselves_when_their_pool_is_killed(content: Path, tmp_path: Path):
+    with live_pool(content, tmp_path / "log", 2) as live:
+        pids = [w["pid"] for w in health(live.url)["pool"]["workers"]]
+        live.process.kill()  # SIGKILL: the pool cannot stop them
+        live.process.wait(timeout=10)
+        wait_for(lambda: all(gone(pid) for pid in pids), what="orphaned workers stop")
+    assert "the worker pool has gone: stopping" in (tmp_path / "log").read_text()
