@@ -244,3 +244,27 @@ def test_workers_stop_by_themselves_when_their_pool_is_killed(content: Path, tmp
         live.process.wait(timeout=10)
         wait_for(lambda: all(gone(pid) for pid in pids), what="orphaned workers stop")
     assert "the worker pool has gone: stopping" in (tmp_path / "log").read_text()
+
+
+def test_a_worker_on_another_version_degrades_the_pool_only_after_a_minute(tmp_path: Path):
+    from syndicate.settings import Settings
+    from syndicate.web.board import DISAGREE_SECONDS, Board
+    from syndicate.web.content import ContentStore
+    from syndicate.web.metrics import Metrics
+    from syndicate.web.supervise import Health
+    from syndicate.web.workers import Member
+
+    metrics = Metrics()
+    health = Health(metrics)
+    store = ContentStore(Settings(config=CONTENT, watch=False, access_log=False), metrics, health)
+    board = Board(Member(0, 2, tmp_path, os.getpid()), store, metrics, health)
+    now = time.time()
+    other = {"index": 1, "pid": os.getpid(), "version": "another", "built_at": now,
+             "degraded": False, "heartbeat": now, "counts": {}}  # fmt: skip
+    Member(1, 2, tmp_path, os.getpid()).write_status(other)
+    assert board.view()[1] == []  # just reloaded: the other may be about to catch up
+    long_ago = now - DISAGREE_SECONDS - 5
+    store.built_at = long_ago
+    Member(1, 2, tmp_path, os.getpid()).write_status({**other, "built_at": long_ago})
+    own = store.snapshot.version
+    assert board.view()[1] == [f"worker 1 serves version another, not {own}"]
