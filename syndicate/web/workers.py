@@ -42,6 +42,7 @@ log = logging.getLogger("syndicate.workers")
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 10.0  # a status older than this: the worker is not answering
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 30.0
+STABLE_SECONDS = 60.0  # a worker that ran this long and then died is a new fault: logged
 POOL_FILE = "pool.json"
 WORKER_ENTRY = "from syndicate.web.workers import main; main()"
 STOP_SECONDS = 15.0  # each worker's own shutdown takes at most 10 s
@@ -58,7 +59,7 @@ class Member:
     parent: int
 
     def status_path(self, index: int | None = None) -> Path:
-        return self.folder / f"worker-{self.index if index is None else index}.json"
+        return status_path(self.folder, self.index if index is None else index)
 
     def write_status(self, status: dict[str, Any]) -> None:
         """Replace this worker's status file atomically."""
@@ -87,6 +88,11 @@ class Member:
             except (OSError, ValueError):
                 found[index] = None
         return found
+
+
+def status_path(folder: Path, index: int) -> Path:
+    """Where worker `index` of the pool with status folder `folder` writes its status."""
+    return folder / f"worker-{index}.json"
 
 
 def running(status: dict[str, Any] | None, now: float) -> bool:
@@ -132,13 +138,14 @@ class Pool:
         self.restart_at: dict[int, float] = {}
         self.backoff: dict[int, float] = {}
         self.restarts: dict[int, int] = {}
-        self.stopping = False
+        self.started_at: dict[int, float] = {}
 
     def start(self, index: int) -> None:
         member = Member(index, self.settings.workers, self.folder, os.getpid())
         spec = {"settings": _settings_json(self.settings), "member": _member_json(member)}
         command = [sys.executable, "-c", WORKER_ENTRY, json.dumps(spec)]
         self.processes[index] = subprocess.Popen(command)
+        self.started_at[index] = time.monotonic()
 
     def start_all(self) -> None:
         for index in range(self.settings.workers):
@@ -155,7 +162,7 @@ class Pool:
         stop (a worker failed before it ever served)."""
         now = time.monotonic()
         for index, process in list(self.processes.items()):
-            if Member(index, 0, self.folder, 0).status_path().exists():
+            if status_path(self.folder, index).exists():
                 self.ready.add(index)
             code = process.poll()
             if code is None or index in self.restart_at:
@@ -163,6 +170,8 @@ class Pool:
             if index not in self.ready:
                 log.error("worker %d exited (status %s) before serving: stopping", index, code)
                 return code or 1
+            if now - self.started_at.get(index, now) > STABLE_SECONDS:
+                self.backoff.pop(index, None)  # it had been working: a new fault
             backoff = self.backoff.get(index, FIRST_BACKOFF)
             if backoff == FIRST_BACKOFF:
                 log.error("worker %d exited (status %s): restarting it", index, code)
