@@ -5,7 +5,8 @@ body, its gzip encoding, strong ETags and a Last-Modified date, plus the `Link` 
 naming the same feed in the other formats. The HTTP layer only looks paths up here: no
 rendering, no file I/O, no YAML on the request path. Everything in a snapshot depends on the
 catalog (and the refresh interval) alone, so two replicas with the same content agree on
-every byte and every ETag.
+every byte and every ETag. A rebuild takes what did not change from the snapshot it
+replaces (reuse.py) and equals a build from scratch.
 """
 
 from __future__ import annotations

@@ -87,7 +87,8 @@ class ContentStore:
         """Load, render and prepare everything (blocking: run it off the event loop): what to
         serve, the history after it (saved in the state folder, if any, before anything is
         served with it) and the moment it may be served from. `previous`, the snapshot being
-        served, lends the encodings of what did not change.
+        served, lends what did not change (reuse.py); the load cache spares the files that
+        did not change.
 
         ContentError if the content is invalid.
         """
