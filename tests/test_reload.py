@@ -47,9 +47,20 @@ async def wait_for(predicate, timeout: float = 2.0) -> float:
     pytest.fail(f"not true within {timeout}s")
 
 
+async def watching(client) -> None:
+    """Until the watcher runs: its first reload (after the one at start) is done. A fixed
+    sleep raced with a slow start on a loaded machine."""
+
+    async def started() -> bool:
+        text = await (await client.get("/metrics")).text()
+        return 'syndicate_reloads_total{result="ok"} 2.0' in text
+
+    await wait_for(started, timeout=10.0)
+
+
 async def test_a_valid_edit_is_live_within_two_seconds(serve, config):
     client = await make_client(serve, config, watch=True)
-    await asyncio.sleep(0.5)  # let the watcher start
+    await watching(client)
     edit(config, OLD_TITLE, NEW_TITLE)
 
     async def live() -> bool:
@@ -61,7 +72,7 @@ async def test_a_valid_edit_is_live_within_two_seconds(serve, config):
 async def test_an_invalid_edit_keeps_the_last_good_content_and_is_reported(serve, config):
     client = await make_client(serve, config, watch=True)
     before = await (await client.get("/feed.atom")).read()
-    await asyncio.sleep(0.5)
+    await watching(client)
     edit(config, "published: 2026-11-05T08:00", "published: the fifth of never")
 
     async def degraded() -> bool:
