@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from syndicate.feeds import holds_events
+from syndicate.headers import ALLOWED_METHODS, CORS, PREFLIGHT
 from syndicate.render import FORMATS, by_extension
 from syndicate.render.registry import CALENDAR, FRAGMENT
 from syndicate.urls import (
@@ -31,7 +32,7 @@ from syndicate.web.board import Board
 from syndicate.web.conditional import accepts_gzip, is_not_modified, query_problem
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
-from syndicate.web.responses import ALLOWED_METHODS, CORS, PREFLIGHT, Current, Prepared
+from syndicate.web.responses import Current, Prepared
 from syndicate.web.supervise import Health
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]

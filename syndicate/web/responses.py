@@ -13,17 +13,9 @@ from types import MappingProxyType
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from syndicate.headers import (
-    ALLOWED_METHODS,
-    CORS,
-    PREFLIGHT,
-    cache_policies,
-    representation_fields,
-)
+from syndicate.headers import cache_policies, representation_fields
 from syndicate.settings import Settings
 from syndicate.snapshot import Representation, Snapshot
-
-__all__ = ["ALLOWED_METHODS", "CORS", "PREFLIGHT", "Current", "Prepared", "prepare"]
 
 Headers = CIMultiDictProxy[str]
 
