@@ -268,3 +268,30 @@ def test_a_worker_on_another_version_degrades_the_pool_only_after_a_minute(tmp_p
     Member(1, 2, tmp_path, os.getpid()).write_status({**other, "built_at": long_ago})
     own = store.snapshot.version
     assert board.view()[1] == [f"worker 1 serves version another, not {own}"]
+
+
+def test_a_status_file_unreadable_for_a_moment_keeps_its_worker_in_the_view(tmp_path: Path):
+    from syndicate.settings import Settings
+    from syndicate.web.board import Board
+    from syndicate.web.content import ContentStore
+    from syndicate.web.metrics import Metrics
+    from syndicate.web.supervise import Health
+    from syndicate.web.workers import Member
+
+    metrics = Metrics()
+    health = Health(metrics)
+    store = ContentStore(Settings(config=CONTENT, watch=False, access_log=False), metrics, health)
+    board = Board(Member(0, 2, tmp_path, os.getpid()), store, metrics, health)
+    other = Member(1, 2, tmp_path, os.getpid())
+    now = time.time()
+    other.write_status({"index": 1, "pid": os.getpid(), "version": "v1", "built_at": now,
+                        "degraded": False, "heartbeat": now, "counts": {}})  # fmt: skip
+    assert board.view()[0]["workers"][1]["version"] == "v1"
+    other.status_path().write_text('{"index": 1, "pid"')  # caught half-way
+    pool, reasons = board.view()
+    assert pool["workers"][1] == {
+        "index": 1, "running": True, "pid": os.getpid(), "version": "v1", "status": "ok"
+    }  # fmt: skip
+    assert reasons == []
+    other.status_path().unlink()
+    assert board.view()[0]["workers"][1]["version"] == "v1"

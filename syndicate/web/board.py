@@ -32,6 +32,10 @@ class Board:
         self.store = store
         self.health = health
         self.metrics = metrics
+        # The last status read of each worker: a file that cannot be read for a moment
+        # (a rename seen half-way by a file system that caches names) keeps its worker in
+        # the view; its heartbeat's age still tells whether that worker is running.
+        self.last_read: dict[int, dict[str, Any]] = {}
         metrics.others = self.others_counts
 
     def status(self) -> dict[str, Any]:
@@ -59,12 +63,19 @@ class Board:
                 return
             await wait_or_stop(stop, HEARTBEAT_SECONDS)
 
+    def statuses(self) -> dict[int, dict[str, Any] | None]:
+        """Every worker's status as last read (None: never read)."""
+        for index, status in self.member.statuses().items():
+            if status is not None:
+                self.last_read[index] = status
+        return {index: self.last_read.get(index) for index in range(self.member.count)}
+
     def others_counts(self) -> list[Counts]:
         """The counters of the other running workers (for /metrics)."""
         now = time.time()
         return [
             status.get("counts", {})
-            for index, status in self.member.statuses().items()
+            for index, status in self.statuses().items()
             if index != self.member.index and status is not None and running(status, now)
         ]
 
@@ -73,7 +84,7 @@ class Board:
         now = time.time()
         own = self.store.snapshot.version
         workers, reasons = [], []
-        for index, status in self.member.statuses().items():
+        for index, status in self.statuses().items():
             if index == self.member.index:
                 status = self.status()
             alive = running(status, now)
