@@ -4,10 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= feeds_config
 
-.PHONY: install install-test system-deps run check test test-slow mutants lint typecheck golden bench clean
+.PHONY: install install-test system-deps run check test test-slow mutants lint typecheck golden bench \
+        bench-nginx-hit clean
 
 # System programs the tests and the benchmark use, as command:debian-package.
-SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver npm:npm
+SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver npm:npm \
+                   valgrind:valgrind
 # Locales the determinism test renders under (Turkish case mapping, German formats).
 TEST_LOCALES := tr_TR de_DE
 
@@ -92,6 +94,11 @@ golden: install-test
 # BENCH_LARGE=0 leaves out the 100,000-item catalog.
 bench: install system-deps
 	$(BIN)/python bench/run.py
+
+# Where an nginx cache hit's time goes against a static file: nginx's own instructions per
+# request, counted by valgrind (bench/nginx_hit.py). About a minute.
+bench-nginx-hit: install system-deps
+	$(BIN)/python bench/nginx_hit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

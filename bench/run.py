@@ -154,11 +154,15 @@ def main() -> None:
         ("service with access log / without", "service+log", "service", None),
         ("service / nginx static", "service", "nginx", None),
     )
+    cache_missed = False
     for what, numerator, denominator, target in comparisons:
         for case in CASES:
             ratio = results[case][numerator]["rps"] / results[case][denominator]["rps"]
             limit, ok = (f">= {target:.2f}", ratio >= target) if target else ("info", None)
             print(row(f"{what}, {case}", ratio, limit, ok))
+            cache_missed |= numerator == "nginx cache" and ok is False
+    if cache_missed:
+        print("  (where a hit's time goes, in nginx's own instructions: make bench-nginx-hit)")
     for label, found in (("10k/50", small), ("100k/500", big)):
         if found is None:
             continue
