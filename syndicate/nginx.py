@@ -27,13 +27,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from syndicate.conditional import accepts_gzip
+
 # What clients commonly send, answered without a regular expression (nginx looks exact
 # values up in a hash first); decided here by the service's own function.
 COMMON_ACCEPT_ENCODINGS = (
     "", "gzip", "identity", "gzip, deflate", "deflate, gzip", "gzip, deflate, br",
     "gzip, deflate, br, zstd", "br, gzip", "gzip,deflate", "gzip, br", "br", "deflate", "*",
 )  # fmt: skip
-# Accept-Encoding -> "gzip" or "", as syndicate.web.conditional.accepts_gzip decides: the
+# Accept-Encoding -> "gzip" or "", as syndicate.conditional.accepts_gzip decides: the
 # exact values above, then regular expressions for the rest.
 ENCODING_REGEXES = r"""    "~*(^|[,\s])(x-)?gzip\s*(;[^,]*)?;\s*q\s*=\s*0(\.0{0,3})?\s*(,|;|$)" "";
     "~*(^|[,\s])(x-)?gzip\s*(;|,|$)" gzip;
@@ -42,8 +44,6 @@ ENCODING_REGEXES = r"""    "~*(^|[,\s])(x-)?gzip\s*(;[^,]*)?;\s*q\s*=\s*0(\.0{0,
 
 
 def encoding_map() -> str:
-    from syndicate.web.conditional import accepts_gzip  # (pure; imported late: aiohttp)
-
     exact = "".join(
         f'    "{value}" {"gzip" if accepts_gzip(value) else chr(34) * 2};\n'
         for value in COMMON_ACCEPT_ENCODINGS

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.web.conditional import accepts_gzip
+from syndicate.conditional import accepts_gzip
 from tests.conftest import CONTENT
 from tests.live import ROOT, LiveServer, free_port, live_pool
 from tests.nginx import running_nginx

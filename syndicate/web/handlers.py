@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from syndicate.conditional import accepts_gzip, is_not_modified, query_problem
 from syndicate.feeds import holds_events
 from syndicate.headers import ALLOWED_METHODS, CORS, PREFLIGHT
 from syndicate.render import FORMATS, by_extension
@@ -29,7 +30,6 @@ from syndicate.urls import (
     parse_feed_path,
 )
 from syndicate.web.board import Board
-from syndicate.web.conditional import accepts_gzip, is_not_modified, query_problem
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
 from syndicate.web.responses import Current, Prepared
