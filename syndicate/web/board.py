@@ -32,9 +32,9 @@ class Board:
         self.store = store
         self.health = health
         self.metrics = metrics
-        # The last status read of each worker: a file that cannot be read for a moment
-        # (a rename seen half-way by a file system that caches names) keeps its worker in
-        # the view; its heartbeat's age still tells whether that worker is running.
+        # The last status read of each worker: a status file that cannot be read at one
+        # moment keeps its worker in the view (CI once showed a running worker without a
+        # version); its heartbeat's age still tells whether that worker is running.
         self.last_read: dict[int, dict[str, Any]] = {}
         metrics.others = self.others_counts
 
