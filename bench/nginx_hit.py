@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from serving import NGINX_MAIN, PYTHON, ROOT, free_ports, serve, stop, wait_up
+from serving import PYTHON, ROOT, free_ports, nginx_conf, serve, stop, wait_up
 
 PATH = "/topics/harm-reduction/feed.atom"
 PUBLIC_URL = "https://feeds.example.org"
@@ -36,15 +36,12 @@ PARSE, SCAN = "ngx_http_parse_header_line", "ngx_strlcasestrn"
 
 def under_callgrind(folder: Path, include: str, port: int, requests: int) -> Path:
     """Run nginx with `include` under callgrind for `requests` GETs; its profile."""
-    folder.mkdir(parents=True)
-    (folder / "include.conf").write_text(include)
-    main = NGINX_MAIN.format(tmp=folder, include=folder / "include.conf", user="", access_log="off")
-    (folder / "nginx.conf").write_text("master_process off;\n" + main)
+    conf = nginx_conf(folder, include, "off", first="master_process off;\n")
     profile = folder / "callgrind.out"
     with (folder / "valgrind.log").open("wb") as log:
         process = subprocess.Popen(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={profile}",
-             "nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)],
+             "nginx", "-c", str(conf), "-p", str(folder)],
             stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
     try:

@@ -62,16 +62,21 @@ server {{
 """
 
 
-def nginx(folder: Path, include_text: str, access_log: str) -> subprocess.Popen[bytes]:
-    """nginx (one worker, pinned to CPU 0) serving `include_text` from `folder`."""
+def nginx_conf(folder: Path, include_text: str, access_log: str, first: str = "") -> Path:
+    """Write nginx.conf (NGINX_MAIN around `include_text`, `first` before it) into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     include = folder / "include.conf"
     include.write_text(include_text)
     conf = folder / "nginx.conf"
     user = "user root;" if os.geteuid() == 0 else ""
-    conf.write_text(
-        NGINX_MAIN.format(tmp=folder, include=include, user=user, access_log=access_log)
-    )
+    main = NGINX_MAIN.format(tmp=folder, include=include, user=user, access_log=access_log)
+    conf.write_text(first + main)
+    return conf
+
+
+def nginx(folder: Path, include_text: str, access_log: str) -> subprocess.Popen[bytes]:
+    """nginx (one worker, pinned to CPU 0) serving `include_text` from `folder`."""
+    conf = nginx_conf(folder, include_text, access_log)
     with (folder / "stderr.log").open("wb") as stderr:
         return subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", str(conf), "-p", str(folder)],
                                 stdout=subprocess.DEVNULL, stderr=stderr)  # fmt: skip
