@@ -1,8 +1,9 @@
 """Archived feeds (RFC 5005 section 4): every item of a feed reachable, in pages that never
 change when items are added.
 
-A feed's items (withdrawn ones included, so that pages keep their places) in the order they
-were published, oldest first, ties by id, are cut into pages of `feed_size` items: page 1
+A feed's items (withdrawn ones included, so that pages keep their places) oldest first in
+`model.publication_order` (the exact reverse of the feeds' order, so ties fall the same way
+in both) are cut into pages of `feed_size` items: page 1
 holds the oldest, page n+1 the next. Only full pages are archive documents; the items after
 the last full page (fewer than `feed_size`) are among the newest, which the subscription
 feed holds. So:
@@ -27,19 +28,14 @@ from dataclasses import replace
 
 from syndicate import urls
 from syndicate.feeds import FeedView, last_change, selected_items
-from syndicate.model import Catalog, Item
+from syndicate.model import Catalog, Item, oldest_first
 from syndicate.urls import FeedKey
-
-
-def chronological(items: tuple[Item, ...]) -> list[Item]:
-    """`items` in the order they were published, oldest first, ties by id."""
-    return sorted(items, key=lambda item: (item.published, item.id))
 
 
 def pages(catalog: Catalog, key: FeedKey) -> list[tuple[FeedKey, tuple[Item, ...]]]:
     """The archive pages of the feed `key`: (the page's key, its items oldest first)."""
     size = catalog.site.feed_size
-    items = chronological(selected_items(catalog, key))
+    items = oldest_first(selected_items(catalog, key))
     return [
         (replace(key, page=n + 1), tuple(items[n * size : (n + 1) * size]))
         for n in range(len(items) // size)

@@ -13,7 +13,16 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from syndicate import urls
-from syndicate.model import Catalog, ContentType, Item, Kind, Site, Topic
+from syndicate.model import (
+    Catalog,
+    ContentType,
+    Item,
+    Kind,
+    Site,
+    Topic,
+    latest_first,
+    soonest_first,
+)
 from syndicate.urls import FeedKey
 
 # How long clients may keep a feed before polling again (HTTP max-age, RSS ttl).
@@ -150,19 +159,11 @@ def feed_view(
 
 def in_view(items: tuple[Item, ...], view: str, now: datetime) -> tuple[Item, ...]:
     """The events of `items` in `view` as of `now`: upcoming (not yet ended) soonest first,
-    past (ended) latest first; ties by id."""
+    past (ended) latest first (`model.start_order`)."""
     events = [item for item in items if item.event is not None]
     if view == urls.UPCOMING:
-        chosen = [item for item in events if ends(item) > now]
-        return tuple(sorted(chosen, key=lambda item: (starts(item), item.id)))
-    chosen = sorted((item for item in events if ends(item) <= now), key=lambda item: item.id)
-    return tuple(sorted(chosen, key=starts, reverse=True))
-
-
-def starts(item: Item) -> datetime:
-    """When an event starts."""
-    assert item.event is not None
-    return item.event.start
+        return soonest_first(item for item in events if ends(item) > now)
+    return latest_first(item for item in events if ends(item) <= now)
 
 
 def _view_title(key: FeedKey) -> str:

@@ -7,7 +7,7 @@ tuples, and lookups are read-only mappings, so a `Catalog` can be handed to any 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -166,10 +166,39 @@ class Item:
     source: SourceRef = field(compare=False)
 
 
-def newest_first(items: tuple[Item, ...] | list[Item]) -> tuple[Item, ...]:
-    """Items by published date, newest first; ties broken by id so order is total."""
-    by_id = sorted(items, key=lambda item: item.id)
-    return tuple(sorted(by_id, key=lambda item: item.published, reverse=True))
+def publication_order(item: Item) -> tuple[datetime, str]:
+    """The one order of items, for every place that orders them by publication: by
+    `published`, ties broken by id, so the order is total. Feeds take it newest first and
+    archive pages oldest first; being exact reverses of each other, the newest `feed_size`
+    items of a feed are exactly those after its last full archive page, ties or not."""
+    return (item.published, item.id)
+
+
+def newest_first(items: Iterable[Item]) -> tuple[Item, ...]:
+    """Items newest first in `publication_order`."""
+    return tuple(sorted(items, key=publication_order, reverse=True))
+
+
+def oldest_first(items: Iterable[Item]) -> tuple[Item, ...]:
+    """Items oldest first in `publication_order`: `newest_first` reversed."""
+    return tuple(sorted(items, key=publication_order))
+
+
+def start_order(item: Item) -> tuple[datetime, str]:
+    """The one order of events, for every place that orders them by when they happen: by
+    start, ties broken by id. Only for items with an `event`."""
+    assert item.event is not None
+    return (item.event.start, item.id)
+
+
+def soonest_first(events: Iterable[Item]) -> tuple[Item, ...]:
+    """Events soonest first in `start_order`."""
+    return tuple(sorted(events, key=start_order))
+
+
+def latest_first(events: Iterable[Item]) -> tuple[Item, ...]:
+    """Events latest first in `start_order`: `soonest_first` reversed."""
+    return tuple(sorted(events, key=start_order, reverse=True))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from syndicate.model import Catalog, Item
+from syndicate.model import Catalog, Item, oldest_first
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,7 @@ class Published:
 
 def as_of(catalog: Catalog, moment: datetime) -> Published:
     """The part of `catalog` published by `moment`, and the items scheduled after it."""
-    scheduled = tuple(
-        sorted(
-            (item for item in catalog.items if item.published > moment),
-            key=lambda item: (item.published, item.id),
-        )
-    )
+    scheduled = oldest_first(item for item in catalog.items if item.published > moment)
     if not scheduled:
         return Published(catalog, ())
     visible = [item for item in catalog.items if item.published <= moment]

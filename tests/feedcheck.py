@@ -27,9 +27,10 @@ from lxml import etree
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+# RFC 822 dates, in GMT: the W3C validator warns on offsets such as +0545.
 RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
-    r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$"
+    r"\d{4} \d{2}:\d{2}:\d{2} GMT$"
 )
 XML_CHAR = re.compile("^[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$")
 STRICT = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=True)
@@ -256,9 +257,16 @@ def check_ical(body: bytes) -> icalendar.Calendar:
                 continue
             if "TZID" in params:
                 used.add(params["TZID"])
+                _assert_happens_once(line.partition(":")[2], params["TZID"])
             elif not line.endswith("Z"):  # inside VTIMEZONE, DTSTART is local by design
                 assert _in_vtimezone(lines, line), f"floating time: {line}"
     assert used <= set(zones), f"TZID without VTIMEZONE: {used - set(zones)}"
+    components = [c for c in calendar.subcomponents]
+    assert components, "RFC 5545 3.4: a calendar holds at least one component"
+    if calendar.walk("VEVENT"):
+        assert set(zones) <= used, f"VTIMEZONE no event uses: {set(zones) - used}"
+    else:  # an empty calendar holds the zone it names, as its one component
+        assert zones == [str(calendar["X-WR-TIMEZONE"])], zones
     uids = []
     for event in calendar.walk("VEVENT"):
         for key in ("UID", "DTSTAMP", "DTSTART", "SUMMARY"):
@@ -271,6 +279,17 @@ def check_ical(body: bytes) -> icalendar.Calendar:
     other_uids = [e.uid.value for e in getattr(other, "vevent_list", [])]
     assert other_uids == uids
     return calendar
+
+
+def _assert_happens_once(value: str, zone_name: str) -> None:
+    """A local DATE-TIME with a TZID names one instant only if its wall time happens once
+    in the zone (RFC 5545 3.3.5 reads a repeated hour as its first occurrence, and clients
+    differ): a repeated one must be written in UTC."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=ZoneInfo(zone_name))
+    assert local.utcoffset() == local.replace(fold=1).utcoffset(), f"{value} happens twice"
 
 
 def _in_vtimezone(lines: list[str], line: str) -> bool:

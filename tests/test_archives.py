@@ -19,11 +19,14 @@ BASE = "https://feeds.example.org"
 FEED_SIZE = 3
 
 
-def voices(count: int, start: int = 0, old_title: str = "") -> str:
-    """`count` voices published a day apart (item start is the oldest)."""
+def voices(
+    count: int, start: int = 0, old_title: str = "", ties: frozenset[int] = frozenset()
+) -> str:
+    """`count` voices published a day apart (item start is the oldest); those numbered in
+    `ties` are all published at the moment of the first of them."""
     lines = ["items:"]
     for n in range(start, start + count):
-        day = 1 + n
+        day = 1 + (min(ties) if n in ties else n)
         lines += [
             f"  - id: voice-{n:03d}",
             "    type: voices",
@@ -99,6 +102,19 @@ def test_a_backfill_walk_receives_every_live_item_and_pages_do_not_overlap(confi
     assert len(archived) == len(set(archived)) == 9  # each archived item on one page only
     everything = set(archived) | set(documents[0][1])
     assert everything == live_ids(11)
+
+
+@pytest.mark.parametrize("extension", ["atom", "rss", "json"])
+def test_items_published_at_the_same_moment_are_each_in_the_feed_or_on_a_page(
+    config_dir, extension
+):
+    # Five items, three of them at one moment, pages of three: the feed and the archive page
+    # must cut the tie at the same place, or one of the three is in neither.
+    snapshot = content(config_dir, 5, **{"voices.yaml": voices(5, ties=frozenset({1, 2, 3}))})
+    documents = walk(snapshot, f"/topics/justice/voices.{extension}", extension)
+    archived = [item for _, ids in documents[1:] for item in ids]
+    assert len(archived) == len(set(archived))
+    assert set(archived) | set(documents[0][1]) == live_ids(5)
 
 
 @pytest.mark.parametrize("extension", ["atom", "rss", "json"])

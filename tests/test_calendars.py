@@ -385,3 +385,45 @@ def test_the_organizer_is_the_publisher_when_it_has_an_email(tmp_path):
         iter(check_ical(calendar_of(write_config(tmp_path / "b", MINIMAL))).walk("VEVENT"))
     )
     assert "ORGANIZER" not in without
+
+
+@pytest.mark.parametrize(
+    ("written", "instant"),
+    [
+        ("2027-11-07T01:30:00-04:00", datetime(2027, 11, 7, 5, 30, tzinfo=UTC)),  # first 01:30
+        ("2027-11-07T01:30:00-05:00", datetime(2027, 11, 7, 6, 30, tzinfo=UTC)),  # second
+    ],
+)
+def test_a_local_time_that_happens_twice_keeps_its_instant(tmp_path, written, instant):
+    event = EVENTS.split("  - id: kathmandu")[0].replace(
+        "start: 2026-10-31T23:00\n    end: 2026-11-01T03:00", f"start: {written}"
+    )
+    body = calendar_of(write_config(tmp_path, {**MINIMAL, "items.yaml": event}))
+    (parsed,) = check_ical(body).walk("VEVENT")
+    assert parsed["DTSTART"].dt == instant
+    (other,) = vobject.readOne(body.decode()).vevent_list
+    assert other.dtstart.value == instant
+    assert b"VTIMEZONE" not in body  # no TZID is left that would need one
+
+
+def test_an_all_day_event_needs_no_vtimezone(tmp_path):
+    conference = (
+        "items:\n  - id: conference"
+        + EVENTS.split("  - id: conference")[1].split("  - id: moved")[0]
+    )
+    body = calendar_of(write_config(tmp_path, {**MINIMAL, "items.yaml": conference}))
+    calendar = check_ical(body)
+    assert len(calendar.walk("VEVENT")) == 1
+    assert not calendar.walk("VTIMEZONE")
+
+
+def test_a_calendar_without_events_still_holds_a_component(tmp_path):
+    voices_only = MINIMAL["items.yaml"].split("  - id: an-essay")[1]
+    folder = write_config(
+        tmp_path, {**MINIMAL, "items.yaml": "items:\n  - id: an-essay" + voices_only}
+    )
+    catalog = load_catalog(folder)
+    body = FORMATS["ics"].render(feed_view(catalog, FeedKey("justice", "events")))
+    calendar = check_ical(body)
+    assert not calendar.walk("VEVENT")
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["America/New_York"]

@@ -93,6 +93,18 @@ def test_feed_updated_is_the_newest_change_among_entries_and_tombstones():
     assert root.findtext(f"{ATOM}updated") == newest == "2026-11-25T08:00:00-05:00"
 
 
+def test_rss_dates_are_in_gmt_whatever_the_offset_they_were_written_with(tmp_path):
+    from tests.conftest import MINIMAL, write_config
+
+    items = MINIMAL["items.yaml"].replace(
+        "published: 2026-11-02T10:00", "published: 2026-11-02T10:00+05:45"
+    )
+    catalog = load_catalog(write_config(tmp_path, {**MINIMAL, "items.yaml": items}))
+    channel = CHECKS["rss"](FORMATS["rss"].render(feed_view(catalog, FeedKey("justice"))))
+    assert channel.findtext("item/pubDate") == "Mon, 02 Nov 2026 04:15:00 GMT"
+    assert channel.findtext("lastBuildDate") == "Mon, 02 Nov 2026 04:15:00 GMT"
+
+
 def test_rss_last_build_date_equals_atom_updated():
     from datetime import datetime
 

@@ -7,6 +7,9 @@ and withdrawn items.
   all-day event is the last day included), `ev:location` (the place as text, or "Online")
   and `ev:organizer`. The same elements go in Atom entries and RSS items.
 * An item's own language becomes `xml:lang` on its Atom entry.
+* RSS dates (`pubDate`, `lastBuildDate`) are written in GMT: feedgen keeps the date's own
+  offset, and validators warn on offsets such as `+0545` (RFC 822 names GMT; the RSS
+  profile's examples all use it).
 * RSS channels get the RSS Syndication Module's `sy:updatePeriod` and `sy:updateFrequency`,
   agreeing with `ttl` and the HTTP cache lifetime.
 * WebSub hubs (the site's `hubs`) are advertised as `<link rel="hub">` in Atom and
@@ -23,7 +26,8 @@ feedgen's extension contract (`feedgen.ext.base`) is three hooks: `extend_ns`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -53,6 +57,23 @@ def event_date(moment: datetime, event: Event) -> str:
     if event.all_day:
         return moment.astimezone(ZoneInfo(event.timezone)).date().isoformat()
     return moment.isoformat()
+
+
+RSS_DATES = ("pubDate", "lastBuildDate")
+
+
+def rss_date(moment: datetime) -> str:
+    """An RSS (RFC 822) date in GMT: `Mon, 02 Nov 2026 15:00:00 GMT`."""
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def _dates_in_gmt(parent: etree._Element) -> None:
+    """Rewrite the RFC 822 dates feedgen wrote under `parent` (in the date's own offset) in
+    GMT, the same instant."""
+    for name in RSS_DATES:
+        element = parent.find(name)
+        if element is not None and element.text:
+            element.text = rss_date(parsedate_to_datetime(element.text))
 
 
 class SyndicateExtension(BaseExtension):  # type: ignore[misc]
@@ -117,6 +138,7 @@ class SyndicateExtension(BaseExtension):  # type: ignore[misc]
     def extend_rss(self, feed: etree._Element) -> etree._Element:
         # (RSS has no way to announce a deletion: a withdrawn item just leaves.)
         channel = feed[0]
+        _dates_in_gmt(channel)
         for hub in self.hubs:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
         for rel, href in self.history:
@@ -187,6 +209,7 @@ class SyndicateEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
+        _dates_in_gmt(item)
         for link in self.links:
             if link.rel == "enclosure":
                 # The RSS profile: "a length of 0" when the size cannot be determined.

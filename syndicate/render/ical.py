@@ -12,8 +12,10 @@ One calendar for every feed that can hold events (docs/feeds.md, "Calendars"):
 * `UID` is the item's permanent id; `DTSTAMP`, `LAST-MODIFIED` and `CREATED` come from the
   content; `SEQUENCE` counts the recorded changes (plus one for a withdrawal), so it grows
   by one with each change of time, place or status and replicas agree on it.
-* Times carry the event's `TZID`, with one VTIMEZONE per zone (`vtimezone.py`); never a
-  floating time. All-day events are `VALUE=DATE` with an exclusive `DTEND`.
+* Times carry the event's `TZID`, with one VTIMEZONE per zone a TZID names (`vtimezone.py`),
+  except a local time that happens twice (clocks going back), written in UTC; never a
+  floating time. All-day events are `VALUE=DATE` with an exclusive `DTEND`. A calendar
+  without events holds its site zone's VTIMEZONE (RFC 5545 wants one component).
 * Calendar properties: `NAME`/`X-WR-CALNAME`, `DESCRIPTION`/`X-WR-CALDESC`, `SOURCE`,
   `URL`, `REFRESH-INTERVAL` and `X-PUBLISHED-TTL` equal to the HTTP max-age,
   `X-WR-TIMEZONE`, `LAST-MODIFIED`.
@@ -33,8 +35,8 @@ from icalendar import Event as VEvent
 from icalendar.parser import Contentline
 
 from syndicate import eventtext, urls
-from syndicate.feeds import FeedView, ends, holds_events, in_view, selected_items, starts
-from syndicate.model import Catalog, EventStatus, Item, Site
+from syndicate.feeds import FeedView, ends, holds_events, in_view, selected_items
+from syndicate.model import Catalog, EventStatus, Item, Site, soonest_first
 from syndicate.render.registry import CALENDAR, Format
 from syndicate.render.vtimezone import vtimezone
 
@@ -74,7 +76,7 @@ def calendar_events(view: FeedView) -> tuple[Item, ...]:
     if view.key.topic is None and view.now is not None:
         now = view.now
         events = [item for item in events if _leaves_window(item) > now]
-    return tuple(sorted(events, key=lambda item: (starts(item), item.id)))
+    return soonest_first(events)
 
 
 def next_window_change(catalog: Catalog, now: datetime) -> datetime | None:
@@ -102,6 +104,33 @@ def _text(value: str) -> str:
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone)
+
+
+def _ambiguous(local: datetime) -> bool:
+    """Whether `local`'s wall time happens twice in its zone (the hour repeated when clocks
+    go back)."""
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def _timed(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The DATE-TIME to write for `moment`: local time in the event's zone (TZID), or UTC
+    where that local time happens twice. RFC 5545 3.3.5 reads a repeated local time as its
+    first occurrence, and clients disagree even on that (icalendar and ical.js do), so only
+    UTC says such an instant unambiguously."""
+    local = _local(moment, zone)
+    return local.astimezone(UTC) if _ambiguous(local) else local
+
+
+def _zoned_years(item: Item) -> list[int]:
+    """The local years of the DATE-TIME values of `item` written with its TZID (all-day
+    dates and UTC times carry none, so they need no VTIMEZONE)."""
+    event = item.event
+    assert event is not None
+    if event.all_day:
+        return []
+    zone = ZoneInfo(event.timezone)
+    moments = [event.start] + ([event.end] if event.end is not None else [])
+    return [m.year for m in (_timed(moment, zone) for moment in moments) if m.tzinfo is not UTC]
 
 
 def _description(item: Item) -> str:
@@ -196,9 +225,9 @@ def _vevent(site: Site, item: Item, categories: tuple[str, ...]) -> VEvent:
         vevent.add("dtstart", first)
         vevent.add("dtend", last + timedelta(days=1))  # exclusive (RFC 5545 3.6.1)
     else:
-        vevent.add("dtstart", _local(event.start, zone))
+        vevent.add("dtstart", _timed(event.start, zone))
         if event.end is not None:
-            vevent.add("dtend", _local(event.end, zone))
+            vevent.add("dtend", _timed(event.end, zone))
     vevent.add("summary", _text(eventtext.titled(item.title, event, withdrawn)))
     vevent.add("description", _description(item))
     place = eventtext.where(event)
@@ -232,16 +261,19 @@ def _calendar() -> Calendar:
 
 
 def _with_events(head: bytes, view: FeedView, events: tuple[Item, ...]) -> bytes:
-    """A calendar: `head` (its properties, serialised), each event's VTIMEZONE (one per
-    zone, covering its events' years), then the events, from their cached serialisations."""
+    """A calendar: `head` (its properties, serialised), a VTIMEZONE for each zone a TZID
+    names (covering the years it is used in), then the events, from their cached
+    serialisations. A calendar without events holds the VTIMEZONE of its X-WR-TIMEZONE,
+    the site's zone: RFC 5545's grammar wants at least one component."""
     years: dict[str, tuple[int, int]] = {}
     for item in events:
         assert item.event is not None
-        zone = ZoneInfo(item.event.timezone)
-        first = _local(item.event.start, zone).year
-        last = _local(item.event.end or item.event.start, zone).year
-        low, high = years.get(item.event.timezone, (first, last))
-        years[item.event.timezone] = (min(low, first), max(high, last))
+        for year in _zoned_years(item):
+            low, high = years.get(item.event.timezone, (year, year))
+            years[item.event.timezone] = (min(low, year), max(high, year))
+    if not events:
+        year = view.updated.astimezone(ZoneInfo(view.site.timezone)).year
+        years[view.site.timezone] = (year, year)
     parts = [head]
     parts += [_serialized_vtimezone(zone, *span) for zone, span in sorted(years.items())]
     parts += [_vevent_bytes(view, item) for item in events]
@@ -322,7 +354,7 @@ def _within_budget(view: FeedView, events: tuple[Item, ...]) -> tuple[Item, ...]
         kept.append(item)
     if len(kept) == len(events):
         return events
-    return tuple(sorted(kept, key=lambda item: (starts(item), item.id)))
+    return soonest_first(kept)
 
 
 FORMAT = Format(
