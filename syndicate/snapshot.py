@@ -33,7 +33,7 @@ from syndicate.feeds import (
 from syndicate.model import Catalog, Item
 from syndicate.progress import Report, quiet
 from syndicate.render import FORMATS, ical
-from syndicate.render.registry import CALENDAR, FEED, Format
+from syndicate.render.registry import CALENDAR, FEED, Format, advertises_hubs
 from syndicate.reuse import EPOCH, LABELS, NOTHING, Reuse, epoch_of
 from syndicate.urls import FeedKey
 
@@ -180,9 +180,9 @@ def representation(
 
 def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
     """`Link`: this feed as rel=self, its other feed and calendar formats as rel=alternate
-    (RFC 8288), and for feeds the site's WebSub hubs as rel=hub. HTML fragments and iframe
-    pages are left out: a client following a text/html alternate expects the feed's web
-    page, not a piece of one."""
+    (RFC 8288), and for WebSub topics (`advertises_hubs`) the site's hubs as rel=hub. HTML
+    fragments and iframe pages are left out: a client following a text/html alternate
+    expects the feed's web page, not a piece of one."""
     parts = []
     for fmt in FORMATS.values():
         kinds = (FEED,) if key.page is not None else (FEED, CALENDAR)
@@ -190,7 +190,7 @@ def _link_header(catalog: Catalog, key: FeedKey, own: str) -> str:
             url = urls.absolute(catalog.site, fmt.path(key))
             rel = "self" if fmt.name == own else "alternate"
             parts.append(f'<{url}>; rel="{rel}"; type="{fmt.media_type}"')
-    if FORMATS[own].kind == FEED:  # WebSub topics: the feeds (W3C WebSub 4)
+    if advertises_hubs(FORMATS[own], key):
         parts.extend(f'<{hub}>; rel="hub"' for hub in catalog.site.hubs)
     return ", ".join(parts)
 

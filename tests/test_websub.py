@@ -70,6 +70,51 @@ async def test_calendars_and_html_are_not_websub_topics(serve, config_dir, path)
     assert 'rel="hub"' not in (await client.get(path)).headers["Link"]
 
 
+def hubs_in_document(path: str, body: bytes) -> list[str]:
+    """The hubs a document names: Atom `link`, RSS `atom:link`, JSON Feed `hubs`."""
+    import json
+
+    from lxml import etree
+
+    if path.endswith(".json") and body.startswith(b'{"version"'):
+        return [hub["url"] for hub in json.loads(body).get("hubs", [])]
+    if path.endswith((".atom", ".rss")):
+        root = etree.fromstring(body)
+        return [e.get("href") for e in root.iter(f"{ATOM}link") if e.get("rel") == "hub"]
+    return []
+
+
+def test_one_rule_says_where_hubs_are_advertised_headers_documents_export_and_pings(
+    config_dir, tmp_path
+):
+    import gzip
+
+    from syndicate.export import write_export
+    from syndicate.snapshot import build_snapshot
+    from syndicate.web.websub import topics
+
+    with_hubs(config_dir)
+    site = config_dir / "site.yaml"
+    site.write_text(site.read_text() + "  feed_size: 1\n")  # so that feeds have archive pages
+    snapshot = build_snapshot(load_catalog(config_dir))
+    assert any("/archive/" in path for path in snapshot.representations)
+    pinged = set(topics(snapshot))
+    write_export(snapshot, Settings(config=config_dir), tmp_path / "out")
+    exported = (tmp_path / "out" / "_headers").read_text().split("\n/")
+    exported_with_hubs = {
+        "/" + block.split("\n")[0].lstrip("/") for block in exported if 'rel="hub"' in block
+    }
+    for path, rep in snapshot.representations.items():
+        body = rep.body or gzip.decompress(rep.gzip_body)
+        is_topic = rep.format in ("atom", "rss", "json") and "/archive/" not in path
+        assert re.findall(r'<([^>]+)>; rel="hub"', rep.link_header or "") == (
+            list(HUBS) if is_topic else []
+        ), path
+        assert hubs_in_document(path, body) == (list(HUBS) if is_topic else []), path
+        assert (f"https://feeds.example.org{path}" in pinged) == is_topic, path
+        assert (path in exported_with_hubs) == is_topic, path
+
+
 # Publishing (5), distribution (7), authenticated distribution (8): a live `syndicate
 # serve` with its content watched, the tests' hub (tests/websub_hub.py) and a subscriber.
 
@@ -164,7 +209,9 @@ async def test_the_hub_is_told_of_exactly_the_feeds_whose_bytes_changed_one_per_
         changed = {
             f"https://feeds.example.org{path}"
             for path, rep in after.representations.items()
-            if rep.format in ("atom", "rss", "json") and before.get(path) != rep.body
+            if rep.format in ("atom", "rss", "json")
+            and "/archive/" not in path  # archive pages are not WebSub topics
+            and before.get(path) != rep.body
         }
         assert "https://feeds.example.org/topics/harm-reduction/feed.atom" in changed
         await until(lambda: len(hub.publishes) >= len(changed))

@@ -24,7 +24,7 @@ from syndicate import archives, eventtext, urls
 from syndicate.feeds import FeedView
 from syndicate.model import Event, EventStatus, Item, Person
 from syndicate.render.feedgen_ext import event_date
-from syndicate.render.registry import Format
+from syndicate.render.registry import Format, advertises_hubs
 
 VERSION = "https://jsonfeed.org/version/1.1"
 SCHEMA_ORG_STATUS = {
@@ -115,8 +115,9 @@ def render_json_feed(view: FeedView) -> bytes:
         "favicon": site.icon,
         "authors": [_person(site.publisher)],
         "language": site.language,
-        "hubs": [{"type": "WebSub", "url": hub} for hub in site.hubs if view.key.page is None]
-        or None,
+        "hubs": [{"type": "WebSub", "url": hub} for hub in site.hubs]
+        if site.hubs and advertises_hubs(FORMAT, view.key)
+        else None,
         "items": [_item(view, item, about) for item in view.entries],
     }
     history = dict(archives.links(view, "json"))

@@ -52,6 +52,14 @@ class Format:
         return f"{self.media_type}; charset=utf-8"
 
 
+def advertises_hubs(fmt: Format, key: FeedKey) -> bool:
+    """The one rule for WebSub (W3C WebSub 4): the topics are the feeds and their views in
+    feed formats, not their archive pages (which never change when items are added), nor
+    calendars, fragments or pages. A topic names the hubs in its `Link` header and in the
+    document; the publisher pings exactly these."""
+    return fmt.kind == FEED and key.page is None
+
+
 FORMATS: dict[str, Format] = {}
 
 

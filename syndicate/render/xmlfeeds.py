@@ -26,22 +26,22 @@ from syndicate.render.feedgen_ext import (
     SyndicateExtension,
     Tombstone,
 )
-from syndicate.render.registry import Format
+from syndicate.render.registry import Format, advertises_hubs
 
 ATOM = "application/atom+xml"
 RSS = "application/rss+xml"
 EXTENSION = "syndicate"
 
 
-def _generator(view: FeedView, extension: str, media_type: str) -> FeedGenerator:
-    site = view.site
+def _generator(view: FeedView, fmt: Format) -> FeedGenerator:
+    site, extension, media_type = view.site, fmt.extension, fmt.media_type
     fg = FeedGenerator()
     fg.register_extension(EXTENSION, SyndicateExtension, SyndicateEntryExtension)
     fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS's author wants an e-mail
     getattr(fg, EXTENSION).configure(
         uses_events=any(item.event for item in view.entries),
         update=update_period(view.refresh_seconds) if extension == "rss" else None,
-        hubs=site.hubs if view.key.page is None else (),  # pages are not WebSub topics
+        hubs=site.hubs if advertises_hubs(fmt, view.key) else (),
         history=archives.links(view, extension),
         archive=view.key.page is not None,
         tombstones=()
@@ -179,13 +179,13 @@ def _links(item: Item, calendar: str | None) -> tuple[Link, ...]:
 
 def render_atom(view: FeedView) -> bytes:
     """The Atom 1.0 document of `view`."""
-    fg = _generator(view, "atom", ATOM)
+    fg = _generator(view, ATOM_FORMAT)
     return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
 
 def render_rss(view: FeedView) -> bytes:
     """The RSS 2.0 document of `view`."""
-    fg = _generator(view, "rss", RSS)
+    fg = _generator(view, RSS_FORMAT)
     return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
 

@@ -1,8 +1,9 @@
 """WebSub publishing (W3C WebSub, section 5 "Publishing"): tell the site's hubs which feeds
 changed, so subscribers get new items in seconds instead of at their next poll.
 
-* Topics are the feeds (Atom, RSS and JSON Feed of every feed and view): what the feeds
-  advertise with `rel="hub"`. Calendars, fragments and pages are not topics.
+* Topics are what `registry.advertises_hubs` says (Atom, RSS and JSON Feed of every feed
+  and view, not archive pages): what advertise the hubs with `rel="hub"`. Calendars,
+  fragments and pages are not topics.
 * After every swap of the snapshot, a topic is pending for a hub when its ETag differs from
   the ETag that hub was last told of. Several edits before a ping coalesce into one.
 * One topic per request: `POST hub` with `hub.mode=publish` and `hub.url=<topic>` (the
@@ -35,7 +36,7 @@ import aiohttp
 
 from syndicate import urls
 from syndicate.render import FORMATS
-from syndicate.render.registry import FEED
+from syndicate.render.registry import advertises_hubs
 from syndicate.snapshot import Snapshot
 from syndicate.web.clock import first_set
 from syndicate.web.content import ContentStore
@@ -59,7 +60,9 @@ def topics(snapshot: Snapshot) -> dict[str, str]:
     return {
         urls.absolute(site, path): rep.etag
         for path, rep in snapshot.representations.items()
-        if rep.key is not None and rep.format in FORMATS and FORMATS[rep.format].kind == FEED
+        if rep.key is not None
+        and rep.format in FORMATS
+        and advertises_hubs(FORMATS[rep.format], rep.key)
     }
 
 
