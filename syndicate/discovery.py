@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import format_datetime
 
 from syndicate import urls
@@ -82,9 +83,11 @@ def opml(catalog: Catalog, listed: tuple[Listed, ...], format_name: str) -> byte
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = f"{site.title} feeds"
-    newest = max((item.updated for item in catalog.items), default=None)
-    if newest is not None:
-        ET.SubElement(head, "dateModified").text = format_datetime(newest)
+    newest = catalog.newest_item_change
+    if newest is not None:  # RFC 822, in GMT as in RSS
+        ET.SubElement(head, "dateModified").text = format_datetime(
+            newest.astimezone(UTC), usegmt=True
+        )
     ET.SubElement(head, "ownerName").text = site.publisher.name
     if site.publisher.url:
         ET.SubElement(head, "ownerId").text = site.publisher.url
@@ -93,12 +96,11 @@ def opml(catalog: Catalog, listed: tuple[Listed, ...], format_name: str) -> byte
     groups: dict[str | None, ET.Element] = {}
     for entry in listed:
         topic = entry.view.topic
-        if topic is None:
-            parent = groups.setdefault(
-                None, ET.SubElement(body, "outline", text=f"{site.title}: everything")
-            )
-        else:
-            parent = groups.setdefault(topic.slug, ET.SubElement(body, "outline", text=topic.title))
+        slug = topic.slug if topic else None
+        parent = groups.get(slug)
+        if parent is None:  # a group's outline is made once, with its first feed
+            text = topic.title if topic else f"{site.title}: everything"
+            parent = groups[slug] = ET.SubElement(body, "outline", text=text)
         name = f"{entry.view.title} ({entry.format.label})"
         ET.SubElement(
             parent,

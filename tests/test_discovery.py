@@ -108,6 +108,26 @@ def test_each_opml_lists_every_feed_once_in_one_format(path, extension, version)
     assert all(o.get("text") and o.get("htmlUrl") for o in outlines)
 
 
+@pytest.mark.parametrize("path", ["/feeds.opml", "/feeds-rss.opml", "/feeds-json.opml"])
+def test_opml_groups_each_topic_once_and_holds_no_empty_outline(path):
+    from email.utils import parsedate_to_datetime
+
+    root = ET.fromstring(SNAPSHOT.representations[path].body)
+    groups = list(root.find("body"))
+    assert [g.get("text") for g in groups] == [
+        "Open Society Foundations: everything", "Harm Reduction", "Drug Policy",
+    ]  # fmt: skip
+    for outline in root.iter("outline"):
+        assert outline.get("xmlUrl") or len(outline), "an outline with no feed and no children"
+    modified = root.findtext("head/dateModified")
+    assert modified.endswith(" GMT")
+    newest = max(
+        max(i.updated, i.withdrawn.date) if i.withdrawn else i.updated
+        for i in load_catalog(CONTENT).items
+    )
+    assert parsedate_to_datetime(modified) == newest
+
+
 def test_feeds_json_is_the_machine_readable_twin():
     data = json.loads(SNAPSHOT.representations["/feeds.json"].body)
     assert {feed["url"] for feed in data["feeds"] if feed["kind"] == "feed"} == FEED_URLS
