@@ -42,6 +42,10 @@ MAX_LINE_LENGTH = 300
 MAX_TEXT_LENGTH = 100_000
 # Characters RFC 3986 allows literally in a path (pchar and "/") and in a query or fragment
 # (also "?"), besides letters and digits; "%" keeps existing escapes.
+# The characters of a URI as feed validators check them (RFC 2396, as the W3C validator's
+# `rfc2396_full` pattern): an authority of these alone, and a path, query and fragment with
+# everything else %-encoded.
+_NETLOC = re.compile(r"^[0-9A-Za-z;:@&=+$.\-_!~*'()%,]+$")
 _PATH_SAFE = "/:@!$&'()*+,;=%~-._"
 _QUERY_SAFE = _PATH_SAFE + "?"
 IMAGE_TYPES = {
@@ -315,7 +319,12 @@ def _url(node: ScalarNode) -> str:
             netloc = netloc.replace(host, host.encode("idna").decode("ascii"), 1)
         except UnicodeError:
             raise _Invalid(f"{value!r} has a host name that cannot be encoded") from None
-    if not netloc.isascii() or not netloc.isprintable():
+    if "[" in netloc:
+        raise _Invalid(
+            f"{value!r} names its host by an IP address in brackets, which feed validators "
+            "and many readers refuse (RFC 2396 has no brackets); use a host name"
+        )
+    if not _NETLOC.match(netloc):
         raise _Invalid(f"{value!r} has characters a host name cannot have")
     # RFC 3986 allows brackets only around an IPv6 host; everything a path, query or fragment
     # may not hold literally (non-ASCII, <, >, ", {, }, [, ]...) is %-encoded, so every feed

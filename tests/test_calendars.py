@@ -10,14 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import vobject
 
 from syndicate.feeds import feed_view
 from syndicate.loader import load_catalog
 from syndicate.render import FORMATS
 from syndicate.urls import FeedKey
 from tests.conftest import MINIMAL, write_config
-from tests.feedcheck import check_ical
+from tests.feedcheck import check_ical, read_vobject
 
 EVENTS = """
 items:
@@ -136,7 +135,7 @@ def by_icalendar(body) -> dict:
 
 @pytest.fixture(scope="module")
 def by_vobject(body) -> dict:
-    return {e.uid.value.split(".")[0]: e for e in vobject.readOne(body.decode()).vevent_list}
+    return {e.uid.value.split(".")[0]: e for e in read_vobject(body).vevent_list}
 
 
 # (id, start, end, zone) as the content says them, as instants.
@@ -273,7 +272,7 @@ items:
     body = calendar_of(folder)
     event = next(iter(check_ical(body).walk("VEVENT")))  # folding checked there
     assert str(event["SUMMARY"]) == title
-    other = vobject.readOne(body.decode()).vevent
+    other = read_vobject(body).vevent
     assert other.summary.value == title
     assert title in other.description.value  # the summary, its commas and backslash intact
     assert other.description.value.count("\n\n") >= 2  # paragraphs, as real line breaks
@@ -401,7 +400,7 @@ def test_a_local_time_that_happens_twice_keeps_its_instant(tmp_path, written, in
     body = calendar_of(write_config(tmp_path, {**MINIMAL, "items.yaml": event}))
     (parsed,) = check_ical(body).walk("VEVENT")
     assert parsed["DTSTART"].dt == instant
-    (other,) = vobject.readOne(body.decode()).vevent_list
+    (other,) = read_vobject(body).vevent_list
     assert other.dtstart.value == instant
     assert b"VTIMEZONE" not in body  # no TZID is left that would need one
 
@@ -427,3 +426,12 @@ def test_a_calendar_without_events_still_holds_a_component(tmp_path):
     calendar = check_ical(body)
     assert not calendar.walk("VEVENT")
     assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["America/New_York"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Atlantic/Reykjavik", "Africa/Abidjan"])
+def test_an_event_in_a_zone_the_library_writes_as_utc_carries_no_vtimezone(tmp_path, zone):
+    event = EVENTS.split("  - id: kathmandu")[0].replace("America/New_York", zone)
+    body = calendar_of(write_config(tmp_path, {**MINIMAL, "items.yaml": event}))
+    (parsed,) = check_ical(body).walk("VEVENT")
+    assert parsed["DTSTART"].dt == datetime(2026, 10, 31, 23, tzinfo=UTC)
+    assert b"BEGIN:VTIMEZONE" not in body

@@ -59,6 +59,12 @@ needed_or_long_line = st.one_of(needed, needed, needed, long_line)
 html = st.lists(st.one_of(st.sampled_from(NASTY_HTML), pieces), max_size=8).map(
     lambda p: "x" + "".join(p)
 )
+# Hosts as editors (or a paste) might write them: IP literals, IDN, userinfo, ports, junk.
+url_host = st.sampled_from([
+    "example.org", "[::1]", "[v1.x]", "[::1]:8080", "bücher.example", 'exa"mple.org',
+    "user:pw@example.org", "example.org:8443", "xn--bcher-kva.example", "a{b}.example",
+    "127.0.0.1", "example.org.", "EXAMPLE.org", "ex|ample.org",
+])  # fmt: skip
 url_path = st.text(alphabet=st.sampled_from(list('abc-_~%20 é日<>"{}|^`[]?&=#')), max_size=30)
 dates = st.datetimes(
     min_value=__import__("datetime").datetime(1000, 1, 2),
@@ -75,7 +81,7 @@ def items(draw: st.DrawFn, index: int) -> dict:
         "id": f"item-{index}",
         "type": "events" if is_event else "voices",
         "title": draw(needed_or_long_line),
-        "url": "https://example.org/" + draw(url_path).replace(" ", "%20"),
+        "url": f"https://{draw(url_host)}/" + draw(url_path).replace(" ", "%20"),
         "published": published,
         "updated": updated,
         "topics": draw(st.sampled_from([["health"], ["justice"], ["health", "justice"]])),

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Component, vDuration, vText, vUri
 from icalendar import Event as VEvent
 from icalendar.parser import Contentline
+from icalendar.timezone import is_utc
 
 from syndicate import eventtext, urls
 from syndicate.feeds import FeedView, ends, holds_events, in_view, selected_items
@@ -116,9 +117,12 @@ def _timed(moment: datetime, zone: ZoneInfo) -> datetime:
     """The DATE-TIME to write for `moment`: local time in the event's zone (TZID), or UTC
     where that local time happens twice. RFC 5545 3.3.5 reads a repeated local time as its
     first occurrence, and clients disagree even on that (icalendar and ical.js do), so only
-    UTC says such an instant unambiguously."""
+    UTC says such an instant unambiguously. Zones the library deems UTC (UTC itself, but also
+    Africa/Abidjan or Atlantic/Reykjavik) are written in UTC too: they need no VTIMEZONE."""
     local = _local(moment, zone)
-    return local.astimezone(UTC) if _ambiguous(local) else local
+    if _ambiguous(local) or is_utc(zone):  # (icalendar writes zones it deems UTC as "Z")
+        return local.astimezone(UTC)
+    return local
 
 
 def _zoned_years(item: Item) -> list[int]:
