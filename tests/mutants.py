@@ -26,7 +26,7 @@ MUTANTS = [
      '    return {k: v for k, v in fields.items() if k != "Content-Type"}',
      '    return {k: v for k, v in fields.items() if k not in ("Content-Type", "Last-Modified")}'),
     ("entries sorted by updated instead of published", "syndicate/model.py",
-     "key=lambda item: item.published, reverse=True", "key=lambda item: item.updated, reverse=True"),
+     "    return (item.published, item.id)", "    return (item.updated, item.id)"),
     ("feed_size applied before withdrawn items are set aside", "syndicate/feeds.py",
      "entries = tuple(islice((item for item in selected if item.withdrawn is None), site.feed_size))",
      "entries = tuple(item for item in selected[: site.feed_size] if item.withdrawn is None)"),
@@ -54,7 +54,8 @@ MUTANTS = [
      'target="_top",', 'target="",'),
     # Issue 10: push and history.
     ("archive pages counted from the newest item", "syndicate/archives.py",
-     "key=lambda item: (item.published, item.id))", "key=lambda item: (item.published, item.id), reverse=True)"),
+     "items = oldest_first(selected_items(catalog, key))",
+     "items = list(reversed(oldest_first(selected_items(catalog, key))))"),
     ("a hub's delivered pings forgotten (pinged again and again)", "syndicate/web/websub.py",
      "                self.told[hub][url] = etag", "                pass"),
     ("what hubs were told not saved across restarts", "syndicate/web/websub.py",
@@ -74,6 +75,10 @@ MUTANTS = [
      "                self.start(index)\n        return None", "                pass\n        return None"),
     ("the static export's files dated now, not by Last-Modified", "syndicate/export.py",
      "        os.utime(aside, (moment, moment))", "        pass"),
+    # Issue 17: what independent clients found.
+    ("archive pages break ties in publication the way feeds do (an item in neither)",
+     "syndicate/model.py", "    return tuple(sorted(items, key=publication_order))\n",
+     "    return tuple(sorted(newest_first(items), key=lambda item: item.published))\n"),
 ]  # fmt: skip
 
 
