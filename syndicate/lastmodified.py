@@ -84,15 +84,37 @@ def dump_history(history: History) -> bytes:
     return json.dumps({"version": FORMAT_VERSION, "paths": paths}, indent=0).encode("utf-8")
 
 
-def load_history(data: bytes) -> History:
-    """The inverse of `dump_history`; ValueError if `data` is not such a document."""
-    document = json.loads(data)
-    if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-        raise ValueError(f"not a version {FORMAT_VERSION} Last-Modified history")
-    history = {}
-    for path, (etag, stamp) in document["paths"].items():
-        modified = datetime.fromisoformat(stamp)
-        if not isinstance(etag, str) or modified.tzinfo is None:
-            raise ValueError(f"bad entry for {path}")
-        history[str(path)] = Served(etag, modified.astimezone(UTC))
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # no HTTP date is older (RFC 9110 5.6.7)
+
+
+def load_history(data: bytes, now: datetime) -> History:
+    """The inverse of `dump_history`, as of `now`. The file is input like any other:
+    ValueError (saying what is wrong) for anything that is not such a document, of any
+    shape, and for dates before 1970 or after `now` (a file written while the clock was
+    ahead would otherwise hold every change back until the clock caught up)."""
+    try:
+        document = json.loads(data)
+        if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
+            raise ValueError(f"not a version {FORMAT_VERSION} Last-Modified history")
+        paths = document.get("paths")
+        if not isinstance(paths, dict):
+            raise ValueError("'paths' is not an object")
+        history = {}
+        for path, entry in paths.items():
+            history[path] = _served(path, entry, now)
+    except (TypeError, AttributeError, KeyError, OverflowError, RecursionError) as error:
+        raise ValueError(f"not a Last-Modified history ({type(error).__name__}: {error})") from None
     return MappingProxyType(history)
+
+
+def _served(path: str, entry: object, now: datetime) -> Served:
+    if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(v, str) for v in entry)):
+        raise ValueError(f"entry for {path} is not [etag, date]")
+    etag, stamp = entry
+    modified = datetime.fromisoformat(stamp)
+    if modified.tzinfo is None:
+        raise ValueError(f"date for {path} has no offset")
+    modified = modified.astimezone(UTC)
+    if not EARLIEST <= modified <= now:
+        raise ValueError(f"date for {path}, {stamp}, is not between 1970 and now")
+    return Served(etag, modified)

@@ -148,18 +148,60 @@ def test_the_history_survives_a_round_trip_through_its_file(tmp_path):
     history = settle(SNAPSHOT, {}, NOW).history
     state = StateFolder(tmp_path / "state")
     state.write_history(history)
-    assert state.read_history() == history
+    assert state.read_history(NOW) == history
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["last-modified.json"]
 
 
-@pytest.mark.parametrize("garbage", [b"", b"{", b'{"version": 99, "paths": {}}', b"[1, 2]",
-                                     b'{"version": 1, "paths": {"/a": ["x", "not a date"]}}'])  # fmt: skip
-def test_an_unreadable_history_file_is_ignored_with_a_warning(tmp_path, garbage, caplog):
+@pytest.mark.parametrize("garbage", [
+    b"", b"{", b'{"version": 99, "paths": {}}', b"[1, 2]", b"null", b"1", b'"x"', b"\xff\xfe",
+    b'{"version": 1, "paths": []}', b'{"version": 1, "paths": null}', b'{"version": 1}',
+    b'{"version": 1, "paths": {"/a": ["x", "not a date"]}}',
+    b'{"version": 1, "paths": {"/a": "x"}}', b'{"version": 1, "paths": {"/a": [1, 2]}}',
+    b'{"version": 1, "paths": {"/a": ["x"]}}', b'{"version": 1, "paths": {"/a": null}}',
+    b'{"version": 1, "paths": {"/a": ["x", "2026-11-01T00:00:00"]}}',  # no offset
+    b'{"version": 1, "paths": {"/a": ["x", "0001-01-01T00:00:00+05:00"]}}',  # overflows UTC
+    b'{"version": 1, "paths": {"/a": ["x", "0001-01-01T00:00:00+00:00"]}}',
+    b'{"version": 1, "paths": {"/a": ["x", "9999-12-31T23:59:59+00:00"]}}',
+    b'{"version": 1, "paths": {"/a": ["x", "9999-12-31T23:59:59-05:00"]}}',  # overflows UTC
+    b"[" * 100_000,
+])  # fmt: skip
+def test_a_history_file_of_any_wrong_shape_is_ignored_with_a_warning(tmp_path, garbage, caplog):
     from syndicate.web.state import StateFolder
 
     (tmp_path / "last-modified.json").write_bytes(garbage)
-    assert StateFolder(tmp_path).read_history() == {}
+    assert StateFolder(tmp_path).read_history(NOW) == {}
     assert "ignoring" in caplog.text
+
+
+def test_a_history_dated_ahead_of_the_clock_is_ignored_not_waited_for(tmp_path, caplog):
+    from syndicate.web.state import StateFolder
+
+    ahead = NOW + timedelta(minutes=5)  # the clock was ahead when the file was written
+    StateFolder(tmp_path).write_history({"/feed.atom": Served('"old"', ahead)})
+    assert StateFolder(tmp_path).read_history(NOW) == {}
+    assert "ignoring" in caplog.text and "not between 1970 and now" in caplog.text
+
+
+async def test_a_service_starts_at_once_on_a_history_written_while_the_clock_was_ahead(
+    serve, config, tmp_path
+):
+    import time
+
+    folder = tmp_path / "st"
+    future = datetime.now(UTC) + timedelta(minutes=3)
+    from syndicate.web.state import StateFolder
+
+    # Every path served with other bytes, three minutes from now: new bytes must be dated
+    # after that, which the service would wait for before serving them.
+    StateFolder(folder).write_history(
+        {path: Served('"old"', future) for path in SNAPSHOT.representations}
+    )
+    started = time.monotonic()
+    client = await serve(Settings(config=config, watch=False, access_log=False, state_dir=folder))
+    assert time.monotonic() - started < 5  # not the three minutes the file would make it wait
+    response = await client.get(EVENTS)
+    assert response.status == 200
+    assert http_date(response.headers["Last-Modified"]) <= datetime.now(UTC)
 
 
 async def test_a_change_made_while_the_service_was_down_moves_last_modified_forward(

@@ -315,3 +315,19 @@ async def asyncio_sleep(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(seconds)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"null", b"[]", b'{"told": []}', b'{"told": {"h": [1]}}', b'{"told": {"h": {"u": 1}}}',
+     b'{"told": {"h": "abc"}}', b"{", b"\xff", b"[" * 100_000],
+)  # fmt: skip
+async def test_a_websub_state_file_of_any_wrong_shape_is_a_warning_and_a_fresh_start(
+    serve, tmp_path, garbage, caplog
+):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "websub.json").write_bytes(garbage)
+    _, client = await serve_with_hub(serve, tmp_path, "http://127.0.0.1:9/hub", state)
+    assert (await client.get("/feed.atom")).status == 200
+    assert "ignoring" in caplog.text and "websub.json" in caplog.text

@@ -295,3 +295,15 @@ def test_a_status_file_unreadable_for_a_moment_keeps_its_worker_in_the_view(tmp_
     assert reasons == []
     other.status_path().unlink()
     assert board.view()[0]["workers"][1]["version"] == "v1"
+
+
+def test_one_worker_s_broken_state_file_is_a_warning_not_the_end_of_the_pool(
+    content: Path, tmp_path: Path
+):
+    state = tmp_path / "state"
+    (state / "worker-1").mkdir(parents=True)
+    (state / "worker-1" / "last-modified.json").write_text('{"version": 1, "paths": []}')
+    with live_pool(content, tmp_path / "log", 2, SYNDICATE_STATE_DIR=str(state)) as live:
+        view = health(live.url)
+        assert [w["running"] for w in view["pool"]["workers"]] == [True, True]
+        assert "ignoring" in live.log.read_text()

@@ -73,7 +73,7 @@ class ContentStore:
         self.clock = clock or Clock()
         self.last_failure: ReloadFailure | None = None
         self.state = StateFolder(settings.state_dir) if settings.state_dir else None
-        self.history: History = self.state.read_history() if self.state else {}
+        self.history: History = self.state.read_history(self.clock.now()) if self.state else {}
         self.schedule_changed = asyncio.Event()  # set at every swap: the schedule may differ
         self.content_swapped = asyncio.Event()  # set at every swap, for the WebSub publisher
         self._lock = asyncio.Lock()

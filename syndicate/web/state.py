@@ -4,8 +4,9 @@
 made while the service was down still moves Last-Modified forward; and `websub.json`, what
 each WebSub hub was last told (`websub.py`, which reads and writes it itself). The
 content never depends on it: deleting the folder costs only that guarantee for the next
-start. The file is replaced atomically (written aside, then renamed), and a file that
-cannot be read is reported and ignored, never a reason not to start.
+start. The file is replaced atomically (written aside, then renamed). It is input like the
+content: a file that cannot be read, of the wrong shape, or with dates out of range or
+ahead of the clock is reported and ignored (a fresh start), never a crash or a wait.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from syndicate.lastmodified import History, dump_history, load_history
@@ -26,13 +28,14 @@ class StateFolder:
         self.folder = folder
         self.history_path = folder / HISTORY_FILE
 
-    def read_history(self) -> History:
-        """The history saved last; empty (with a warning) when there is none or it is bad."""
+    def read_history(self, now: datetime) -> History:
+        """The history saved last; empty (with a warning: a fresh start) when there is none
+        or anything in it is wrong, dates ahead of `now` included."""
         try:
-            return load_history(self.history_path.read_bytes())
+            return load_history(self.history_path.read_bytes(), now)
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError) as error:
             log.warning(
                 "ignoring %s (%s): Last-Modified starts again from the content",
                 self.history_path,

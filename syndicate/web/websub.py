@@ -66,6 +66,20 @@ def topics(snapshot: Snapshot) -> dict[str, str]:
     }
 
 
+def _told(document: object) -> Told:
+    """The `told` of a state file's document; ValueError if it is of any other shape (the
+    file is input: anything in it is a warning and a fresh start)."""
+    told = document.get("told") if isinstance(document, dict) else None
+    if not isinstance(told, dict) or not all(
+        isinstance(hub, str)
+        and isinstance(topics, dict)
+        and all(isinstance(u, str) and isinstance(e, str) for u, e in topics.items())
+        for hub, topics in told.items()
+    ):
+        raise ValueError("not {told: {hub: {topic URL: ETag}}}")
+    return {hub: dict(topics) for hub, topics in told.items()}
+
+
 class Publisher:
     """Knows what each hub was told, and pings them about the rest."""
 
@@ -85,11 +99,10 @@ class Publisher:
         if self.path is None:
             return {}
         try:
-            data = json.loads(self.path.read_bytes())
-            return {hub: dict(told) for hub, told in data["told"].items()}
+            return _told(json.loads(self.path.read_bytes()))
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             log.warning(
                 "ignoring %s (%s): hubs will be told of changes from now on", self.path, error
             )

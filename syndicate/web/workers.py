@@ -84,9 +84,10 @@ class Member:
         found: dict[int, dict[str, Any] | None] = {}
         for index in range(self.count):
             try:
-                found[index] = json.loads(self.status_path(index).read_bytes())
-            except (OSError, ValueError):
-                found[index] = None
+                status = json.loads(self.status_path(index).read_bytes())
+            except (OSError, ValueError, RecursionError):
+                status = None
+            found[index] = status if isinstance(status, dict) else None
         return found
 
 
