@@ -49,9 +49,11 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(config: Path, log: Path, **env: str) -> Iterator[LiveServer]:
-    """`syndicate serve` on a free port, with that address as its public URL unless `env`
-    says otherwise (`SYNDICATE_PUBLIC_URL=""`: none)."""
+def live_server(
+    config: Path, log: Path, cwd: Path | None = None, **env: str
+) -> Iterator[LiveServer]:
+    """`syndicate serve` on a free port (started in `cwd`, if given), with that address as
+    its public URL unless `env` says otherwise (`SYNDICATE_PUBLIC_URL=""`: none)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     environment = {
@@ -60,8 +62,9 @@ def live_server(config: Path, log: Path, **env: str) -> Iterator[LiveServer]:
     }  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
-            env=environment, stdout=output, stderr=subprocess.STDOUT,
+            # -P: as the `syndicate` command runs, nothing imported from `cwd`
+            [sys.executable, "-P", "-m", "syndicate", "serve", "--config", str(config)],
+            env=environment, stdout=output, stderr=subprocess.STDOUT, cwd=cwd,
         )  # fmt: skip
     try:
         deadline = time.monotonic() + 20
@@ -85,9 +88,11 @@ def live_server(config: Path, log: Path, **env: str) -> Iterator[LiveServer]:
 
 
 @contextmanager
-def live_pool(config: Path, log: Path, workers: int, **env: str) -> Iterator[LiveServer]:
+def live_pool(
+    config: Path, log: Path, workers: int, cwd: Path | None = None, **env: str
+) -> Iterator[LiveServer]:
     """`syndicate serve --workers N` (see `live_server`), once every worker serves."""
-    with live_server(config, log, SYNDICATE_WORKERS=str(workers), **env) as live:
+    with live_server(config, log, cwd, SYNDICATE_WORKERS=str(workers), **env) as live:
         deadline = time.monotonic() + 20
         while not _all_running(live.url):
             if time.monotonic() > deadline:

@@ -307,3 +307,36 @@ def test_one_worker_s_broken_state_file_is_a_warning_not_the_end_of_the_pool(
         view = health(live.url)
         assert [w["running"] for w in view["pool"]["workers"]] == [True, True]
         assert "ignoring" in live.log.read_text()
+
+
+@pytest.mark.parametrize("planted", ["jinja2.py", "syndicate/__init__.py"])
+def test_workers_import_only_the_installed_package_not_the_folder_serve_runs_in(
+    content: Path, tmp_path: Path, planted: str
+):
+    # A module named like a dependency among the content, or a checkout's folder named like
+    # the package above which `serve` is started: neither may be imported by a worker.
+    marker = tmp_path / "imported"
+    (content / planted).parent.mkdir(exist_ok=True)
+    (content / planted).write_text(
+        f"open({str(marker)!r}, 'w').write('imported')\nraise SystemExit(3)\n"
+    )
+    with live_pool(content, tmp_path / "log", 2, cwd=content) as live:
+        view = health(live.url)
+        assert [w["running"] for w in view["pool"]["workers"]] == [True, True]
+    assert not marker.exists()
+
+
+def test_the_pool_binds_a_port_whose_connections_are_still_in_time_wait():
+    import socket
+
+    from syndicate.web.workers import reserve
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the server closes first: its end of the connection stays in TIME_WAIT
+    client.recv(1)
+    client.close()
+    listener.close()
+    reserve("127.0.0.1", port).close()  # as a restarted `serve --workers N` does at once

@@ -118,6 +118,9 @@ def reserve(host: str, port: int) -> socket.socket:
     )[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
+        # SO_REUSEADDR as the single process's socket.create_server sets it: a port whose
+        # connections a stopped service left in TIME_WAIT can be bound again at once.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -144,7 +147,10 @@ class Pool:
     def start(self, index: int) -> None:
         member = Member(index, self.settings.workers, self.folder, os.getpid())
         spec = {"settings": _settings_json(self.settings), "member": _member_json(member)}
-        command = [sys.executable, "-c", WORKER_ENTRY, json.dumps(spec)]
+        # -P: nothing from the folder `serve` was started in is importable (`-c` would put it
+        # first on the path: a jinja2.py among the content, or a checkout's folder named
+        # like the package, would be imported instead of the installed package).
+        command = [sys.executable, "-P", "-c", WORKER_ENTRY, json.dumps(spec)]
         self.processes[index] = subprocess.Popen(command)
         self.started_at[index] = time.monotonic()
 
