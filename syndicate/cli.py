@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "build":
             return _build(settings, Path(args.out), args.nginx_listen)
         if settings.workers > 1:
-            from syndicate.web.workers import run_pool
+            from syndicate.web.pool import run_pool
 
             load_catalog(settings.config)  # invalid content: reported once, before any worker
             return run_pool(settings)

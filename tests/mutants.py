@@ -71,7 +71,7 @@ MUTANTS = [
      "        if context != self.context:\n            return False\n", ""),
     ("the nginx cache keeps gzip and identity under one key", "syndicate/nginx.py",
      'proxy_cache_key "$syndicate_encoding $uri";', 'proxy_cache_key "$uri";'),
-    ("a dead worker is not restarted", "syndicate/web/workers.py",
+    ("a dead worker is not restarted", "syndicate/web/pool.py",
      "                self.start(index)\n        return None", "                pass\n        return None"),
     ("the static export's files dated now, not by Last-Modified", "syndicate/export.py",
      "        os.utime(aside, (moment, moment))", "        pass"),

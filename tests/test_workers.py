@@ -188,6 +188,28 @@ def test_a_worker_that_dies_is_restarted_and_healthz_says_so_meanwhile(pool: Liv
     assert "exited" in pool.log.read_text()
 
 
+def test_a_worker_that_stops_answering_is_replaced_and_every_connection_answered_after(
+    pool: LiveServer,
+):
+    workers = {w["index"]: w for w in health(pool.url)["pool"]["workers"]}
+    stopped = workers[1]["pid"]
+    os.kill(stopped, signal.SIGSTOP)  # alive, holding its socket, answering nothing
+    try:
+
+        def replaced() -> bool:
+            listed = {w["index"]: w for w in health(pool.url)["pool"]["workers"]}
+            return listed[1]["running"] and listed[1]["pid"] != stopped
+
+        wait_for(replaced, seconds=20, what="the stopped worker replaced")
+        assert gone(stopped)
+        for _ in range(40):  # new connections, spread over both workers: each answered
+            assert health(pool.url)["status"] in ("ok", "degraded")
+        assert "stopped answering" in pool.log.read_text()
+    finally:
+        if not gone(stopped):
+            os.kill(stopped, signal.SIGCONT)
+
+
 def test_metrics_count_the_requests_of_every_worker(pool: LiveServer):
     for _ in range(30):
         conn = connection(pool.url)
@@ -250,9 +272,9 @@ def test_a_worker_on_another_version_degrades_the_pool_only_after_a_minute(tmp_p
     from syndicate.settings import Settings
     from syndicate.web.board import DISAGREE_SECONDS, Board
     from syndicate.web.content import ContentStore
+    from syndicate.web.member import Member
     from syndicate.web.metrics import Metrics
     from syndicate.web.supervise import Health
-    from syndicate.web.workers import Member
 
     metrics = Metrics()
     health = Health(metrics)
@@ -274,9 +296,9 @@ def test_a_status_file_unreadable_for_a_moment_keeps_its_worker_in_the_view(tmp_
     from syndicate.settings import Settings
     from syndicate.web.board import Board
     from syndicate.web.content import ContentStore
+    from syndicate.web.member import Member
     from syndicate.web.metrics import Metrics
     from syndicate.web.supervise import Health
-    from syndicate.web.workers import Member
 
     metrics = Metrics()
     health = Health(metrics)
@@ -329,7 +351,7 @@ def test_workers_import_only_the_installed_package_not_the_folder_serve_runs_in(
 def test_the_pool_binds_a_port_whose_connections_are_still_in_time_wait():
     import socket
 
-    from syndicate.web.workers import reserve
+    from syndicate.web.pool import reserve
 
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]

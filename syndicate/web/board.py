@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from syndicate.web.content import ContentStore
+from syndicate.web.member import HEARTBEAT_SECONDS, Member, running
 from syndicate.web.metrics import Counts, Metrics
 from syndicate.web.supervise import Health, wait_or_stop
-from syndicate.web.workers import HEARTBEAT_SECONDS, Member, running
 
 BOARD_TASK = "pool-status"
 # Workers may hold different versions for as long as a reload takes; longer is a fault.

@@ -33,12 +33,12 @@ from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server
 from syndicate.web.content import ContentStore
 from syndicate.web.handlers import router
+from syndicate.web.member import Member
 from syndicate.web.metrics import Metrics
 from syndicate.web.publishing import rebuild_on_time
 from syndicate.web.reload import watch
 from syndicate.web.supervise import Health, describe, supervise
 from syndicate.web.websub import Publisher
-from syndicate.web.workers import Member
 
 log = logging.getLogger("syndicate")
 # Request lines and header fields beyond these are refused with 400 by aiohttp's parser.
@@ -203,7 +203,7 @@ def served_url(sock: socket.socket) -> str:
 async def serve(settings: Settings, member: Member | None = None) -> None:
     """Serve until SIGTERM or SIGINT, then stop taking connections, let requests in flight
     finish (up to SHUTDOWN_SECONDS), flush the access log and return. `member`: as one
-    worker of a pool (`workers.py`)."""
+    worker of a pool (`pool.py`)."""
     sock = bind(settings.host, settings.port, reuse_port=member is not None)
     try:
         settings = replace(settings, served_url=served_url(sock))

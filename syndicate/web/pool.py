@@ -8,15 +8,16 @@ every worker (deterministic rendering), so they agree behind any balancer.
 The pool (the parent process) binds the port first without listening (port 0 chooses one
 for all), starts the workers, forwards SIGHUP, stops them all on SIGTERM/SIGINT (each
 finishes its requests in flight), and restarts a worker that dies, with a backoff (1 s
-doubling to 30 s), logged once per cause. A worker that exits before it ever served (the
-content is invalid, the port is taken) stops the pool with its exit status, instead of
-being restarted forever.
+doubling to 30 s), logged once per cause. A worker that served and then stops answering
+(no heartbeat for `STALE_SECONDS`: stopped by SIGSTOP, stuck) is killed and so restarted:
+its listening socket would otherwise keep taking the connections the kernel gives it. A
+worker that exits before it ever served (the content is invalid, the port is taken) stops
+the pool with its exit status, instead of being restarted forever.
 
 Workers share what a person asks one of them (`/healthz`, `/metrics`) through a status
-folder: each writes `worker-{i}.json` (pid, content version, health, counters) whenever it
-changes and at least every `HEARTBEAT_SECONDS`; `/healthz` lists every worker and says
-which one answered, `/metrics` sums the counters of all. Only worker 0 pings WebSub hubs;
-each worker keeps its own Last-Modified history (`state_dir/worker-{i}`).
+folder (`member.py`): `/healthz` lists every worker and says which one answered,
+`/metrics` sums the counters of all. Only worker 0 pings WebSub hubs; each worker keeps its
+own Last-Modified history (`state_dir/worker-{i}`). The service never imports this module.
 """
 
 from __future__ import annotations
@@ -32,82 +33,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
 from syndicate.settings import Settings
+from syndicate.web.member import POOL_FILE, STALE_SECONDS, Member, running
 
 log = logging.getLogger("syndicate.workers")
-HEARTBEAT_SECONDS = 1.0
-STALE_SECONDS = 10.0  # a status older than this: the worker is not answering
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 30.0
 STABLE_SECONDS = 60.0  # a worker that ran this long and then died is a new fault: logged
-POOL_FILE = "pool.json"
-WORKER_ENTRY = "from syndicate.web.workers import main; main()"
+WORKER_ENTRY = "from syndicate.web.pool import main; main()"
 STOP_SECONDS = 15.0  # each worker's own shutdown takes at most 10 s
-
-
-@dataclass(frozen=True)
-class Member:
-    """What a worker knows of its pool: its index, the pool's size, the status folder and
-    the pool's pid (a worker whose pool has gone stops)."""
-
-    index: int
-    count: int
-    folder: Path
-    parent: int
-
-    def status_path(self, index: int | None = None) -> Path:
-        return status_path(self.folder, self.index if index is None else index)
-
-    def write_status(self, status: dict[str, Any]) -> None:
-        """Replace this worker's status file atomically."""
-        handle, temporary = tempfile.mkstemp(prefix=".worker-", dir=self.folder)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as output:
-                json.dump(status, output)
-            Path(temporary).replace(self.status_path())
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-    def restarts(self) -> dict[str, int]:
-        """How often the pool restarted each worker that died (by index)."""
-        try:
-            return dict(json.loads((self.folder / POOL_FILE).read_bytes())["restarts"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return {}
-
-    def statuses(self) -> dict[int, dict[str, Any] | None]:
-        """Every worker's last status by index (None: none written yet, or unreadable)."""
-        found: dict[int, dict[str, Any] | None] = {}
-        for index in range(self.count):
-            try:
-                status = json.loads(self.status_path(index).read_bytes())
-            except (OSError, ValueError, RecursionError):
-                status = None
-            found[index] = status if isinstance(status, dict) else None
-        return found
-
-
-def status_path(folder: Path, index: int) -> Path:
-    """Where worker `index` of the pool with status folder `folder` writes its status."""
-    return folder / f"worker-{index}.json"
-
-
-def running(status: dict[str, Any] | None, now: float) -> bool:
-    """Whether a worker's status says it is alive and answering."""
-    if status is None or now - float(status.get("heartbeat", 0)) > STALE_SECONDS:
-        return False
-    try:
-        os.kill(int(status["pid"]), 0)
-    except (OSError, KeyError, ValueError):
-        return False
-    return True
-
-
-# -- the pool (parent process) ------------------------------------------------------------
 
 
 def reserve(host: str, port: int) -> socket.socket:
@@ -168,10 +105,20 @@ class Pool:
         """Notice exited workers and restart those due; an exit status when the pool must
         stop (a worker failed before it ever served)."""
         now = time.monotonic()
+        statuses = Member(0, self.settings.workers, self.folder, os.getpid()).statuses()
         for index, process in list(self.processes.items()):
-            if status_path(self.folder, index).exists():
+            status = statuses.get(index)
+            own = status is not None and status.get("pid") == process.pid
+            if own:
                 self.ready.add(index)
             code = process.poll()
+            if code is None and own and not running(status, time.time()):
+                log.error(
+                    "worker %d (pid %d) stopped answering (no heartbeat for %.0f s): replacing it",
+                    index, process.pid, STALE_SECONDS,
+                )  # fmt: skip
+                process.kill()  # SIGKILL: it works on a stopped process too
+                code = process.wait()
             if code is None or index in self.restart_at:
                 continue
             if index not in self.ready:
