@@ -47,6 +47,13 @@ def _workers(text: str) -> int:
     return value
 
 
+def _connections(text: str) -> int:
+    value = int(text)
+    if not (value == 0 or 16 <= value <= 1_000_000):
+        raise ValueError("expected 0 (from the open-files limit) or 16 to 1000000")
+    return value
+
+
 def _folder_or_none(text: str) -> Path | None:
     return Path(text) if text.strip() else None
 
@@ -133,6 +140,14 @@ SETTINGS: tuple[Setting, ...] = (
         _workers,
         "Processes serving the port (SO_REUSEPORT); each holds its own snapshot.",
     ),
+    Setting(
+        "max_connections",
+        "SYNDICATE_MAX_CONNECTIONS",
+        0,
+        _connections,
+        "Open connections per process before idle keep-alive ones are closed and new ones "
+        "refused; 0: from the open-files limit (raised to its hard limit at start).",
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
     Setting(
         "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
@@ -157,6 +172,7 @@ class Settings:
     watch: bool = True
     state_dir: Path | None = None
     workers: int = 1
+    max_connections: int = 0
     access_log: bool = True
     log_level: str = "INFO"
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).

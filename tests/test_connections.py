@@ -102,3 +102,98 @@ def test_fifty_dripping_connections_are_all_closed_and_requests_are_served_meanw
     finally:
         for sock in socks:
             sock.close()
+
+
+# The connection bound (SYNDICATE_MAX_CONNECTIONS; by default the open-files limit).
+BOUND = 40
+
+
+def request_on(sock: socket.socket, path: str = "/healthz") -> bytes:
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply or not reply.rstrip().endswith((b"}", b"\n")):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+        if b'"status"' in reply or b"# TYPE" in reply:
+            break
+    return reply
+
+
+def metric(url: str, name: str) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+    return 0.0
+
+
+@pytest.fixture
+def bounded(tmp_path):
+    with live_server(
+        CONTENT,
+        tmp_path / "log",
+        SYNDICATE_MAX_CONNECTIONS=str(BOUND),
+        SYNDICATE_HEADER_TIMEOUT="30",
+    ) as live:
+        yield live
+
+
+def test_near_the_bound_idle_keep_alive_connections_make_room_for_new_clients(bounded):
+    idle = []
+    try:
+        for _ in range(BOUND + 10):  # readers that polled once and keep their connection
+            sock = connect(bounded.url)
+            assert request_on(sock).startswith(b"HTTP/1.1 200 ")
+            idle.append(sock)
+        with connect(bounded.url) as newcomer:  # a new client is answered at once
+            assert request_on(newcomer).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for sock in idle:
+            sock.close()
+    assert metric(bounded.url, 'syndicate_connections_closed_total{reason="idle-closed"}') > 0
+    assert metric(bounded.url, "syndicate_connections_max") == BOUND
+    log = bounded.log.read_text()
+    assert "near the bound of 40" in log and "Traceback" not in log
+
+
+def test_past_the_bound_with_nothing_idle_new_connections_are_refused_counted_and_logged(bounded):
+    busy = [connect(bounded.url) for _ in range(BOUND + 5)]  # each owes a request head
+    try:
+        time.sleep(0.5)
+        refused = 0
+        for sock in busy[BOUND:]:
+            sock.settimeout(2)
+            try:
+                refused += sock.recv(1) == b""
+            except (ConnectionResetError, TimeoutError):
+                refused += 1
+        assert refused >= 1
+    finally:
+        for sock in busy:
+            sock.close()
+    time.sleep(0.3)
+    assert metric(bounded.url, 'syndicate_connections_closed_total{reason="refused"}') >= 1
+    log = bounded.log.read_text()
+    assert log.count("near the bound of 40") == 1
+    assert log.count("refusing new connections") == 1
+    assert "Traceback" not in log
+
+
+def test_serve_raises_its_open_files_limit_to_the_hard_limit():
+    import resource
+
+    from syndicate.web.connections import raise_open_files_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard < 256:
+        pytest.skip("needs a finite hard limit of at least 256")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard // 2, hard))
+    try:
+        assert raise_open_files_limit() == hard
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

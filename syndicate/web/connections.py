@@ -10,6 +10,15 @@ connection idle *between* requests is kept for `KEEPALIVE_SECONDS`, longer than 
 proxies keep their upstream connections (nginx: 60 s), so a proxy never sends a request
 on a connection this side is closing.
 
+Open connections are bounded (`max_connections`, from the open-files limit, which `serve`
+raises to its hard limit at start: `raise_open_files_limit`). Past 90% of the bound, idle
+keep-alive connections (no request under way, no head arriving) are closed, oldest first,
+down to 75%: a new client, or `/healthz`, is worth more than a reader's idle connection,
+which it reopens when it next polls. Past the bound with nothing idle, a new connection is
+closed at once (refused) rather than leaving the kernel to refuse every connection, silently,
+for as long as the descriptors are gone. Both are counted (`on_close`) and logged once per
+episode (until the count falls back under 75%).
+
 Cost on the hot path: a connection notes when a head starts (one clock read) and forgets it
 when the head is whole. One sweep per server, every `head_timeout / SWEEPS_PER_TIMEOUT`
 seconds while connections are open, closes the late ones, so a head gets between
@@ -21,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -29,7 +40,30 @@ from aiohttp.web_request import BaseRequest
 
 KEEPALIVE_SECONDS = 75.0
 SWEEPS_PER_TIMEOUT = 4
+RESERVED_FILES = 64  # descriptors kept for content files, logs, the watcher, outgoing pings
+SHED_AT, SHED_TO = 0.90, 0.75  # of max_connections: idle ones closed from, and down to
+SHED, REFUSED = "idle-closed", "refused"  # why a connection was closed early (on_close)
 log = logging.getLogger("syndicate.connections")
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's open-files soft limit to its hard limit; the limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as error:  # pragma: no cover - a limit we may not raise
+            log.warning("cannot raise the open-files limit from %d to %d: %s", soft, hard, error)
+    return soft
+
+
+def connection_budget(max_connections: int) -> int:
+    """Open connections a process keeps: `max_connections`, or (0) what the open-files
+    limit leaves once `RESERVED_FILES` are set aside."""
+    if max_connections:
+        return max_connections
+    return max(16, raise_open_files_limit() - RESERVED_FILES)
 
 
 class HeadTimeoutHandler(RequestHandler):
@@ -48,12 +82,24 @@ class HeadTimeoutHandler(RequestHandler):
 
 
 class Server(web.Server):
-    """aiohttp's low-level server, making `HeadTimeoutHandler` connections and sweeping
-    the ones whose head is late."""
+    """aiohttp's low-level server, making `HeadTimeoutHandler` connections, sweeping the
+    ones whose head is late and keeping open connections within `max_connections`."""
 
-    def __init__(self, handler: Any, *, head_timeout: float, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        head_timeout: float,
+        max_connections: int,
+        on_close: Callable[[str], None] = lambda reason: None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(handler, request_factory=self._request, **kwargs)
         self.head_timeout = head_timeout
+        self.max_connections = max_connections
+        self.on_close = on_close
+        self._crowded = False  # an episode near the bound is under way (logged once)
+        self._refusing = False  # and in it, new connections were refused (logged once)
         self._sweep: asyncio.TimerHandle | None = None
 
     def __call__(self) -> RequestHandler:
@@ -61,8 +107,46 @@ class Server(web.Server):
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         super().connection_made(handler, transport)
+        if len(self._connections) > SHED_AT * self.max_connections:
+            self._make_room(handler)
+        elif self._crowded and len(self._connections) < SHED_TO * self.max_connections:
+            self._crowded = self._refusing = False
         if self._sweep is None:
             self._schedule_sweep()
+
+    def _make_room(self, newcomer: RequestHandler) -> None:
+        """Close idle keep-alive connections, oldest first, down to `SHED_TO`; refuse the
+        newcomer if the bound is still passed."""
+        target = int(SHED_TO * self.max_connections)
+        excess = len(self._connections) - target
+        closed = 0
+        for handler in list(self._connections):
+            if closed >= excess:
+                break
+            if handler is not newcomer and _idle(handler):
+                handler.force_close()
+                self.on_close(SHED)
+                closed += 1
+        if not self._crowded:
+            self._crowded = True
+            log.warning(
+                "%d open connections, near the bound of %d (SYNDICATE_MAX_CONNECTIONS or the "
+                "open-files limit): closing idle keep-alive connections; raise the limit or "
+                "add workers if this recurs",
+                len(self._connections), self.max_connections,
+            )  # fmt: skip
+        if len(self._connections) - closed > self.max_connections:
+            # Closed once aiohttp has finished setting the connection up (closing it from
+            # within its connection_made leaves its request task without a manager).
+            self._loop.call_soon(newcomer.force_close)
+            self.on_close(REFUSED)
+            if not self._refusing:
+                self._refusing = True
+                log.warning(
+                    "refusing new connections: %d open, none idle, past the bound of %d",
+                    len(self._connections) - closed,
+                    self.max_connections,
+                )
 
     def _schedule_sweep(self) -> None:
         period = self.head_timeout / SWEEPS_PER_TIMEOUT
@@ -92,3 +176,14 @@ class Server(web.Server):
         """Called when a request head has arrived whole: no head is due until the next byte."""
         protocol.head_started = None  # type: ignore[attr-defined]
         return BaseRequest(message, payload, protocol, writer, task, self._loop)
+
+
+def _idle(handler: RequestHandler) -> bool:
+    """No request under way, queued or arriving: a keep-alive connection between requests
+    (aiohttp's `_current_request` is the request being handled, `_messages` those parsed
+    and not yet handled)."""
+    return (
+        getattr(handler, "head_started", None) is None
+        and getattr(handler, "_current_request", None) is None
+        and not getattr(handler, "_messages", None)
+    )

@@ -15,6 +15,8 @@ registry, so several apps (tests) never share counts.
     syndicate_degraded                            1 while /healthz says "degraded"
     syndicate_scheduled_items                     items waiting for their `published` moment
     syndicate_next_rebuild_timestamp_seconds      when time next changes what is served (0: none)
+    syndicate_connections_closed_total{reason}    closed near the bound: idle-closed, refused
+    syndicate_connections_max                     the bound on open connections per process
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The counters a pool sums over its workers (gauges are the answering worker's own).
-COUNTERS = ("requests", "bytes_sent", "reloads", "background_failures", "websub_pings")
+COUNTERS = (
+    "requests", "bytes_sent", "reloads", "background_failures", "websub_pings",
+    "connections_closed",
+)  # fmt: skip
 Counts = dict[str, list[list[Any]]]
 
 
@@ -50,6 +55,8 @@ class Metrics(Collector):
         self.next_rebuild = 0.0
         self.websub_pings: defaultdict[tuple[str, str], int] = defaultdict(int)  # hub, outcome
         self.websub_pending = 0
+        self.connections_closed: defaultdict[str, int] = defaultdict(int)  # by reason
+        self.max_connections = 0
         self.registry = CollectorRegistry(auto_describe=True)
         self.build_seconds = Histogram(
             "syndicate_snapshot_build_seconds",
@@ -63,6 +70,10 @@ class Metrics(Collector):
         self.requests[(route, status)] += 1
         if sent:
             self.bytes_sent[route] += sent
+
+    def connection_closed(self, reason: str) -> None:
+        """A connection closed early to stay within the bound (`connections.Server`)."""
+        self.connections_closed[reason] += 1
 
     def counts(self) -> Counts:
         """The counters, as JSON-ready lists of [labels..., value] (for a pool's status)."""
@@ -160,6 +171,22 @@ class Metrics(Collector):
             "syndicate_websub_pending",
             "Feed changes not yet told to a hub (topics x hubs), including those awaiting a retry.",
             value=self.websub_pending,
+        )
+
+        closed = CounterMetricFamily(
+            "syndicate_connections_closed",
+            "Connections closed early near the connection bound: idle keep-alive ones "
+            "(idle-closed) and new ones past it (refused).",
+            labels=["reason"],
+        )
+        for reason in ("idle-closed", "refused"):
+            closed.add_metric([reason], merged["connections_closed"].get(reason, 0))
+        yield closed
+        yield GaugeMetricFamily(
+            "syndicate_connections_max",
+            "Open connections this process keeps (SYNDICATE_MAX_CONNECTIONS or the open-files "
+            "limit).",
+            value=self.max_connections,
         )
 
     def exposition(self) -> tuple[bytes, str]:

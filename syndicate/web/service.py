@@ -30,7 +30,7 @@ from syndicate.web import publishing, reload, websub
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
 from syndicate.web.board import BOARD_TASK, Board
 from syndicate.web.clock import Clock
-from syndicate.web.connections import KEEPALIVE_SECONDS, Server
+from syndicate.web.connections import KEEPALIVE_SECONDS, Server, connection_budget
 from syndicate.web.content import ContentStore
 from syndicate.web.handlers import router
 from syndicate.web.member import Member
@@ -211,8 +211,15 @@ async def serve(settings: Settings, member: Member | None = None) -> None:
     except BaseException:
         sock.close()
         raise
+    budget = connection_budget(settings.max_connections)
+    service.metrics.max_connections = budget
+    log.info("keeping up to %d open connections", budget)
     server = Server(
-        service.handle, head_timeout=settings.header_timeout, **service.server_options()
+        service.handle,
+        head_timeout=settings.header_timeout,
+        max_connections=budget,
+        on_close=service.metrics.connection_closed,
+        **service.server_options(),
     )
     runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
