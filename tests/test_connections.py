@@ -197,3 +197,46 @@ def test_serve_raises_its_open_files_limit_to_the_hard_limit():
         assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def rss_mb(pid: int) -> float:
+    from pathlib import Path
+
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def test_a_request_head_over_32_kb_is_answered_431_before_it_is_buffered(server):
+    before = rss_mb(server.process.pid)
+    for _ in range(20):  # 200 MB of head in all
+        with connect(server.url) as sock:
+            sock.settimeout(10)
+            try:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10_000_000)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # closed by the server once it had answered: what follows is the reply
+            reply = sock.recv(4096)
+            assert reply.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+            assert reply.endswith(b"over 32 KB.\n")
+    assert rss_mb(server.process.pid) - before < 20  # was: each head kept whole for a while
+
+
+def test_a_head_just_under_32_kb_in_many_small_reads_is_served(server):
+    fields = "".join(f"X-Field-{n}: {'a' * 7900}\r\n" for n in range(4))
+    head = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n{fields}\r\n".encode()
+    assert 31_000 < len(head) < 32 * 1024
+    with connect(server.url) as sock:
+        for start in range(0, len(head), 1000):  # the blank line arrives split over reads too
+            sock.sendall(head[start : start + 1000])
+            time.sleep(0.002)
+        assert request_on_reply(sock).startswith(b"HTTP/1.1 200 ")
+
+
+def request_on_reply(sock: socket.socket) -> bytes:
+    reply = b""
+    while b'"status"' not in reply:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    return reply

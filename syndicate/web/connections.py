@@ -40,6 +40,20 @@ from aiohttp.web_request import BaseRequest
 
 KEEPALIVE_SECONDS = 75.0
 SWEEPS_PER_TIMEOUT = 4
+# A request head is at most 32 KB, as nginx's default large_client_header_buffers (4 x 8
+# KB); aiohttp's own limits (8 KB a line or field, MAX_LINE_SIZE in service.py) apply
+# within it. Past it the head is refused before it is buffered (a client sending 10 MB of
+# head cost 10 MB of memory per connection).
+MAX_HEAD_BYTES = 32 * 1024
+HEAD_END = b"\r\n\r\n"
+LINGER_SECONDS = 2.0
+_MESSAGE = b"The request head (its line and header fields) is over 32 KB.\n"
+TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: " + str(len(_MESSAGE)).encode() + b"\r\n"
+    b"Connection: close\r\n\r\n" + _MESSAGE
+)
 RESERVED_FILES = 64  # descriptors kept for content files, logs, the watcher, outgoing pings
 SHED_AT, SHED_TO = 0.90, 0.75  # of max_connections: idle ones closed from, and down to
 SHED, REFUSED = "idle-closed", "refused"  # why a connection was closed early (on_close)
@@ -67,18 +81,48 @@ def connection_budget(max_connections: int) -> int:
 
 
 class HeadTimeoutHandler(RequestHandler):
-    """aiohttp's protocol, noting when the head it waits for started to arrive."""
+    """aiohttp's protocol, noting when the head it waits for started to arrive and how big
+    it has grown: a head over `MAX_HEAD_BYTES` is answered 431 before it is buffered."""
 
     head_started: float | None = None  # loop time of the head's first byte; None: no head due
+    head_bytes = 0  # bytes of the head arriving so far
+    _tail = b""  # the last bytes received, for a blank line split between two reads
+    _discarding = False  # answered 431: what the client still sends is read and dropped
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.head_started = self._loop.time()  # a new connection must ask for something, soon
 
     def data_received(self, data: bytes) -> None:
-        if self.head_started is None:
+        if self._discarding:
+            return
+        if self.head_started is None and not self._busy():
             self.head_started = self._loop.time()  # the first byte of a head
+            self.head_bytes, self._tail = 0, b""
+        if self.head_started is not None:
+            room = MAX_HEAD_BYTES - self.head_bytes
+            if len(data) > room and HEAD_END not in (self._tail + data)[: len(self._tail) + room]:
+                self._too_large()
+                return
+            self.head_bytes += len(data)
+            self._tail = data[-3:]
         super().data_received(data)
+
+    def _busy(self) -> bool:
+        """A request is being handled or waits to be: what arrives is its body or the next
+        request, which aiohttp's own limits bound."""
+        return self._current_request is not None or bool(self._messages)
+
+    def _too_large(self) -> None:
+        """Answer 431 and close; until then (at most `LINGER_SECONDS`) read and drop what
+        the client still sends, so it reads the answer instead of a reset connection."""
+        self._discarding = True
+        self.head_started = None
+        transport = self.transport
+        if transport is None:
+            return
+        transport.write(TOO_LARGE)
+        self._loop.call_later(LINGER_SECONDS, self.force_close)
 
 
 class Server(web.Server):
