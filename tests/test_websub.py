@@ -331,3 +331,75 @@ async def test_a_websub_state_file_of_any_wrong_shape_is_a_warning_and_a_fresh_s
     _, client = await serve_with_hub(serve, tmp_path, "http://127.0.0.1:9/hub", state)
     assert (await client.get("/feed.atom")).status == 200
     assert "ignoring" in caplog.text and "websub.json" in caplog.text
+
+
+async def test_an_edit_made_while_pings_wait_for_a_slow_hub_is_pinged_once(
+    serve, tmp_path, monkeypatch
+):
+    import asyncio
+    from collections import Counter
+
+    from syndicate.web import websub
+
+    monkeypatch.setattr(websub, "CONCURRENCY", 1)
+    first_sent, release, sent = asyncio.Event(), asyncio.Event(), Counter()
+
+    async def slow_hub(session, hub, url):  # type: ignore[no-untyped-def]
+        sent[url] += 1
+        if not first_sent.is_set():
+            first_sent.set()
+            await release.wait()  # the hub takes its time over the first ping
+        return None
+
+    monkeypatch.setattr(websub, "_publish", slow_hub)
+    folder, client = await serve_with_hub(serve, tmp_path, "https://hub.example.net/")
+    store = client.service.store
+    edit_title(folder, "How Drug Courts Are Falling Short", "Drug Courts, Pushed")
+    assert await store.reload("first edit")  # a round of pings starts; the first one hangs
+    await asyncio.wait_for(first_sent.wait(), 5)
+    (first,) = sent
+    edit_title(folder, "Drug Courts, Pushed", "Drug Courts, Pushed Again")
+    assert await store.reload("second edit")  # while the rest of the round waits its turn
+    release.set()
+    await until(lambda: client.service.publisher.work(store.snapshot, 1e12) == [])
+    await asyncio.sleep(0.1)
+    # Every topic once: those still waiting were sent after the second edit, with it. Only
+    # the topic pinged before it may be pinged again, as the hub may have fetched it before.
+    assert {url: n for url, n in sent.items() if n > 1 and url != first} == {}
+
+
+async def test_a_hub_s_first_failure_shows_in_healthz_at_once_and_its_other_pings_wait(
+    serve, tmp_path, monkeypatch
+):
+    import asyncio
+
+    from syndicate.web import websub
+
+    monkeypatch.setattr(websub, "CONCURRENCY", 2)
+    hang, sent = asyncio.Event(), []
+
+    async def failing_hub(session, hub, url):  # type: ignore[no-untyped-def]
+        sent.append(url)
+        if len(sent) == 1:
+            await asyncio.sleep(0.1)  # (so that the second is sent meanwhile)
+            return "TimeoutError"  # the first ping fails...
+        await hang.wait()  # ...and the one sent beside it hangs
+        return None
+
+    monkeypatch.setattr(websub, "_publish", failing_hub)
+    folder, client = await serve_with_hub(serve, tmp_path, "https://hub.example.net/")
+    edit_title(folder, "How Drug Courts Are Falling Short", "Drug Courts, Pushed")
+    assert await client.service.store.reload("edit")
+    await until(lambda: len(sent) >= 2)
+
+    async def degraded() -> bool:
+        return (await (await client.get("/healthz")).json())["status"] == "degraded"
+
+    for _ in range(100):  # while the round is still under way (one ping hangs)
+        if await degraded():
+            break
+        await asyncio.sleep(0.02)
+    assert await degraded()
+    await asyncio.sleep(0.2)
+    assert len(sent) == 2  # nothing more sent to the failing hub in this round
+    hang.set()

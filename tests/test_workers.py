@@ -362,3 +362,25 @@ def test_the_pool_binds_a_port_whose_connections_are_still_in_time_wait():
     client.close()
     listener.close()
     reserve("127.0.0.1", port).close()  # as a restarted `serve --workers N` does at once
+
+
+def test_every_worker_reports_the_websub_changes_the_pinging_worker_has_pending(tmp_path: Path):
+    from syndicate.settings import Settings
+    from syndicate.web.board import Board
+    from syndicate.web.content import ContentStore
+    from syndicate.web.member import Member
+    from syndicate.web.metrics import Metrics
+    from syndicate.web.supervise import Health
+
+    boards = []
+    for index in (0, 1):  # two workers of one pool, in one process
+        metrics = Metrics()
+        health = Health(metrics)
+        settings = Settings(config=CONTENT, watch=False, access_log=False)
+        store = ContentStore(settings, metrics, health)
+        boards.append(Board(Member(index, 2, tmp_path, os.getpid()), store, metrics, health))
+    boards[0].metrics.websub_pending = 7  # worker 0 pings: 7 changes not yet told
+    boards[0].member.write_status(boards[0].status())
+    for board in boards:
+        text = board.metrics.exposition()[0].decode()
+        assert "syndicate_websub_pending 7.0" in text, board.member.index

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from syndicate.web.content import ContentStore
-from syndicate.web.member import HEARTBEAT_SECONDS, Member, running
+from syndicate.web.member import HEARTBEAT_SECONDS, PINGING_WORKER, Member, running
 from syndicate.web.metrics import Counts, Metrics
 from syndicate.web.supervise import Health, wait_or_stop
 
@@ -37,6 +37,8 @@ class Board:
         # version); its heartbeat's age still tells whether that worker is running.
         self.last_read: dict[int, dict[str, Any]] = {}
         metrics.others = self.others_counts
+        if member.index != PINGING_WORKER:
+            metrics.websub_pending_now = self.pending_of_the_pinging_worker
 
     def status(self) -> dict[str, Any]:
         snapshot = self.store.snapshot
@@ -48,6 +50,7 @@ class Board:
             "degraded": self.store.last_failure is not None or bool(self.health.failures),
             "heartbeat": time.time(),
             "counts": self.metrics.counts(),
+            "websub_pending": self.metrics.websub_pending,
         }
 
     async def run(self, stop: asyncio.Event, pool_gone: Callable[[], None]) -> None:
@@ -69,6 +72,11 @@ class Board:
             if status is not None:
                 self.last_read[index] = status
         return {index: self.last_read.get(index) for index in range(self.member.count)}
+
+    def pending_of_the_pinging_worker(self) -> int:
+        """WebSub changes not yet told to a hub, as the worker that pings last said."""
+        status = self.statuses().get(PINGING_WORKER)
+        return int(status.get("websub_pending", 0)) if status is not None else 0
 
     def others_counts(self) -> list[Counts]:
         """The counters of the other running workers (for /metrics)."""

@@ -55,6 +55,9 @@ class Metrics(Collector):
         self.next_rebuild = 0.0
         self.websub_pings: defaultdict[tuple[str, str], int] = defaultdict(int)  # hub, outcome
         self.websub_pending = 0
+        # Where the pending figure comes from: this process, or (in a pool, for the workers
+        # that do not ping) the worker that pings (set by the board).
+        self.websub_pending_now: Callable[[], int] = lambda: self.websub_pending
         self.connections_closed: defaultdict[str, int] = defaultdict(int)  # by reason
         self.max_connections = 0
         self.registry = CollectorRegistry(auto_describe=True)
@@ -170,7 +173,7 @@ class Metrics(Collector):
         yield GaugeMetricFamily(
             "syndicate_websub_pending",
             "Feed changes not yet told to a hub (topics x hubs), including those awaiting a retry.",
-            value=self.websub_pending,
+            value=self.websub_pending_now(),
         )
 
         closed = CounterMetricFamily(

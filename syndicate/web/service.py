@@ -33,7 +33,7 @@ from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server, connection_budget
 from syndicate.web.content import ContentStore
 from syndicate.web.handlers import router
-from syndicate.web.member import Member
+from syndicate.web.member import PINGING_WORKER, Member
 from syndicate.web.metrics import Metrics
 from syndicate.web.publishing import rebuild_on_time
 from syndicate.web.reload import watch
@@ -87,7 +87,7 @@ class Service:
         self.access_log = AccessLog() if settings.access_log else None
         self.handle = router(self.store, self.metrics, self.health, self.board)
         # One worker of a pool tells the hubs (the others would repeat every ping).
-        pinging = member is None or member.index == 0
+        pinging = member is None or member.index == PINGING_WORKER
         self.publisher = (
             Publisher(self.store, self.metrics, self.health, settings.state_dir)
             if pinging

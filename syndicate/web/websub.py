@@ -93,6 +93,7 @@ class Publisher:
         self.told: Told = self._load()
         self.retry_at: dict[str, float] = {}  # hub -> monotonic time of its next attempt
         self.failures: dict[str, int] = {}  # hub -> consecutive failed rounds
+        self._topics: tuple[Snapshot, dict[str, str]] | None = None
         self._adopt(store.snapshot)
 
     def _load(self) -> Told:
@@ -120,6 +121,13 @@ class Publisher:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+    def _current_topics(self) -> dict[str, str]:
+        """`topics` of the snapshot served now, computed once per snapshot."""
+        snapshot = self.store.snapshot
+        if self._topics is None or self._topics[0] is not snapshot:
+            self._topics = (snapshot, topics(snapshot))
+        return self._topics[1]
 
     def _adopt(self, snapshot: Snapshot) -> None:
         """A hub seen for the first time starts from what is served now."""
@@ -160,21 +168,28 @@ class Publisher:
     async def _round(
         self, session: aiohttp.ClientSession, work: list[tuple[str, str, str]]
     ) -> None:
+        """Ping `work`. What a hub is recorded as told of is the topic's ETag when its ping
+        is sent, not when the round began: an edit made while the ping waited for its turn
+        (behind a slow hub) is in what the hub fetches, and must not be pinged again. A hub's
+        first failure shows in /healthz at once, and its pings still waiting in the round
+        are not sent (they would hang as well); they wait for its retry."""
         limit = asyncio.Semaphore(CONCURRENCY)
-
-        async def ping(hub: str, url: str, etag: str) -> tuple[str, str, str, str | None]:
-            async with limit:
-                return hub, url, etag, await _publish(session, hub, url)
-
-        results = await asyncio.gather(*(ping(*job) for job in work))
         failed: dict[str, str] = {}
-        for hub, url, etag, error in results:
-            outcome = "failed" if error else "ok"
-            self.metrics.websub_pings[(hub, outcome)] += 1
-            if error:
-                failed.setdefault(hub, f"{hub}: {error} (publishing {url})")
-            else:
+
+        async def ping(hub: str, url: str) -> None:
+            async with limit:
+                etag = self._current_topics().get(url)
+                if hub in failed or etag is None or self.told[hub].get(url) == etag:
+                    return  # the hub is failing, or the topic is gone or was told meanwhile
+                error = await _publish(session, hub, url)
+            self.metrics.websub_pings[(hub, "failed" if error else "ok")] += 1
+            if error is None:
                 self.told[hub][url] = etag
+            elif hub not in failed:
+                failed[hub] = f"{hub}: {error} (publishing {url})"
+                self.health.fail(TASK, "; ".join(sorted(failed.values())))
+
+        await asyncio.gather(*(ping(hub, url) for hub, url, _ in work))
         for hub in {job[0] for job in work}:
             if hub in failed:
                 count = self.failures[hub] = self.failures.get(hub, 0) + 1
@@ -184,9 +199,7 @@ class Publisher:
             else:
                 self.failures.pop(hub, None)
                 self.retry_at.pop(hub, None)
-        if failed:
-            self.health.fail(TASK, "; ".join(sorted(failed.values())))
-        else:
+        if not failed and not self.retry_at:
             self.health.ok(TASK)
         try:
             self._save()
