@@ -9,11 +9,13 @@ otherwise fill the gap from today's date and the output would depend on the cloc
 
 from __future__ import annotations
 
+import functools
+
 import re
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil import parser as dateutil_parser
 from dateutil.parser import UnknownTimezoneWarning
@@ -46,15 +48,27 @@ class ParsedDate:
     date_only: bool
 
 
+@functools.cache
+def known_zones() -> frozenset[str]:
+    """Every IANA zone name this machine has (tzdata or the system's zoneinfo)."""
+    return frozenset(available_timezones())
+
+
 def zone(name: str) -> ZoneInfo:
-    """The IANA time zone `name` (e.g. "America/New_York"); DateError if unknown."""
+    """The IANA time zone `name` (e.g. "America/New_York"); DateError if unknown.
+
+    Only names of the zone database are looked up: zoneinfo reads `name` as a path, and
+    raises OSError for a 400-character name or IsADirectoryError for "America"."""
+    if name not in known_zones():
+        shown = name if len(name) <= 60 else name[:60] + "…"
+        raise DateError(
+            f"unknown time zone {shown!r}; use an IANA name such as 'Europe/Berlin' "
+            "or 'America/New_York'"
+        )
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise DateError(
-            f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin' "
-            "or 'America/New_York'"
-        ) from error
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:  # a damaged zone file
+        raise DateError(f"time zone {name!r} cannot be read ({error})") from error
 
 
 def parse_date(text: str, default_zone: ZoneInfo) -> ParsedDate:

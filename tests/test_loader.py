@@ -281,6 +281,22 @@ BROKEN = [
         ],
     ),
     (
+        "a time zone name zoneinfo would read as a path too long to open",
+        {"site.yaml": MINIMAL["site.yaml"].replace("America/New_York", "a" * 400)},
+        [
+            f"cfg/site.yaml:6: site.timezone: unknown time zone '{'a' * 60}…'; use an IANA "
+            "name such as 'Europe/Berlin' or 'America/New_York'"
+        ],
+    ),
+    (
+        "a time zone name that is a folder of the zone database",
+        {"x.yaml": EVENT + "  start: 2026-12-10T18:00\n  timezone: America\n"},
+        [
+            "cfg/x.yaml:10: item.timezone: unknown time zone 'America'; use an IANA name "
+            "such as 'Europe/Berlin' or 'America/New_York'"
+        ],
+    ),
+    (
         "event field on an article",
         {"x.yaml": ITEM + "  start: 2026-12-10T18:00\n"},
         [
