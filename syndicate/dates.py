@@ -10,7 +10,6 @@ otherwise fill the gap from today's date and the output would depend on the cloc
 from __future__ import annotations
 
 import functools
-
 import re
 import warnings
 from dataclasses import dataclass
