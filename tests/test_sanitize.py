@@ -53,3 +53,17 @@ def test_plain_text_becomes_escaped_paragraphs():
 
 def test_html_to_text_unescapes_and_spaces_blocks():
     assert html_to_text("<p>a &amp; b</p><p>c</p>") == "a & b c"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "data:text/html,<b>x",
+     "data:image/svg+xml;base64,PHN2Zz4=", "vbscript:msgbox(1)", "file:///etc/passwd",
+     "blob:https://example.org/x", "ftp://example.org/x", "about:blank", "jar:x!/", "ws://x",
+     "tel:+1555", "sms:+1555", "chrome://settings", "view-source:https://example.org/"],
+)  # fmt: skip
+@pytest.mark.parametrize("attribute", [("a", "href"), ("q", "cite")])
+def test_every_url_scheme_but_http_https_and_mailto_is_dropped(url, attribute):
+    tag, name = attribute
+    cleaned = clean_html(f'<{tag} {name}="{url}">x</{tag}>', BASE)
+    assert f"{name}=" not in cleaned, cleaned

@@ -182,3 +182,28 @@ async def test_a_publication_that_cannot_be_built_is_reported_and_retried(serve,
     while (await health())["status"] != "ok":
         assert time.monotonic() - started < 9, await health()
         await asyncio.sleep(0.1)
+
+
+async def test_several_scheduled_items_are_published_each_at_its_own_moment(serve, config):
+    start = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    moments = {"third": start + timedelta(hours=3), "first": start + timedelta(hours=1),
+               "second": start + timedelta(hours=2)}  # fmt: skip
+    for name, moment in moments.items():  # (written in another order than they fall due)
+        add(config, name, scheduled_item(name, moment))
+    clock = FakeClock(start)
+    client = await serve(Settings(config=config, watch=False, access_log=False), clock)
+
+    async def titles() -> set[str]:
+        body = await (await client.get("/feed.atom")).read()
+        return {e.title for e in feedparser.parse(body).entries if e.title.startswith("Sched")}
+
+    for done, name in enumerate(["first", "second", "third"], 1):
+        health = await (await client.get("/healthz")).json()
+        assert health["scheduled"]["next_publication"] == moments[name].isoformat()
+        clock.advance(moments[name])
+        expected = {f"Scheduled {n}" for n in ["first", "second", "third"][:done]}
+        for _ in range(100):
+            if await titles() == expected:
+                break
+            await asyncio.sleep(0.02)
+        assert await titles() == expected

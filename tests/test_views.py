@@ -93,3 +93,24 @@ async def test_views_are_the_same_bytes_for_the_same_content_and_moment(serve):
         a, b = await first.get(path), await second.get(path)
         assert await a.read() == await b.read(), path
         assert a.headers["ETag"] == b.headers["ETag"]
+
+
+RACE_ENDS = datetime(2026, 12, 10, 19, 30, tzinfo=UTC)
+
+
+async def test_an_event_ending_exactly_now_is_past_not_upcoming(serve):
+    client = await serve(
+        Settings(config=CONTENT, watch=False, access_log=False), FakeClock(RACE_ENDS)
+    )
+    assert await ids(client, UPCOMING) == [FILMS]
+    assert await ids(client, PAST) == [RACE, LOCKING]
+    assert await calendar_uids(client, UPCOMING) == [FILMS]
+
+
+def test_the_next_view_change_after_an_event_ends_exactly_now_is_a_later_one():
+    from syndicate.feeds import next_view_change
+    from syndicate.loader import load_catalog
+
+    catalog = load_catalog(CONTENT)
+    assert next_view_change(catalog, RACE_ENDS) == datetime(2027, 1, 14, 21, 0, tzinfo=UTC)
+    assert next_view_change(catalog, BEFORE_RACE_ENDS) == RACE_ENDS

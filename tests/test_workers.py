@@ -8,6 +8,7 @@ every wait under 20 s.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -118,6 +119,16 @@ def test_two_workers_answer_on_one_port_and_healthz_says_which(pool: LiveServer)
     assert all(
         w["running"] and w["version"] == view["snapshot"]["version"] for w in listed.values()
     )
+
+
+def test_every_worker_s_healthz_lists_every_worker_with_its_own_pid(pool: LiveServer):
+    views = on_each_worker(pool.url, 2, lambda conn: json.loads(get(conn, "/healthz").body))  # type: ignore[attr-defined]
+    pids = {index: view["pool"]["answered_by"]["pid"] for index, view in views.items()}
+    assert len(set(pids.values())) == 2
+    for index, view in views.items():  # as each worker reads the others' status files
+        listed = {w["index"]: w for w in view["pool"]["workers"]}
+        assert {i: w["pid"] for i, w in listed.items()} == pids, index
+        assert all(w["running"] for w in listed.values()), index
 
 
 def test_workers_agree_on_bytes_and_etags_of_every_representation(pool: LiveServer):
@@ -384,3 +395,40 @@ def test_every_worker_reports_the_websub_changes_the_pinging_worker_has_pending(
     for board in boards:
         text = board.metrics.exposition()[0].decode()
         assert "syndicate_websub_pending 7.0" in text, board.member.index
+
+
+async def test_a_worker_s_status_is_on_file_before_it_takes_its_first_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import asyncio
+
+    from syndicate.settings import Settings
+    from syndicate.web import board, service
+    from syndicate.web.member import Member
+    from tests.live import free_port
+
+    async def late_heartbeats(self, stop, pool_gone):  # type: ignore[no-untyped-def]
+        await stop.wait()  # a loaded machine: the heartbeat task has not run yet
+
+    monkeypatch.setattr(board.Board, "run", late_heartbeats)
+    port = free_port()
+    member = Member(0, 2, tmp_path, os.getpid())
+    settings = Settings(config=CONTENT, port=port, watch=False, access_log=False)
+    serving = asyncio.create_task(service.serve(settings, member))
+    try:
+        for _ in range(500):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.01)
+                continue
+            writer.close()
+            break
+        else:
+            pytest.fail("the worker never took a connection")
+        status = json.loads(member.status_path().read_bytes())  # on file already
+        assert status["pid"] == os.getpid() and status["version"]
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving

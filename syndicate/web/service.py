@@ -223,6 +223,10 @@ async def serve(settings: Settings, member: Member | None = None) -> None:
     )
     runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
+    if service.board is not None:
+        # On file before the first connection: a worker that lists itself as running (from
+        # its own memory) is then one every other worker can read, too.
+        service.board.member.write_status(service.board.status())
     await web.SockSite(runner, sock).start()
     _log_addresses(settings, service)
     stopping = asyncio.Event()
