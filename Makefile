@@ -66,8 +66,14 @@ run: install
 check: install
 	$(BIN)/syndicate check $(CONFIG)
 
+# Test files run in parallel, four processes (on two cores: many tests wait on servers,
+# sleeps and browsers), each file in one process so its shared fixtures start once; the
+# 15 slowest tests are listed at the end. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 4
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 test: install-test system-deps $(AXE)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) --durations=15
 
 # The property tests with many more examples than `make test` runs.
 test-slow: install-test

@@ -112,7 +112,7 @@ def main() -> int:
             result = subprocess.run(
                 # Not the test that mutants apply: a mutant removes its own code by design.
                 [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                 "--ignore=tests/test_mutants_apply.py"],
+                 "-n", "4", "--dist", "loadfile", "--ignore=tests/test_mutants_apply.py"],
                 cwd=copy, capture_output=True, text=True, timeout=900,
             )  # fmt: skip
             caught = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
