@@ -102,7 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a worker address (repeat for several machines; default 127.0.0.1:8080)",
     )
     nginx.add_argument("--listen", default="80", help="nginx's listen value (default 80)")
-    nginx.add_argument("--server-name", default="_", help="server_name (default _)")
+    nginx.add_argument(
+        "--server-name",
+        help="server_name: the host clients ask for (default: the host of "
+        "SYNDICATE_PUBLIC_URL, else _, which another default_server, such as Debian's "
+        "default site, takes precedence over)",
+    )
     nginx.add_argument(
         "--cache-dir", default="/var/cache/nginx/syndicate", help="where nginx keeps the cache"
     )
@@ -157,11 +162,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _nginx_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     upstreams = args.upstream or ["127.0.0.1:8080"]
-    for value in [*upstreams, args.listen, args.server_name, args.cache_dir, args.cache_size]:
+    server_name = args.server_name or _public_host() or "_"
+    for value in [*upstreams, args.listen, server_name, args.cache_dir, args.cache_size]:
         if not value or any(c in value for c in ";{}#\"'\n\r") or value != value.strip():
             parser.error(f"{value!r} cannot go into an nginx configuration")
-    tier = CacheTier(upstreams, args.listen, args.server_name, args.cache_dir, args.cache_size)
+    tier = CacheTier(upstreams, args.listen, server_name, args.cache_dir, args.cache_size)
     return cache_tier(tier)
+
+
+def _public_host() -> str | None:
+    """The host name of SYNDICATE_PUBLIC_URL, if it is set and valid."""
+    from urllib.parse import urlsplit
+
+    try:
+        public = Settings.from_env().public_url
+    except SettingError:
+        return None
+    return urlsplit(public).hostname if public else None
 
 
 def _workers(count: int | None) -> int | None:

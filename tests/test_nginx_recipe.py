@@ -1,0 +1,138 @@
+"""docs/deployment.md's nginx recipe, run as written on a copy of Debian's stock /etc/nginx
+(`nginx.conf` including `conf.d/*.conf` and `sites-enabled/default`, whose server is the
+`default_server`).
+
+Only what a test must not touch on the machine is moved into a temporary folder: the
+configuration tree, the cache folder, the pid file, logs and nginx's temporary files, and
+the port (80 becomes a free one on 127.0.0.1). nginx's worker user becomes root so it can
+reach the test's private temporary folder. Everything else is the recipe's own commands.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CONTENT
+from tests.live import ROOT, free_port, live_server, need
+
+STOCK = Path("/etc/nginx")
+
+
+def recipe() -> list[str]:
+    """The recipe's commands, joined where a line ends with a backslash."""
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    block = re.search(r"```sh\n# recipe: nginx caching tier\n(.*?)```", text, re.S)
+    assert block, "docs/deployment.md has no nginx recipe block"
+    return [line for line in block.group(1).replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def stock_copy(tmp: Path, port: int) -> Path:
+    """Debian's /etc/nginx copied under `tmp`, its runtime paths moved there too."""
+    if not (STOCK / "nginx.conf").exists() or not (STOCK / "sites-enabled" / "default").exists():
+        message = "Debian's stock /etc/nginx is not installed (apt-get install nginx-light)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    etc = tmp / "etc" / "nginx"
+    shutil.copytree(STOCK, etc, symlinks=False)
+    conf = (etc / "nginx.conf").read_text()
+    conf = conf.replace("/etc/nginx", str(etc)).replace("user www-data;", "user root;")
+    conf = re.sub(r"(?m)^pid .*$", f"pid {tmp}/nginx.pid;", conf)
+    conf = re.sub(r"(?m)^(\s*)error_log .*$", rf"\1error_log {tmp}/error.log;", conf)
+    conf = re.sub(r"(?m)^(\s*)access_log .*$", rf"\1access_log {tmp}/access.log;", conf)
+    temporary = "".join(
+        f"\t{kind}_temp_path {tmp}/{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = conf.replace("http {\n", "http {\n" + temporary, 1)
+    (etc / "nginx.conf").write_text(conf)
+    default = etc / "sites-enabled" / "default"
+    site = default.read_text()
+    site = re.sub(r"(?m)^\s*listen \[::\]:80 default_server;\n", "", site)
+    site = site.replace("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;")
+    default.write_text(site)
+    return etc
+
+
+def get(url: str, host: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_the_nginx_recipe_works_as_written_on_debian_s_stock_configuration(tmp_path: Path):
+    nginx = need("nginx")
+    port = free_port()
+    etc = stock_copy(tmp_path, port)
+    with live_server(CONTENT, tmp_path / "service.log") as service:
+        upstream = service.url.removeprefix("http://")
+        for command in recipe():
+            if command.startswith("systemctl "):
+                continue  # nginx is started below, by this test, and stopped by PID
+            command = (
+                command.replace("/etc/nginx", str(etc))
+                .replace("/var/cache/nginx", str(tmp_path / "var" / "cache" / "nginx"))
+                .replace("--upstream 127.0.0.1:8080", f"--upstream {upstream}")
+                .replace("--listen 80", f"--listen 127.0.0.1:{port}")
+                .replace("nginx -t", f"{nginx} -t -c {etc}/nginx.conf")
+            )
+            if command.startswith("syndicate "):
+                command = f"{sys.executable} -m {command}"
+            done = subprocess.run(
+                command, shell=True, capture_output=True, text=True, cwd=ROOT, timeout=30
+            )
+            assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
+        process = subprocess.Popen(
+            [nginx, "-c", str(etc / "nginx.conf"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    status, headers, body = get(url + "/feed.atom", "feeds.example.org")
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                pytest.fail("nginx did not start:\n" + (tmp_path / "error.log").read_text())
+            assert status == 200 and body.startswith(b"<?xml") and b"<feed" in body
+            assert headers.get("X-Cache-Status") == "MISS"
+            assert get(url + "/feed.atom", "feeds.example.org")[1].get("X-Cache-Status") == "HIT"
+            other = get(url + "/", "another.example.org")  # Debian's default site: untouched
+            assert b"Welcome to nginx" in other[2] or other[0] == 404
+        finally:
+            process.send_signal(signal.SIGQUIT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.parametrize(
+    ("public_url", "server_name"),
+    [("https://feeds.example.org/", "feeds.example.org"), ("", "_")],
+)
+def test_nginx_config_names_the_public_url_s_host_unless_told_otherwise(public_url, server_name):
+    environment = {**os.environ, "SYNDICATE_PUBLIC_URL": public_url}
+    printed = subprocess.run(
+        [sys.executable, "-m", "syndicate", "nginx-config"],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=environment,
+    ).stdout  # fmt: skip
+    assert f"    server_name {server_name};\n" in printed
+    assert ("default_server" in printed) == (server_name == "_")  # the warning, only then
