@@ -15,7 +15,8 @@ major version, `v2`, served beside `v1`.
 
 * `/assets/pages.{hash}.css` and `/assets/pages.{hash}.js`: the feeds page's, topic pages'
   and iframe pages' style and behaviour (copy buttons, the embed builder), immutable. Files,
-  not inline, so the pages can forbid inline script and style in their CSP.
+  not inline, so the pages can forbid inline script and style in their CSP. And
+  `/assets/icon.{hash}.svg`, the pages' icon (a feed symbol), so browsers find one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from syndicate import urls
 
 MEDIA_TYPE = "text/javascript"
 STYLE_MEDIA_TYPE = "text/css"
+ICON_MEDIA_TYPE = "image/svg+xml"
 STABLE = "stable"  # cache policy names, turned into Cache-Control by web/responses.py
 IMMUTABLE = "immutable"
 
@@ -60,6 +62,9 @@ def page_assets() -> dict[str, Asset]:
         body = _static(f"pages.{kind}")
         path = urls.page_asset_path(kind, content_hash(body))
         found[kind] = Asset(path, f"page-{kind}", media_type, body, IMMUTABLE)
+    icon = _static("icon.svg")
+    found["icon"] = Asset(urls.icon_path(content_hash(icon)), "page-icon", ICON_MEDIA_TYPE,
+                          icon, IMMUTABLE)  # fmt: skip
     return found
 
 

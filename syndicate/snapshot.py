@@ -53,6 +53,8 @@ def discovery_documents(catalog: Catalog) -> dict[str, Document]:
     documents: dict[str, Document] = {
         urls.INDEX_PATH: ("html", html, pages.front_page, PAGE_HEADERS),
         urls.FEEDS_JSON_PATH: ("feeds-json", json, discovery.feeds_json, ()),
+        urls.DEVELOPERS_PATH: ("developers-page", html, pages.developers_page, PAGE_HEADERS),
+        urls.ROBOTS_PATH: ("robots", "text/plain; charset=utf-8", pages.robots, ()),
     }
     for slug in catalog.topics:
         documents[urls.topic_page_path(slug)] = (

@@ -38,6 +38,8 @@ ALL = "feed"  # the file name of "every type" feeds
 FRAME_PREFIX = "/embed"  # iframe pages: /embed/topics/harm-reduction/feed.html
 INDEX_PATH = "/"
 FEEDS_JSON_PATH = "/feeds.json"
+DEVELOPERS_PATH = "/developers/"  # what the feeds carry beyond their formats, for developers
+ROBOTS_PATH = "/robots.txt"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 OPML_FORMAT = "atom"  # the format `/feeds.opml` lists; readers import each feed once
@@ -145,6 +147,11 @@ def embed_script_path(version: int, content_hash: str | None = None) -> str:
 def embed_style_path(version: int) -> str:
     """The stylesheet that reserves the embed's space before its script runs: `/embed/v1.css`."""
     return f"/embed/v{version}.css"
+
+
+def icon_path(content_hash: str) -> str:
+    """Our pages' icon, by content: `/assets/icon.{hash}.svg`."""
+    return f"/assets/icon.{content_hash}.svg"
 
 
 def page_asset_path(kind: str, content_hash: str) -> str:

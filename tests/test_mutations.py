@@ -148,6 +148,10 @@ def check_every_representation(config: Path) -> None:
             ElementTree.fromstring(rep.body)
         elif rep.format == "feeds-json":
             json.loads(rep.body)
+        elif rep.format == "robots":
+            assert rep.body.decode("utf-8").startswith("# "), path  # one comment line per line
+            assert all(line.startswith(("#", "User-agent:", "Disallow:"))
+                       for line in rep.body.decode("utf-8").splitlines()), path  # fmt: skip
         elif rep.format.startswith(("embed", "page-")):
             continue  # the embed's and the pages' scripts and styles: code, not content
         else:

@@ -120,12 +120,65 @@ def test_copy_buttons_copy_the_url(service, page):
     assert copied == button.get_attribute("data-copy") == f"{service.url}{TOPIC}feed.atom"
 
 
-def test_pages_screenshots_for_a_person_to_look_at(service, page):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for name, path in (("front", "/"), ("topic", TOPIC)):
+@pytest.mark.parametrize("width", [360, 1280])
+@pytest.mark.parametrize(
+    ("name", "path"), [("front", "/"), ("topic", TOPIC), ("developers", "/developers/")]
+)
+def test_pages_fit_a_phone_and_a_desktop_without_scrolling_sideways(
+    service, page, name, path, width
+):
+    page.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    try:
         page.get(service.url + path)
-        page.save_screenshot(str(SCREENSHOTS / f"page-{name}.png"))
-    assert (SCREENSHOTS / "page-topic.png").stat().st_size > 0
+        if path == TOPIC:
+            wait_for(
+                page,
+                "document.querySelector('syndicate-feed').shadowRoot?.querySelector('.loaded')",
+            )
+        page.execute_script("document.querySelectorAll('details').forEach((d) => d.open = true)")
+        overflow = page.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{overflow} px wider than a {width} px screen"
+        assert accessibility_violations(page) == []
+        assert problems(page) == []
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.save_screenshot(str(SCREENSHOTS / f"page-{name}-{width}.png"))
+    finally:
+        page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert (SCREENSHOTS / f"page-{name}-{width}.png").stat().st_size > 0
+
+
+@pytest.fixture(scope="module")
+def cancelled(tmp_path_factory):
+    """A live service of content with a cancelled event."""
+    from tests.conftest import MINIMAL, write_config
+
+    folder = write_config(tmp_path_factory.mktemp("cancelled") / "content", MINIMAL)
+    items = folder / "items.yaml"
+    items.write_text(items.read_text().replace(
+        "    start: 2026-12-10T18:30\n",
+        "    start: 2027-12-10T18:30\n    status: cancelled\n"
+        "    changes: [{date: 2026-11-03T10:00, note: Called off.}]\n",
+    ))  # fmt: skip
+    with live_server(folder, tmp_path_factory.mktemp("cancelled-log") / "log") as live:
+        yield live
+
+
+@pytest.mark.parametrize("path", ["/", "/topics/health/", "/embed/topics/health/feed.html"])
+def test_a_cancelled_event_is_struck_through_on_every_page(cancelled, page, path):
+    page.get(cancelled.url + path)
+    links = page.find_elements("css selector", "li[class*='item--cancelled'] a")
+    assert links
+    for link in links:
+        assert "Cancelled: A talk" in link.text
+        style = page.execute_script(
+            "return getComputedStyle(arguments[0]).textDecorationLine", link
+        )
+        assert "line-through" in style, path
 
 
 HOSTILE = (

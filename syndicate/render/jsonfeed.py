@@ -35,7 +35,7 @@ SCHEMA_ORG_STATUS = {
     EventStatus.MOVED_ONLINE: "https://schema.org/EventMovedOnline",
 }
 MEDIA_TYPE = "application/feed+json"
-EXTENSIONS_DOC = "/#extensions"
+EXTENSIONS_DOC = "/developers/#extensions"
 
 
 def _person(person: Person) -> dict[str, str]:
