@@ -191,12 +191,13 @@ def test_a_strict_csp_page_shows_it_with_no_violation_cookie_storage_or_shift(
     service, partner, page
 ):
     src = f"{service.url}/topics/harm-reduction/feed.json"
-    body = snippet(service.url, src, 'limit="5" summary')
+    count = len(feed(src)["items"])  # (a limit over it shrinks once loaded: a shift)
+    body = snippet(service.url, src, f'limit="{count}" summary')
     url = partner.page("/strict.html", body, **{"Content-Security-Policy": strict_csp(service.url)})
     page.get(url)
     wait_for(page, LOADED)
     page.execute_script("return new Promise((done) => setTimeout(done, 500))")
-    assert len(shown(page)) == min(5, len(feed(src)["items"])) > 0
+    assert len(shown(page)) == count > 0
     assert page.execute_script("return window.__violations") == []
     assert not [m for m in console(page) if "Content Security Policy" in m["message"]]
     assert page.execute_script("return window.__cls") == 0
@@ -294,3 +295,94 @@ def test_links_show_focus_and_text_follows_its_own_direction(service, partner, p
         f"const a = {SHADOW}.activeElement; return a && [a.getAttribute('part'), getComputedStyle(a).outlineStyle]"
     )
     assert outline == ["heading-link", "solid"]
+
+
+def documented_csp(service: str) -> str:
+    """The policy docs/embedding.md gives partners, as written, with FEEDS replaced."""
+    import re
+
+    from tests.live import ROOT
+
+    text = (ROOT / "docs" / "embedding.md").read_text()
+    policy = re.search(r"```text\n\s*(default-src [^\n]+)\n", text)
+    assert policy, "docs/embedding.md gives no Content-Security-Policy"
+    return policy.group(1).replace("https://FEEDS", service)
+
+
+def test_the_documented_csp_lets_a_page_use_the_component_and_the_iframe(service, partner, page):
+    src = f"{service.url}/topics/harm-reduction/feed.json"
+    frame = f"{service.url}/embed/topics/harm-reduction/feed.html"
+    body = snippet(service.url, src, 'limit="3" images').replace(
+        '<p id="below">',
+        f'<iframe id="frame" src="{frame}" title="Harm Reduction" width="100%" height="300" '
+        'sandbox="allow-popups allow-top-navigation-by-user-activation"></iframe><p id="below">',
+    )
+    url = partner.page("/documented-csp.html", body,
+                       **{"Content-Security-Policy": documented_csp(service.url)})  # fmt: skip
+    page.get(url)
+    wait_for(page, LOADED)
+    wait_for(
+        page, "document.getElementById('frame').contentDocument === null"
+    )  # loaded, cross-origin
+    page.switch_to.frame(page.find_element("id", "frame"))
+    try:
+        assert page.find_elements("css selector", ".syndicate-feed__item")
+    finally:
+        page.switch_to.default_content()
+    assert page.execute_script("return window.__violations") == []
+    assert not [m for m in console(page) if "Content Security Policy" in m["message"]]
+
+
+def test_each_element_fetches_its_feed_once_whatever_its_attributes(service, partner, page):
+    base = f"{service.url}/topics/harm-reduction"
+    elements = "".join(
+        f'<syndicate-feed src="{base}/feed.json" type="{t}" view="{v}" limit="2" lang="en" '
+        f'heading-level="3"></syndicate-feed>'
+        for t, v in (("events", "upcoming"), ("events", "past"), ("voices", ""))
+    )
+    body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Partner</title>
+<link rel="stylesheet" href="{service.url}/embed/v1.css">
+<script type="module" src="{service.url}/embed/v1.js"></script></head>
+<body><main><h1>Three embeds</h1>{elements}</main></body></html>"""
+    page.get(partner.page("/three.html", body))
+    wait_for(
+        page,
+        "[...document.querySelectorAll('syndicate-feed')].every((e) => e.shadowRoot?.querySelector('.loaded'))",
+    )
+    page.execute_script("return new Promise((done) => setTimeout(done, 300))")
+    fetched = page.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name)"
+        ".filter((name) => name.endsWith('.json'))"
+    )
+    assert sorted(fetched) == sorted(
+        [f"{base}/events/upcoming.json", f"{base}/events/past.json", f"{base}/voices.json"]
+    )
+
+
+def test_a_feed_with_fewer_items_than_the_limit_leaves_no_blank_block(service, partner, page):
+    src = f"{service.url}/topics/harm-reduction/events/past.json"
+    count = len(feed(src)["items"])
+    assert 0 < count < 5
+    two = snippet(service.url, src, 'limit="5"') + snippet(service.url, src, f'limit="{count}"')
+    page.get(partner.page("/fewer.html", two.replace("<!doctype html>", "", 1)))
+    wait_for(
+        page,
+        "[...document.querySelectorAll('syndicate-feed')].every((e) => e.shadowRoot?.querySelector('.loaded'))",
+    )
+    heights = page.execute_script(
+        "return [...document.querySelectorAll('syndicate-feed')].map((e) => e.getBoundingClientRect().height)"
+    )
+    assert heights[0] == heights[1]  # asked for 5, it holds as much as one asked for `count`
+
+
+def test_the_component_writes_dates_as_the_iframe_page_does(service, partner, page):
+    for name in ("events", "voices"):
+        src = f"{service.url}/topics/harm-reduction/{name}.json"
+        page.get(partner.page(f"/dates-{name}.html", snippet(service.url, src, 'limit="10"')))
+        wait_for(page, LOADED)
+        component = page.execute_script(
+            f"return [...{SHADOW}.querySelectorAll('time')].map((t) => t.textContent)"
+        )
+        page.get(f"{service.url}/embed/topics/harm-reduction/{name}.html")
+        frame = [t.text for t in page.find_elements("css selector", "time")]
+        assert component == frame and component, name

@@ -37,6 +37,7 @@ a{color:var(--fg-link);text-underline-offset:.15em}
 a:focus-visible{outline:2px solid var(--fg-link);outline-offset:2px;border-radius:2px}
 [part~=cancelled] [part~=link]{text-decoration-line:line-through}
 [part~=status]{font-weight:600}
+[part~=empty]{margin:0;padding:.45em 0;border-top:1px solid var(--rule);color:var(--fg-muted)}
 .loaded slot,.box:not(.loaded) .feed{display:none}
 `;
 const SHEET = new CSSStyleSheet();
@@ -75,29 +76,19 @@ function feedURL(src, type, view) {
   return url;
 }
 
-function formatDay(value, lang, zone) {
-  const date = new Date(value.length === 10 ? `${value}T12:00:00Z` : value);
-  if (Number.isNaN(date.getTime())) return null;
-  const options = { year: "numeric", month: "long", day: "numeric", timeZone: zone };
-  return new Intl.DateTimeFormat(lang, options).format(date);
-}
-
-/** An event's schedule in `lang`, in the event's own zone (its name shown). */
-function formatEvent(event, lang) {
-  const start = text(event.start), end = text(event.end);
-  if (!DATE.test(start) || (end && !DATE.test(end))) return text(event.text);
-  const allDay = event.all_day === true;
-  const options = allDay
-    ? { weekday: "short", year: "numeric", month: "long", day: "numeric", timeZone: "UTC" }
-    : { weekday: "short", year: "numeric", month: "long", day: "numeric", hour: "numeric",
-        minute: "2-digit", timeZone: text(event.timezone) || undefined, timeZoneName: "short" };
-  const parse = (value) => new Date(allDay ? `${value.slice(0, 10)}T12:00:00Z` : value);
+/** A publication date as the feeds' own pages write it, day month year ("5 November
+ * 2026"), with the month in `lang`: the date as the feed gives it, never shifted by the
+ * reader's zone. */
+function formatDay(value, lang) {
+  const [year, month, day] = value.slice(0, 10).split("-").map(Number);
+  const noon = new Date(Date.UTC(year, month - 1, day, 12));
+  let name;
   try {
-    const format = new Intl.DateTimeFormat(lang, options);
-    return end ? format.formatRange(parse(start), parse(end)) : format.format(parse(start));
+    name = new Intl.DateTimeFormat(lang, { month: "long", timeZone: "UTC" }).format(noon);
   } catch {
-    return text(event.text);  // an unknown zone or language: the feed's own wording
+    name = new Intl.DateTimeFormat("en", { month: "long", timeZone: "UTC" }).format(noon);
   }
+  return `${day} ${name} ${year}`;
 }
 
 class SyndicateFeed extends HTMLElement {
@@ -121,12 +112,27 @@ class SyndicateFeed extends HTMLElement {
   }
 
   connectedCallback() {
-    this.rows.replaceSync(`:host{--rows:${this.limit}}`);  // space reserved before loading
-    this.load();
+    if (!this.shown) this.reserve(this.limit);  // space reserved before loading
+    this.schedule();
   }
 
   attributeChangedCallback() {
-    if (this.isConnected) this.connectedCallback();
+    if (this.isConnected) this.schedule();
+  }
+
+  /** One load for every change made together: an element upgraded with its attributes
+   * hears of each of them, and of its connection, in one go. */
+  schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      if (this.isConnected) this.load();
+    });
+  }
+
+  reserve(rows) {
+    this.rows.replaceSync(`:host{--rows:${rows}}`);
   }
 
   async load() {
@@ -134,13 +140,20 @@ class SyndicateFeed extends HTMLElement {
     let url;
     try {
       url = feedURL(this.getAttribute("src") || "", this.getAttribute("type"), this.getAttribute("view"));
+      if (this.shown && this.shown.url === url.href) {  // only how it shows changed
+        this.render(this.shown.feed, url);
+        return;
+      }
       const response = await fetch(url, { credentials: "omit", headers: { Accept: "application/feed+json" } });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const feed = await response.json();
       if (!feed || !Array.isArray(feed.items) || !text(feed.version).startsWith("https://jsonfeed.org/version/1")) {
         throw new Error("not a JSON Feed");
       }
-      if (request === this.request) this.render(feed, url);
+      if (request === this.request) {
+        this.shown = { url: url.href, feed };
+        this.render(feed, url);
+      }
     } catch (error) {
       if (request !== this.request || this.warned) return;
       this.warned = true;  // one warning per element; the partner's own content stays
@@ -162,9 +175,13 @@ class SyndicateFeed extends HTMLElement {
     for (const item of feed.items.slice(0, this.limit)) {
       if (item && typeof item === "object") list.append(this.item(item, base, lang, level + 1));
     }
-    wrapper.append(heading, list);
+    wrapper.append(heading, list.childElementCount ? list : el("p", "empty", "Nothing here yet."));
     this.box.replaceChildren(document.createElement("slot"), wrapper);
     this.box.classList.add("loaded");
+    // As many rows as there are items: fewer than `limit` leaves no blank block (`loaded`
+    // lifts the space embed.css reserved on the element itself).
+    this.reserve(Math.max(list.childElementCount, 1));
+    this.setAttribute("loaded", "");
   }
 
   item(item, base, lang, level) {
@@ -187,7 +204,7 @@ class SyndicateFeed extends HTMLElement {
     const time = el("time", "date");
     if (event) {
       const place = event.location && typeof event.location === "object" ? text(event.location.text) : "";
-      time.textContent = formatEvent(event, lang);
+      time.textContent = text(event.text);  // the feed's own words, as its pages write them
       if (DATE.test(text(event.start))) time.dateTime = event.start;
       meta.append(time);
       const where = place || (safeURL(event.online_url, base) ? "Online" : "");
