@@ -10,7 +10,9 @@ as 200, 200 gzip and 304:
 * the service against nginx serving the static export with its `_nginx.conf`
   (information: it depends on the machine more than on this code);
 * nginx as the caching tier (`syndicate nginx-config`, cache hits) against nginx serving
-  the static export: what the cache costs over plain files.
+  the static export: what the cache costs over plain files;
+* nginx over a live export (`serve --export`) against nginx over a static export of the
+  same content, and the time from an edit to nginx serving it.
 
 Large catalogs (bench/large.py, content from bench/generate.py): 10,000 items over 50 topics
 and 100,000 over 500: first build, one-item edit, peak memory with two snapshots alive,
@@ -50,7 +52,7 @@ from serving import (
 PATH = "/topics/harm-reduction/feed.atom"
 PUBLIC_URL = "https://feeds.example.org"
 CASES = ("200", "200 gzip", "304")
-SERVERS = ("service", "service+log", "aiohttp", "nginx", "nginx cache")
+SERVERS = ("service", "service+log", "aiohttp", "nginx", "nginx cache", "nginx live")
 
 
 def measure(tmp: Path) -> tuple[dict[str, dict[str, dict[str, float]]], int]:
@@ -58,6 +60,7 @@ def measure(tmp: Path) -> tuple[dict[str, dict[str, dict[str, float]]], int]:
     log_on = os.environ.get("BENCH_ACCESS_LOG", "true") == "true"
     nginx_log = "{}/access.log" if log_on else "off"
     ports = dict(zip(SERVERS, free_ports(len(SERVERS)), strict=True))
+    exporting_port = free_ports(1)[0]  # the service keeping the live export
     out = tmp / "static"
     subprocess.run([PYTHON, "-m", "syndicate", "build", "--config", "feeds_config", "--public-url",
                     PUBLIC_URL, "--nginx-listen", f"127.0.0.1:{ports['nginx']}", str(out)],
@@ -67,6 +70,9 @@ def measure(tmp: Path) -> tuple[dict[str, dict[str, dict[str, float]]], int]:
         "service": serve("service", ports["service"], tmp, {**env, "SYNDICATE_ACCESS_LOG": "false"}),
         "service+log": serve("service+log", ports["service+log"], tmp, {**env, "SYNDICATE_ACCESS_LOG": "true"}),
         "nginx": nginx(tmp / "nginx", (out / "_nginx.conf").read_text(), nginx_log.format(tmp / "nginx")),
+        "exporting": serve("exporting", exporting_port, tmp, {
+            **env, "SYNDICATE_ACCESS_LOG": "false", "SYNDICATE_EXPORT_DIR": str(tmp / "live"),
+            "SYNDICATE_EXPORT_LISTEN": f"127.0.0.1:{ports['nginx live']}"}),
     }  # fmt: skip
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
@@ -89,7 +95,15 @@ def measure(tmp: Path) -> tuple[dict[str, dict[str, dict[str, float]]], int]:
         processes["nginx cache"] = nginx(
             tmp / "nginx-cache", tier, nginx_log.format(tmp / "nginx-cache")
         )
-        for name in ("aiohttp", "nginx", "nginx cache"):
+        wait_up(f"http://127.0.0.1:{exporting_port}/healthz", processes["exporting"], "exporting",
+                tmp / "exporting.log")  # fmt: skip
+        while not (tmp / "live" / ".syndicate-export.json").exists():
+            time.sleep(0.05)
+        processes["nginx live"] = nginx(
+            tmp / "nginx-live", (tmp / "live" / "_nginx.conf").read_text(),
+            nginx_log.format(tmp / "nginx-live"),
+        )  # fmt: skip
+        for name in ("aiohttp", "nginx", "nginx cache", "nginx live"):
             wait_up(urls[name] + PATH, processes[name], name, tmp / "bare.log")
         bodies = {
             name: fetch(url + PATH, {"Accept-Encoding": "identity"}) for name, url in urls.items()
@@ -106,6 +120,42 @@ def measure(tmp: Path) -> tuple[dict[str, dict[str, dict[str, float]]], int]:
                     headers = {"If-None-Match": bodies[name][1]["ETag"]}
                 results[case][name] = wrk(url + PATH, headers)
         return results, len(bodies["nginx"][0])
+    finally:
+        for process in processes.values():
+            stop(process)
+
+
+def edit_to_nginx(tmp: Path, edits: int = 7) -> list[float]:
+    """Seconds from an edit of the content to nginx serving it over a live export
+    (`serve --export` watching the folder), for `edits` edits one after another."""
+    content, out = tmp / "edited", tmp / "edited-out"
+    shutil.copytree(ROOT / "feeds_config", content)
+    service_port, nginx_port = free_ports(2)
+    env = {"SYNDICATE_PUBLIC_URL": PUBLIC_URL, "SYNDICATE_ACCESS_LOG": "false",
+           "SYNDICATE_WATCH": "true", "SYNDICATE_EXPORT_DIR": str(out),
+           "SYNDICATE_EXPORT_LISTEN": f"127.0.0.1:{nginx_port}"}  # fmt: skip
+    processes = {"service": serve("edited", service_port, tmp, env, "--config", str(content))}
+    try:
+        wait_up(f"http://127.0.0.1:{service_port}/healthz", processes["service"], "edited",
+                tmp / "edited.log")  # fmt: skip
+        while not (out / ".syndicate-export.json").exists():
+            time.sleep(0.05)
+        processes["nginx"] = nginx(tmp / "nginx-edited", (out / "_nginx.conf").read_text(), "off")
+        url = f"http://127.0.0.1:{nginx_port}/feed.atom"
+        wait_up(url, processes["nginx"], "nginx", tmp / "edited.log")
+        site = content / "site.yaml"
+        times = []
+        for n in range(edits):
+            marker = f"Edited {n}"
+            site.write_text(site.read_text().replace("title: ", f"title: {marker} ", 1))
+            started = time.monotonic()
+            while marker.encode() not in fetch(url, {"Accept-Encoding": "identity"})[0]:
+                if time.monotonic() - started > 30:
+                    sys.exit("an edit did not reach nginx within 30 s")
+                time.sleep(0.01)
+            times.append(time.monotonic() - started)
+            time.sleep(1.2)  # apart: each edit its own reload
+        return times
     finally:
         for process in processes.values():
             stop(process)
@@ -135,6 +185,7 @@ def main() -> None:
         tmp = Path(name)
         tmp.chmod(0o755)  # nginx's worker may run as another user
         results, size = measure(tmp)
+        edits = sorted(edit_to_nginx(tmp))
         small = large(tmp, 10_000, 50)
         big = large(tmp, 100_000, 500) if os.environ.get("BENCH_LARGE", "1") != "0" else None
 
@@ -151,6 +202,7 @@ def main() -> None:
     comparisons = (  # (what, numerator, denominator, target ratio or None: information)
         ("service / bare aiohttp, same response", "service", "aiohttp", 0.9),
         ("nginx cache hit / nginx static", "nginx cache", "nginx", 0.9),
+        ("nginx over the live export / nginx static", "nginx live", "nginx", 0.97),
         ("service with access log / without", "service+log", "service", None),
         ("service / nginx static", "service", "nginx", None),
     )
@@ -163,6 +215,10 @@ def main() -> None:
             cache_missed |= numerator == "nginx cache" and ok is False
     if cache_missed:
         print("  (where a hit's time goes, in nginx's own instructions: make bench-nginx-hit)")
+    median = edits[len(edits) // 2]
+    print(row(f"edit to nginx over the live export, median of {len(edits)} (s)", median, "info",
+              None, " s"))  # fmt: skip
+    print(row("edit to nginx over the live export, slowest (s)", edits[-1], "info", None, " s"))
     for label, found in (("10k/50", small), ("100k/500", big)):
         if found is None:
             continue

@@ -1,7 +1,8 @@
 """The command line. The only module that prints and exits.
 
     syndicate check [DIR]                 validate the content and print a summary
-    syndicate serve [--config DIR] ...    serve every feed over HTTP
+    syndicate serve [--config DIR] ...    serve every feed over HTTP (--export DIR: and keep
+                                          a static export of it for nginx)
     syndicate build [--config DIR] OUT    write every representation to files
     syndicate nginx-config [--upstream H:P]  nginx as a caching proxy in front of the workers
 
@@ -72,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="public base URL for links (SYNDICATE_PUBLIC_URL; default: the address served)",
     )
+    serve.add_argument(
+        "--export",
+        metavar="DIR",
+        help="keep a static export in DIR in step with what is served, for nginx to serve "
+        "(SYNDICATE_EXPORT_DIR; its _nginx.conf listens on SYNDICATE_EXPORT_LISTEN)",
+    )
     build = commands.add_parser(
         "build", help="write every representation (and its .gz) under OUT, for static hosting"
     )
@@ -133,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=getattr(args, "port", None),
             workers=_workers(getattr(args, "workers", None)),
             public_url=_public_url(args.public_url),
+            export_dir=Path(args.export) if getattr(args, "export", None) else None,
         )
     except SettingError as error:
         parser.error(str(error))

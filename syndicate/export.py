@@ -12,13 +12,18 @@ fields each needs, for static hosts and for nginx.
   (maps from path to value; gzip_static for the .gz files; CORS preflight as the service
   answers it). nginx makes its own ETags (mtime and size): they differ in form from the
   service's, and answer If-None-Match all the same.
+* `OUT/.syndicate-export.json`: what was written (ETag and Last-Modified of each path), so
+  the next export into the same folder, `syndicate build` again or `serve --export` at
+  every reload, writes only what changed and deletes what is gone (`sync_export`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from syndicate import urls
@@ -29,24 +34,88 @@ from syndicate.snapshot import Representation, Snapshot
 
 HEADERS_FILE = "_headers"
 NGINX_FILE = "_nginx.conf"
+MANIFEST_FILE = ".syndicate-export.json"  # what the last sync wrote: path -> ETag, date
 # Fields whose value differs from file to file: each gets a map from path to value.
 MAPPED = ("Cache-Control", "Link", "Content-Security-Policy")
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What a sync changed in the export."""
+
+    written: int  # representations written (each as its file and its .gz)
+    removed: int  # representations gone from the snapshot, whose files were deleted
+    config_changed: bool  # `_headers` or `_nginx.conf` rewritten (nginx then needs a reload)
 
 
 def write_export(
     snapshot: Snapshot, settings: Settings, out: Path, listen: str = "80", report: Report = quiet
 ) -> int:
     """Write the files, `_headers` and `_nginx.conf` under `out`; the number of files."""
+    sync_export(snapshot, settings, out, listen, report)
+    return len(snapshot.representations)
+
+
+def sync_export(
+    snapshot: Snapshot, settings: Settings, out: Path, listen: str = "80", report: Report = quiet
+) -> Synced:
+    """Bring the export in `out` in line with `snapshot`, writing only what changed since
+    the export its manifest (`MANIFEST_FILE`) records: a file whose ETag and Last-Modified
+    are those recorded, and which is there, is left alone; files of representations that
+    are gone are deleted; `_headers` and `_nginx.conf` are replaced only when their text
+    changes. Every file is renamed into place, the manifest last: a sync interrupted at any
+    point is completed by the next one. OSError if `out` cannot be written."""
     policies = cache_policies(settings)
+    recorded = _read_manifest(out)
+    manifest: dict[str, str] = {}
     fields: dict[str, dict[str, str]] = {}
+    written = 0
     total = len(snapshot.representations)
     for done, (path, rep) in enumerate(snapshot.representations.items(), 1):
         report("writing files", done, total)
-        _write(out / urls.file_path(path), rep)
+        target = out / urls.file_path(path)
+        stamp = manifest[path] = f"{rep.etag} {rep.last_modified.timestamp():.0f}"
+        if recorded.get(path) != stamp or not target.exists():
+            _write(target, rep)
+            written += 1
         fields[path] = representation_fields(rep, policies)
-    (out / HEADERS_FILE).write_text(headers_file(fields), encoding="utf-8")
-    (out / NGINX_FILE).write_text(nginx_static(fields, out.resolve(), listen), encoding="utf-8")
-    return len(snapshot.representations)
+    gone = recorded.keys() - manifest.keys()
+    for path in gone:
+        target = out / urls.file_path(path)
+        target.unlink(missing_ok=True)
+        target.with_name(target.name + ".gz").unlink(missing_ok=True)
+    changed = _replace_text(out / HEADERS_FILE, headers_file(fields))
+    changed |= _replace_text(out / NGINX_FILE, nginx_static(fields, out.resolve(), listen))
+    _replace_text(out / MANIFEST_FILE, json.dumps(manifest, sort_keys=True, indent=0))
+    return Synced(written, len(gone), changed)
+
+
+def _read_manifest(out: Path) -> dict[str, str]:
+    """What the last sync wrote (path -> "ETag Last-Modified"); empty if none can be read
+    (then every file is written again)."""
+    try:
+        recorded = json.loads((out / MANIFEST_FILE).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(recorded, dict):
+        return {}
+    return {k: v for k, v in recorded.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _replace_text(target: Path, text: str) -> bool:
+    """Write `text` to `target` (renamed into place) unless it holds it already; whether
+    it was written."""
+    data = text.encode("utf-8")
+    try:
+        if target.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    aside = target.with_name(f".{target.name}.tmp")
+    aside.write_bytes(data)
+    aside.replace(target)
+    return True
 
 
 def _write(target: Path, rep: Representation) -> None:
@@ -99,9 +168,19 @@ def _extension(path: str) -> str:
     return name.rsplit(".", 1)[-1] if "." in name else ""
 
 
-def _map(variable: str, values: Iterable[tuple[str, str]]) -> str:
+def _map(variable: str, values: Iterable[tuple[str, str]], default: str = "") -> str:
     entries = "".join(f"    {_quoted(path)} {_quoted(value)};\n" for path, value in values)
-    return f'map $uri ${variable} {{\n    default "";\n{entries}}}\n'
+    return f"map $uri ${variable} {{\n    default {_quoted(default)};\n{entries}}}\n"
+
+
+def _map_default(name: str, by_path: dict[str, dict[str, str]]) -> str:
+    """What a path the map does not name gets: for Cache-Control the most common policy
+    (a feed's), so a file a live export adds before nginx reloads its configuration is
+    still sent with one; nothing for the other fields."""
+    if name != "Cache-Control":
+        return ""
+    found = Counter(fields[name] for fields in by_path.values() if name in fields)
+    return found.most_common(1)[0][0] if found else ""
 
 
 def nginx_static(by_path: dict[str, dict[str, str]], root: Path, listen: str) -> str:
@@ -112,6 +191,7 @@ def nginx_static(by_path: dict[str, dict[str, str]], root: Path, listen: str) ->
             sorted(
                 (_uri(path), fields[name]) for path, fields in by_path.items() if name in fields
             ),
+            _map_default(name, by_path),
         )
         for name in MAPPED
     )
@@ -144,10 +224,11 @@ server {{
     index index.html;
     etag on;
     if_modified_since before;
-    # Files stay open between requests; `syndicate build` renames new files into place,
-    # so an open file is never one being rewritten.
+    # Files stay open between requests; new files are renamed into place, so an open file
+    # is never one being rewritten, and each is looked at again every second, so a live
+    # export's change (`serve --export`) is served within a second of being written.
     open_file_cache max=10000 inactive=60s;
-    open_file_cache_valid 30s;
+    open_file_cache_valid 1s;
     charset off;
     gzip_static on;
     types {{
@@ -156,6 +237,7 @@ server {{
 
     location = /{HEADERS_FILE} {{ return 404; }}
     location = /{NGINX_FILE} {{ return 404; }}
+    location = /{MANIFEST_FILE} {{ return 404; }}
 {special}
     location / {{
         if ($request_method = OPTIONS) {{

@@ -54,6 +54,13 @@ def _connections(text: str) -> int:
     return value
 
 
+def _listen(text: str) -> str:
+    value = text.strip()
+    if not value or any(c in value for c in ";{}#\"'\n\r\t "):
+        raise ValueError("expected an nginx listen value such as 80 or 127.0.0.1:8081")
+    return value
+
+
 def _folder_or_none(text: str) -> Path | None:
     return Path(text) if text.strip() else None
 
@@ -148,6 +155,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Open connections per process before idle keep-alive ones are closed and new ones "
         "refused; 0: from the open-files limit (raised to its hard limit at start).",
     ),
+    Setting(
+        "export_dir",
+        "SYNDICATE_EXPORT_DIR",
+        None,
+        _folder_or_none,
+        "A folder `serve` keeps a static export in, in step with every reload (`--export`).",
+    ),
+    Setting(
+        "export_listen",
+        "SYNDICATE_EXPORT_LISTEN",
+        "80",
+        _listen,
+        "The `listen` of the export's _nginx.conf.",
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
     Setting(
         "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
@@ -173,6 +194,8 @@ class Settings:
     state_dir: Path | None = None
     workers: int = 1
     max_connections: int = 0
+    export_dir: Path | None = None
+    export_listen: str = "80"
     access_log: bool = True
     log_level: str = "INFO"
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).

@@ -15,7 +15,7 @@ import base64
 import functools
 import gzip
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -45,6 +45,10 @@ ARCHIVED = "archived"  # archive pages: they change only when an old item is edi
 
 Document = tuple[str, str, Renderer, tuple[tuple[str, str], ...]]
 PAGE_HEADERS = (("Content-Security-Policy", templating.PAGE_CSP),)
+
+
+# Documents made of the site's labels alone (reuse.py re-renders them when those change).
+SITE_ONLY = frozenset({urls.DEVELOPERS_PATH, urls.ROBOTS_PATH})
 
 
 def discovery_documents(catalog: Catalog) -> dict[str, Document]:
@@ -286,7 +290,10 @@ def _render_documents(
     rendered: dict[str, Representation] = {}
     for path, (name, content_type, render, headers) in discovery_documents(catalog).items():
         slug = urls.topic_of_page(path)
-        feeds = topic_feeds.get(slug, ()) if slug is not None else catalog.items
+        if path in SITE_ONLY:
+            feeds: Sequence[object] = ()  # the site's labels alone: never an item's edit
+        else:
+            feeds = topic_feeds.get(slug, ()) if slug is not None else catalog.items
         source = (path, tuple(feeds))
         taken = reuse.group([path], source, whole_seconds(modified), depends=EPOCH)
         if taken:

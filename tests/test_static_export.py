@@ -62,12 +62,15 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Export]:
         yield Export(out, nginx, service)
 
 
+CONFIGURATION = ("_headers", "_nginx.conf", ".syndicate-export.json")
+
+
 def exported_paths(out: Path) -> list[str]:
     """Every representation's path, from the files written (index.html: its folder)."""
     paths = []
     for file in sorted(out.rglob("*")):
         name = file.relative_to(out).as_posix()
-        if file.is_dir() or name.endswith(".gz") or name in ("_headers", "_nginx.conf"):
+        if file.is_dir() or name.endswith(".gz") or name in CONFIGURATION:
             continue
         paths.append("/" + name.removesuffix("index.html"))
     return paths
@@ -127,5 +130,71 @@ def test_the_export_headers_file_lists_the_service_fields_of_every_file(export: 
 
 
 def test_the_configuration_files_are_not_served(export: Export):
-    assert get(export.nginx, "/_headers")[0] == 404
-    assert get(export.nginx, "/_nginx.conf")[0] == 404
+    for name in CONFIGURATION:
+        assert get(export.nginx, "/" + name)[0] == 404, name
+
+
+# Exporting again into the same folder (`syndicate build` again, `serve --export` at every
+# reload): only what changed is written.
+
+
+def sync(content: Path, out: Path):  # type: ignore[no-untyped-def]
+    from syndicate.build import snapshot_for
+    from syndicate.export import sync_export
+    from syndicate.settings import Settings
+
+    settings = Settings(config=content, public_url="https://feeds.example.org")
+    snapshot = snapshot_for(settings, None)
+    return snapshot, sync_export(snapshot, settings, out)
+
+
+def files(out: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        p.relative_to(out).as_posix(): (p.stat().st_ino, p.read_bytes())
+        for p in out.rglob("*") if p.is_file()
+    }  # fmt: skip
+
+
+def test_exporting_again_writes_only_what_changed_and_deletes_what_is_gone(tmp_path: Path):
+    import shutil
+
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    out = tmp_path / "out"
+    first, synced = sync(content, out)
+    assert synced.written == len(first.representations) and synced.config_changed
+    before = files(out)
+    _, again = sync(content, out)
+    assert (again.written, again.removed, again.config_changed) == (0, 0, False)
+    assert files(out) == before  # not one file replaced (same inodes)
+    events = content / "items" / "harm-reduction" / "events.yaml"
+    text = events.read_text()
+    start = text.index("  - id: drugs-in-documentary-films")
+    end = text.index("  - id:", start + 10) if "  - id:" in text[start + 10 :] else len(text)
+    events.write_text(text[:start] + text[end:])  # an event deleted outright
+    edited, synced = sync(content, out)
+    after = files(out)
+    changed = {name for name in after if name in before and after[name] != before[name]}
+    written = {
+        p
+        for p, rep in edited.representations.items()
+        if rep.etag != first.representations.get(p, rep).etag
+    }
+    assert synced.written < len(edited.representations)
+    assert not (out / "items" / "drugs-in-documentary-films.ics").exists()  # gone
+    gone = first.representations.keys() - edited.representations.keys()
+    assert "/items/drugs-in-documentary-films.ics" in gone and synced.removed == len(gone)
+    from syndicate import urls as paths
+
+    assert not any((out / paths.file_path(p)).exists() for p in gone)
+    from syndicate import urls
+
+    assert {urls.file_path(p) for p in written} <= changed
+
+
+def test_an_export_whose_manifest_is_lost_is_written_again_whole(tmp_path: Path):
+    out = tmp_path / "out"
+    first, _ = sync(CONTENT, out)
+    (out / ".syndicate-export.json").write_text("{not json")
+    _, synced = sync(CONTENT, out)
+    assert synced.written == len(first.representations)

@@ -432,3 +432,12 @@ async def test_a_worker_s_status_is_on_file_before_it_takes_its_first_connection
         serving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await serving
+
+
+def test_only_the_lead_worker_writes_the_live_export(content: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    with live_pool(content, tmp_path / "log", 2, SYNDICATE_EXPORT_DIR=str(out)) as live:
+        wait_for(lambda: (out / ".syndicate-export.json").exists(), what="the export")
+        time.sleep(0.5)
+        exports = [line for line in live.log.read_text().splitlines() if "syndicate.export" in line]
+    assert exports and all("[worker 0]" in line for line in exports)

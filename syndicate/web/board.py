@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from syndicate.web.content import ContentStore
-from syndicate.web.member import HEARTBEAT_SECONDS, PINGING_WORKER, Member, running
+from syndicate.web.member import HEARTBEAT_SECONDS, LEAD_WORKER, Member, running
 from syndicate.web.metrics import Counts, Metrics
 from syndicate.web.supervise import Health, wait_or_stop
 
@@ -37,7 +37,7 @@ class Board:
         # version); its heartbeat's age still tells whether that worker is running.
         self.last_read: dict[int, dict[str, Any]] = {}
         metrics.others = self.others_counts
-        if member.index != PINGING_WORKER:
+        if member.index != LEAD_WORKER:
             metrics.websub_pending_now = self.pending_of_the_pinging_worker
 
     def status(self) -> dict[str, Any]:
@@ -75,7 +75,7 @@ class Board:
 
     def pending_of_the_pinging_worker(self) -> int:
         """WebSub changes not yet told to a hub, as the worker that pings last said."""
-        status = self.statuses().get(PINGING_WORKER)
+        status = self.statuses().get(LEAD_WORKER)
         return int(status.get("websub_pending", 0)) if status is not None else 0
 
     def others_counts(self) -> list[Counts]:

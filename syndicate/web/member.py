@@ -19,7 +19,8 @@ from typing import Any
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 5.0  # no heartbeat for this long: the worker is not answering
 POOL_FILE = "pool.json"
-PINGING_WORKER = 0  # the one worker that pings WebSub hubs; the others show its figures
+LEAD_WORKER = 0  # the one worker that pings WebSub hubs and writes the export; the others
+# show its WebSub figures
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ registry, so several apps (tests) never share counts.
     syndicate_next_rebuild_timestamp_seconds      when time next changes what is served (0: none)
     syndicate_connections_closed_total{reason}    closed near the bound: idle-closed, refused
     syndicate_connections_max                     the bound on open connections per process
+    syndicate_export_files_written_total          files written into the live export
+    syndicate_export_timestamp_seconds            when the live export last took a version
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ COUNTERS = (
     "requests", "bytes_sent", "reloads", "background_failures", "websub_pings",
     "connections_closed",
 )  # fmt: skip
+# Counters of one worker only (the lead worker's export), not summed over the pool.
 Counts = dict[str, list[list[Any]]]
 
 
@@ -60,6 +63,8 @@ class Metrics(Collector):
         self.websub_pending_now: Callable[[], int] = lambda: self.websub_pending
         self.connections_closed: defaultdict[str, int] = defaultdict(int)  # by reason
         self.max_connections = 0
+        self.export_files_written = 0
+        self.export_version_at = 0.0  # when the export last took a new version; 0: none
         self.registry = CollectorRegistry(auto_describe=True)
         self.build_seconds = Histogram(
             "syndicate_snapshot_build_seconds",
@@ -191,6 +196,18 @@ class Metrics(Collector):
             "limit).",
             value=self.max_connections,
         )
+
+        if self.export_version_at:
+            yield CounterMetricFamily(
+                "syndicate_export_files_written",
+                "Representations written into the live export (`serve --export`).",
+                value=self.export_files_written,
+            )
+            yield GaugeMetricFamily(
+                "syndicate_export_timestamp_seconds",
+                "Unix time the live export last took the version served.",
+                value=self.export_version_at,
+            )
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition and its content type."""

@@ -26,14 +26,16 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.settings import Settings
+from syndicate.web import exporter as exporter_task
 from syndicate.web import publishing, reload, websub
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
 from syndicate.web.board import BOARD_TASK, Board
 from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server, connection_budget
 from syndicate.web.content import ContentStore
+from syndicate.web.exporter import Exporter
 from syndicate.web.handlers import router
-from syndicate.web.member import PINGING_WORKER, Member
+from syndicate.web.member import LEAD_WORKER, Member
 from syndicate.web.metrics import Metrics
 from syndicate.web.publishing import rebuild_on_time
 from syndicate.web.reload import watch
@@ -87,10 +89,15 @@ class Service:
         self.access_log = AccessLog() if settings.access_log else None
         self.handle = router(self.store, self.metrics, self.health, self.board)
         # One worker of a pool tells the hubs (the others would repeat every ping).
-        pinging = member is None or member.index == PINGING_WORKER
+        pinging = member is None or member.index == LEAD_WORKER
         self.publisher = (
             Publisher(self.store, self.metrics, self.health, settings.state_dir)
             if pinging
+            else None
+        )
+        self.exporter = (
+            Exporter(self.store, settings, settings.export_dir, self.metrics, self.health)
+            if settings.export_dir is not None and pinging
             else None
         )
         self._stop_watching = asyncio.Event()
@@ -126,6 +133,9 @@ class Service:
         publisher = self.publisher
         if publisher is not None:
             self._background(websub.TASK, lambda: publisher.run(self._stop_watching))
+        exporter = self.exporter
+        if exporter is not None:
+            self._background(exporter_task.TASK, lambda: exporter.run(self._stop_watching))
         board = self.board
         if board is not None:
             self._background(BOARD_TASK, lambda: board.run(self._stop_watching, self._pool_gone))
