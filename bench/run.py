@@ -217,7 +217,9 @@ def main() -> None:
     print(f"\n{'ratio':<58} {'value':>12} {'target':>10}")
     comparisons = (  # (what, numerator, denominator, target ratio or None: information)
         ("service / bare aiohttp, same response", "service", "aiohttp", 0.9),
-        ("nginx cache hit / nginx static", "nginx cache", "nginx", 0.9),
+        # (0.75-0.89: nginx parses each hit's stored head again; make bench-nginx-hit. At
+        # nginx's own speed is the live export, the line below: information here.)
+        ("nginx cache hit / nginx static", "nginx cache", "nginx", None),
         ("nginx over the live export / nginx static", "nginx live", "nginx", 0.97),
         ("service with access log / without", "service+log", "service", None),
         ("service / nginx static", "service", "nginx", None),
