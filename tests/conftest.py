@@ -84,6 +84,18 @@ def write_config(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def with_cancelled_event(folder: Path, start: str = "2099-12-10T18:30") -> Path:
+    """`folder` (the MINIMAL content) with its event cancelled, starting at `start` (by
+    default long after any run of the tests: upcoming, so every page lists it)."""
+    items = folder / "items.yaml"
+    items.write_text(items.read_text().replace(
+        "    start: 2026-12-10T18:30\n",
+        f"    start: {start}\n    status: cancelled\n"
+        "    changes: [{date: 2026-11-03T10:00, note: Called off.}]\n",
+    ))  # fmt: skip
+    return folder
+
+
 @pytest.fixture
 def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A valid minimal config at ./cfg (relative, so messages read `cfg/...`)."""

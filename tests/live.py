@@ -78,13 +78,19 @@ def live_server(
                 time.sleep(0.1)
         yield LiveServer(process, url, log)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM) -> None:
+    """Stop a process this test run started, by its PID: `signum`, then SIGKILL after 10 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signum)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import need
+from tests.live import need, stop
 
 MAIN = """daemon off;
 worker_processes 1;
@@ -69,10 +69,4 @@ def running_nginx(include: Path, folder: Path, port: int) -> Iterator[str]:
                 time.sleep(0.05)
         yield url
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGQUIT)  # graceful
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process, signal.SIGQUIT)  # graceful

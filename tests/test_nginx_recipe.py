@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CONTENT
-from tests.live import ROOT, free_port, live_server, need
+from tests.live import ROOT, free_port, live_server, need, stop
 
 STOCK = Path("/etc/nginx")
 
@@ -116,12 +116,7 @@ def test_the_nginx_recipe_works_as_written_on_debian_s_stock_configuration(tmp_p
             other = get(url + "/", "another.example.org")  # Debian's default site: untouched
             assert b"Welcome to nginx" in other[2] or other[0] == 404
         finally:
-            process.send_signal(signal.SIGQUIT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, signal.SIGQUIT)  # graceful
 
 
 @pytest.mark.parametrize(

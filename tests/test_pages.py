@@ -240,14 +240,9 @@ def test_a_cancelled_event_is_marked_cancelled_on_every_page(config_dir):
     from lxml import html as lxml_html
 
     from syndicate.snapshot import build_snapshot
+    from tests.conftest import with_cancelled_event
 
-    items = config_dir / "items.yaml"
-    items.write_text(items.read_text().replace(
-        "    start: 2026-12-10T18:30\n",
-        "    start: 2026-12-10T18:30\n    status: cancelled\n"
-        "    changes: [{date: 2026-11-03T10:00, note: Called off.}]\n",
-    ))  # fmt: skip
-    snapshot = build_snapshot(load_catalog(config_dir))
+    snapshot = build_snapshot(load_catalog(with_cancelled_event(config_dir)))
     for path in (
         "/",
         "/topics/health/",

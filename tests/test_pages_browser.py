@@ -155,15 +155,10 @@ def test_pages_fit_a_phone_and_a_desktop_without_scrolling_sideways(
 @pytest.fixture(scope="module")
 def cancelled(tmp_path_factory):
     """A live service of content with a cancelled event."""
-    from tests.conftest import MINIMAL, write_config
+    from tests.conftest import MINIMAL, with_cancelled_event, write_config
 
     folder = write_config(tmp_path_factory.mktemp("cancelled") / "content", MINIMAL)
-    items = folder / "items.yaml"
-    items.write_text(items.read_text().replace(
-        "    start: 2026-12-10T18:30\n",
-        "    start: 2027-12-10T18:30\n    status: cancelled\n"
-        "    changes: [{date: 2026-11-03T10:00, note: Called off.}]\n",
-    ))  # fmt: skip
+    with_cancelled_event(folder)
     with live_server(folder, tmp_path_factory.mktemp("cancelled-log") / "log") as live:
         yield live
 

@@ -76,19 +76,23 @@ def exported_paths(out: Path) -> list[str]:
     return paths
 
 
-def test_every_representation_has_the_service_bytes_and_fields(export: Export):
-    paths = exported_paths(export.out)
-    assert len(paths) > 100
+def assert_served_alike(service: str, nginx: str, paths: list[str]) -> None:
+    """Each of `paths`, in both encodings, has the service's status, bytes and header fields
+    (those each server writes for itself aside) when nginx serves it."""
     for path in paths:
         for encoding in ("identity", "gzip"):
-            s_status, s_fields, s_body = get(
-                export.service.url, path, **{"Accept-Encoding": encoding}
-            )
-            n_status, n_fields, n_body = get(export.nginx, path, **{"Accept-Encoding": encoding})
+            s_status, s_fields, s_body = get(service, path, **{"Accept-Encoding": encoding})
+            n_status, n_fields, n_body = get(nginx, path, **{"Accept-Encoding": encoding})
             assert s_status == n_status == 200, path
             assert n_body == s_body, (path, encoding)
             shared = {k: v for k, v in s_fields.items() if k not in OWN}
             assert {k: v for k, v in n_fields.items() if k not in OWN} == shared, (path, encoding)
+
+
+def test_every_representation_has_the_service_bytes_and_fields(export: Export):
+    paths = exported_paths(export.out)
+    assert len(paths) > 100
+    assert_served_alike(export.service.url, export.nginx, paths)
 
 
 def test_conditional_requests_get_304_from_nginx(export: Export):
