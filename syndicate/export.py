@@ -20,13 +20,13 @@ fields each needs, for static hosts and for nginx.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from syndicate import urls
+from syndicate.atomic import replace_file
 from syndicate.headers import CORS, PREFLIGHT, cache_policies, representation_fields
 from syndicate.progress import Report, quiet
 from syndicate.settings import Settings
@@ -111,10 +111,7 @@ def _replace_text(target: Path, text: str) -> bool:
             return False
     except OSError:
         pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    aside = target.with_name(f".{target.name}.tmp")
-    aside.write_bytes(data)
-    aside.replace(target)
+    replace_file(target, data)
     return True
 
 
@@ -122,13 +119,9 @@ def _write(target: Path, rep: Representation) -> None:
     """Write the file and its .gz beside it under temporary names, then rename them into
     place: a server reading the folder meanwhile (nginx's open_file_cache keeps files
     open) sees the old file or the new one, never a file being rewritten."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     moment = rep.last_modified.timestamp()
     for file, data in ((target, rep.body), (target.with_name(target.name + ".gz"), rep.gzip_body)):
-        aside = file.with_name(f".{file.name}.tmp")
-        aside.write_bytes(data)
-        os.utime(aside, (moment, moment))
-        aside.replace(file)
+        replace_file(file, data, mtime=moment)
 
 
 def _static_fields(fields: dict[str, str]) -> dict[str, str]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from syndicate.atomic import replace_file
 
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 5.0  # no heartbeat for this long: the worker is not answering
@@ -38,14 +39,7 @@ class Member:
 
     def write_status(self, status: dict[str, Any]) -> None:
         """Replace this worker's status file atomically."""
-        handle, temporary = tempfile.mkstemp(prefix=".worker-", dir=self.folder)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as output:
-                json.dump(status, output)
-            Path(temporary).replace(self.status_path())
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_file(self.status_path(), json.dumps(status).encode())
 
     def restarts(self) -> dict[str, int]:
         """How often the pool restarted each worker that died (by index)."""

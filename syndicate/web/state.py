@@ -12,11 +12,10 @@ ahead of the clock is reported and ignored (a fresh start), never a crash or a w
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from syndicate.atomic import replace_file
 from syndicate.lastmodified import History, dump_history, load_history
 
 HISTORY_FILE = "last-modified.json"
@@ -45,14 +44,4 @@ class StateFolder:
 
     def write_history(self, history: History) -> None:
         """Replace the saved history atomically; OSError if the folder is not writable."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".last-modified-", dir=self.folder)
-        try:
-            with os.fdopen(handle, "wb") as output:
-                output.write(dump_history(history))
-                output.flush()
-                os.fsync(output.fileno())
-            Path(temporary).replace(self.history_path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_file(self.history_path, dump_history(history), fsync=True)

@@ -27,14 +27,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
 from syndicate import urls
+from syndicate.atomic import replace_file
 from syndicate.render import FORMATS
 from syndicate.render.registry import advertises_hubs
 from syndicate.snapshot import Snapshot
@@ -112,15 +111,7 @@ class Publisher:
     def _save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".websub-", dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as output:
-                json.dump({"told": self.told}, output, sort_keys=True)
-            Path(temporary).replace(self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_file(self.path, json.dumps({"told": self.told}, sort_keys=True).encode())
 
     def _current_topics(self) -> dict[str, str]:
         """`topics` of the snapshot served now, computed once per snapshot."""
