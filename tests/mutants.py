@@ -59,8 +59,8 @@ MUTANTS = [
     ("a hub's delivered pings forgotten (pinged again and again)", "syndicate/web/websub.py",
      "                self.told[hub][url] = etag", "                pass"),
     ("what hubs were told not saved across restarts", "syndicate/web/websub.py",
-     "        if self.path is None:\n            return\n        self.path.parent.mkdir",
-     "        if True:\n            return\n        self.path.parent.mkdir"),
+     "        if self.path is None:\n            return\n        replace_file(self.path",
+     "        if True:\n            return\n        replace_file(self.path"),
     # Issue 11: scale.
     ("a rebuild reuses an empty feed dated by another item's change", "syndicate/snapshot.py",
      "source = (key, selected_items(catalog, key), view.updated)",
@@ -74,7 +74,7 @@ MUTANTS = [
     ("a dead worker is not restarted", "syndicate/web/pool.py",
      "                self.start(index)\n        return None", "                pass\n        return None"),
     ("the static export's files dated now, not by Last-Modified", "syndicate/export.py",
-     "        os.utime(aside, (moment, moment))", "        pass"),
+     "        replace_file(file, data, mtime=moment)", "        replace_file(file, data)"),
     # Issue 17: what independent clients found, and classes of bug the suite let through.
     ("an event ending exactly now still upcoming", "syndicate/feeds.py",
      "return soonest_first(item for item in events if ends(item) > now)",
