@@ -202,3 +202,35 @@ def test_an_export_whose_manifest_is_lost_is_written_again_whole(tmp_path: Path)
     (out / ".syndicate-export.json").write_text("{not json")
     _, synced = sync(CONTENT, out)
     assert synced.written == len(first.representations)
+
+
+def test_a_sync_interrupted_part_way_is_completed_by_the_next(tmp_path: Path, monkeypatch):
+    import shutil
+
+    from syndicate import export
+
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    out = tmp_path / "out"
+    sync(content, out)
+    site = content / "site.yaml"
+    site.write_text(site.read_text().replace("title: ", "title: Renamed ", 1))  # every file
+    real, calls = export.replace_file, []
+
+    def dies_part_way(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) > 40:
+            raise OSError(28, "No space left on device")  # as a SIGKILL would stop it
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(export, "replace_file", dies_part_way)
+    with pytest.raises(OSError):
+        sync(content, out)
+    monkeypatch.setattr(export, "replace_file", real)
+    sync(content, out)
+    fresh = tmp_path / "fresh"
+    sync(content, fresh)
+    ours = {k: v[1] for k, v in files(out).items() if k != ".syndicate-export.json"}
+    theirs = {k: v[1] for k, v in files(fresh).items() if k != ".syndicate-export.json"}
+    assert ours.keys() == theirs.keys()
+    assert [k for k in ours if ours[k] != theirs[k] and k != "_nginx.conf"] == []
