@@ -238,7 +238,8 @@ def _check(config: Path) -> int:
 
 def summary(catalog: Catalog, config: Path, now: datetime) -> str:
     """A short human summary of what the content defines, and what is scheduled after `now`."""
-    scheduled = as_of(catalog, now).scheduled
+    split = as_of(catalog, now)
+    scheduled, drafts = split.scheduled, split.drafts
     lines = [f"{config}: valid. {catalog.site.title}, {len(catalog.items)} items."]
     lines.append("Types:")
     for slug, content_type in catalog.types.items():
@@ -259,4 +260,7 @@ def summary(catalog: Catalog, config: Path, now: datetime) -> str:
         for item in scheduled:
             when = item.published.astimezone(zone).isoformat(timespec="minutes")
             lines.append(f"  {when}  {item.id} ({item.type}, {item.source})")
+    if drafts:
+        lines.append(f"Drafts (in no feed until 'draft: true' is removed): {len(drafts)}")
+        lines += [f"  {item.source}: {item.id} ({item.type})" for item in drafts]
     return "\n".join(lines)

@@ -146,6 +146,7 @@ class ItemBuilder:
             event=event,
             withdrawn=withdrawn,
             source=self.definition.ref,
+            draft=values.get("draft", False),
         )
 
     def _content_type(self, node: MapNode) -> ContentType | None:

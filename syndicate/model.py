@@ -164,6 +164,7 @@ class Item:
     event: Event | None
     withdrawn: Withdrawal | None
     source: SourceRef = field(compare=False)
+    draft: bool = False  # in no output until an editor removes `draft: true`
 
 
 def publication_order(item: Item) -> tuple[datetime, str]:

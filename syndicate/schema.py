@@ -111,6 +111,7 @@ ITEM: Final = (
     _f("image", "image", "A picture for the item."),
     _f("language", "language", "Language, where it differs from the site's."),
     _f("withdrawn", "withdrawal", "Retract the item instead of deleting it."),
+    _f("draft", "boolean", "true: a draft, in no feed, calendar, page or ping until removed."),
 )
 
 # Fields only items of an event-kind type may have.

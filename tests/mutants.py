@@ -75,6 +75,9 @@ MUTANTS = [
      "                self.start(index)\n        return None", "                pass\n        return None"),
     ("the static export's files dated now, not by Last-Modified", "syndicate/export.py",
      "        replace_file(file, data, mtime=moment)", "        replace_file(file, data)"),
+    # Issue 18: editors.
+    ("a draft published like any other item", "syndicate/schedule.py",
+     "if item.published <= moment and not item.draft]", "if item.published <= moment]"),
     # Issue 17: what independent clients found, and classes of bug the suite let through.
     ("an event ending exactly now still upcoming", "syndicate/feeds.py",
      "return soonest_first(item for item in events if ends(item) > now)",
