@@ -236,24 +236,35 @@ def _check(config: Path) -> int:
     return 0
 
 
+def _count(n: int, noun: str) -> str:
+    """ "1 item", "2 items"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def summary(catalog: Catalog, config: Path, now: datetime) -> str:
     """A short human summary of what the content defines, and what is scheduled after `now`."""
     split = as_of(catalog, now)
     scheduled, drafts = split.scheduled, split.drafts
-    lines = [f"{config}: valid. {catalog.site.title}, {len(catalog.items)} items."]
+    withdrawn = sum(1 for item in catalog.items if item.withdrawn)
+    apart = [f"{n} {what}" for n, what in ((withdrawn, "withdrawn"), (len(drafts), "draft"))
+             if n]  # fmt: skip
+    lines = [
+        f"{config}: valid. {catalog.site.title}, {_count(len(catalog.items), 'item')}"
+        + (f" ({', '.join(apart)})" if apart else "")
+        + "."
+    ]
     lines.append("Types:")
     for slug, content_type in catalog.types.items():
-        count = len(catalog.by_type[slug])
-        lines.append(f"  {slug:<20} {content_type.kind.value:<8} {count:>5} items")
+        count = _count(len(catalog.by_type[slug]), "item")
+        lines.append(f"  {slug:<20} {content_type.kind.value:<8} {count:>11}")
     lines.append("Topics:")
     for slug in catalog.topics:
         per_type = ", ".join(
             f"{len(catalog.by_topic_and_type[(slug, t)])} {t}" for t in catalog.types
         )
-        lines.append(f"  {slug:<20} {len(catalog.by_topic[slug]):>5} items ({per_type})")
-    withdrawn = sum(1 for item in catalog.items if item.withdrawn)
+        lines.append(f"  {slug:<20} {_count(len(catalog.by_topic[slug]), 'item'):>11} ({per_type})")
     if withdrawn:
-        lines.append(f"Withdrawn: {withdrawn}")
+        lines.append(f"Withdrawn (announced, in no feed): {withdrawn}")
     if scheduled:
         zone = ZoneInfo(catalog.site.timezone)
         lines.append(f"Scheduled (in no feed until then): {len(scheduled)}")

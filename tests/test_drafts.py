@@ -82,3 +82,15 @@ def test_a_draft_still_takes_its_id(config: Path):
     result = run("check", str(config))
     assert result.returncode == 1
     assert "locking-up-our-own" in result.stderr
+
+
+def test_check_counts_in_words_and_tells_withdrawn_items_and_drafts_apart(tmp_path: Path):
+    from tests.conftest import MINIMAL, write_config
+
+    one = MINIMAL["items.yaml"].split("  - id: an-essay")[0]  # the talk alone
+    folder = write_config(tmp_path / "c", {**MINIMAL, "items.yaml": one})
+    result = run("check", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert ", 1 item." in result.stdout and "1 items" not in result.stdout
+    (folder / "draft.yaml").write_text(DRAFT.replace("harm-reduction, drug-policy", "health"))
+    assert ", 2 items (1 draft)." in run("check", str(folder)).stdout
