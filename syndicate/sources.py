@@ -215,9 +215,17 @@ def parse_data(data: bytes, shown: str) -> SourceFile | Problem | None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
+        # Where an editor's editor shows it: the line, and the column counted in characters
+        # of what decodes before the bad byte (a Latin-1 "é" is one byte, one character).
+        line = data.count(b"\n", 0, error.start) + 1
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        column = len(data[line_start : error.start].decode("utf-8", "replace")) + 1
         return Problem(
-            shown, 0, "", f"file is not valid UTF-8 ({error.reason} at byte {error.start})"
-        )
+            shown, line, "",
+            f"column {column}: the file is not UTF-8 ({error.reason}: byte "
+            f"0x{data[error.start]:02x}); save it as UTF-8 (most editors: Save with Encoding, "
+            "UTF-8)",
+        )  # fmt: skip
     parsed = parse_text(text, shown)
     return SourceFile(parsed.path, parsed.root, data) if isinstance(parsed, SourceFile) else parsed
 

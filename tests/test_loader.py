@@ -775,9 +775,11 @@ def test_an_unreadable_file_is_a_located_problem(config_dir, monkeypatch):
 
 
 def test_a_file_that_is_not_utf8_is_a_located_problem(config_dir):
-    (config_dir / "latin1.yaml").write_bytes("item: {title: 'Caf\xe9'}\n".encode("latin-1"))
+    text = "# Saved by an old editor.\nitem: {title: 'Caf\xe9'}\n"  # é: column 19 of line 2
+    (config_dir / "latin1.yaml").write_bytes(text.encode("latin-1"))
     assert problems_for(config_dir, {}) == [
-        "cfg/latin1.yaml: file is not valid UTF-8 (invalid continuation byte at byte 18)"
+        "cfg/latin1.yaml:2: column 19: the file is not UTF-8 (invalid continuation byte: "
+        "byte 0xe9); save it as UTF-8 (most editors: Save with Encoding, UTF-8)"
     ]
 
 
