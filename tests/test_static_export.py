@@ -234,3 +234,13 @@ def test_a_sync_interrupted_part_way_is_completed_by_the_next(tmp_path: Path, mo
     theirs = {k: v[1] for k, v in files(fresh).items() if k != ".syndicate-export.json"}
     assert ours.keys() == theirs.keys()
     assert [k for k in ours if ours[k] != theirs[k] and k != "_nginx.conf"] == []
+
+
+def test_a_path_the_nginx_maps_do_not_name_yet_gets_the_feeds_cache_control(export: Export):
+    import re
+
+    conf = (export.out / "_nginx.conf").read_text()
+    block = re.search(r"map \$uri \$syndicate_cache_control \{\n    default (\"[^\"]*\");", conf)
+    assert block, "no Cache-Control map"
+    _, fields, _ = get(export.service.url, "/feed.atom")
+    assert block.group(1) == f'"{fields["cache-control"]}"'  # a live export's new archive page

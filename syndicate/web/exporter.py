@@ -67,7 +67,7 @@ class Exporter:
                     self.folder, snapshot.version, synced.written, synced.removed,
                     time.perf_counter() - started,
                 )  # fmt: skip
-                if synced.config_changed and first is False:
+                if synced.config_changed and not first:
                     log.info(
                         "%s changed: reload nginx if it serves the export (nginx -s reload)",
                         self.folder / NGINX_FILE,

@@ -37,7 +37,6 @@ COUNTERS = (
     "requests", "bytes_sent", "reloads", "background_failures", "websub_pings",
     "connections_closed",
 )  # fmt: skip
-# Counters of one worker only (the lead worker's export), not summed over the pool.
 Counts = dict[str, list[list[Any]]]
 
 
@@ -63,7 +62,7 @@ class Metrics(Collector):
         self.websub_pending_now: Callable[[], int] = lambda: self.websub_pending
         self.connections_closed: defaultdict[str, int] = defaultdict(int)  # by reason
         self.max_connections = 0
-        self.export_files_written = 0
+        self.export_files_written = 0  # the lead worker's own: not summed over a pool
         self.export_version_at = 0.0  # when the export last took a new version; 0: none
         self.registry = CollectorRegistry(auto_describe=True)
         self.build_seconds = Histogram(

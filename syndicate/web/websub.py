@@ -113,23 +113,26 @@ class Publisher:
             return
         replace_file(self.path, json.dumps({"told": self.told}, sort_keys=True).encode())
 
-    def _current_topics(self) -> dict[str, str]:
-        """`topics` of the snapshot served now, computed once per snapshot."""
-        snapshot = self.store.snapshot
+    def _topics_of(self, snapshot: Snapshot) -> dict[str, str]:
+        """`topics(snapshot)`, computed once per snapshot (read-only)."""
         if self._topics is None or self._topics[0] is not snapshot:
             self._topics = (snapshot, topics(snapshot))
         return self._topics[1]
 
+    def _current_topics(self) -> dict[str, str]:
+        """The topics of the snapshot served now."""
+        return self._topics_of(self.store.snapshot)
+
     def _adopt(self, snapshot: Snapshot) -> None:
         """A hub seen for the first time starts from what is served now."""
-        current = topics(snapshot)
+        current = self._topics_of(snapshot)
         for hub in snapshot.catalog.site.hubs:
             self.told.setdefault(hub, dict(current))
 
     def work(self, snapshot: Snapshot, now: float) -> list[Job]:
         """(hub, topic, etag) for every topic a hub was not told of, of hubs not waiting."""
         self._adopt(snapshot)
-        current = topics(snapshot)
+        current = self._topics_of(snapshot)
         hubs = snapshot.catalog.site.hubs
         self.metrics.websub_pending = sum(
             1 for hub in hubs for url, etag in current.items() if self.told[hub].get(url) != etag
