@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= feeds_config
 
-.PHONY: install install-test system-deps run check test test-slow mutants lint typecheck golden bench \
+.PHONY: install install-test system-deps run check preview new schema test test-slow mutants lint typecheck golden bench \
         bench-nginx-hit clean
 
 # System programs the tests and the benchmark use, as command:debian-package.
@@ -65,6 +65,11 @@ run: install
 
 check: install
 	$(BIN)/syndicate check $(CONFIG)
+
+# The content as it will be, drafts and scheduled items shown and marked, on
+# http://127.0.0.1:8081/ (beside `make run`), reloaded on every save.
+preview: install
+	$(BIN)/syndicate preview --config $(CONFIG)
 
 # Test files run in parallel, four processes (on two cores: many tests wait on servers,
 # sleeps and browsers), each file in one process so its shared fixtures start once; the

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from syndicate.loader import LoadCache, load_catalog
 from syndicate.model import Site
+from syndicate.preview import preview_catalog
 from syndicate.progress import Report, quiet
 from syndicate.schedule import as_of
 from syndicate.settings import Settings
@@ -43,7 +44,10 @@ class NoPublicURL(Exception):
 
 
 def public_url(settings: Settings, site: Site) -> tuple[str, str]:
-    """The public base URL for `site` under `settings`, and where it comes from."""
+    """The public base URL for `site` under `settings`, and where it comes from. A preview's
+    links lead to the preview itself, never to the public service."""
+    if settings.preview and settings.served_url:
+        return settings.served_url, FROM_ADDRESS
     if settings.public_url:
         return settings.public_url, FROM_SETTING
     if site.feeds_url:
@@ -91,7 +95,9 @@ def snapshot_for(
     with gc_paused():
         catalog = load_catalog(settings.config, now, cache, report)
         url, _ = public_url(settings, catalog.site)
+        catalog = replace(catalog, site=replace(catalog.site, feeds_url=url))
         published = as_of(catalog, now)
-        catalog = replace(published.catalog, site=replace(catalog.site, feeds_url=url))
-        snapshot = build_snapshot(catalog, settings.max_age, now, previous, report)
+        shown = preview_catalog(published) if settings.preview else published.catalog
+        snapshot = build_snapshot(shown, settings.max_age, now, previous, report)
+        # Rebuilt when the next item is due: in a preview, so that its mark goes.
         return replace(snapshot, scheduled=published.scheduled)

@@ -3,6 +3,8 @@
     syndicate check [DIR]                 validate the content and print a summary
     syndicate serve [--config DIR] ...    serve every feed over HTTP (--export DIR: and keep
                                           a static export of it for nginx)
+    syndicate preview [--config DIR] ...  serve the content as it will be, drafts and scheduled
+                                          items included and marked, on port 8081
     syndicate build [--config DIR] OUT    write every representation to files
     syndicate nginx-config [--upstream H:P]  nginx as a caching proxy in front of the workers
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,6 +34,7 @@ from syndicate.settings import SETTINGS, SettingError, Settings, parse_url_setti
 from syndicate.sources import is_readable_dir
 
 DEFAULT_CONFIG = "feeds_config"
+PREVIEW_PORT = 8081  # beside `serve`'s 8080, so both can run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep a static export in DIR in step with what is served, for nginx to serve "
         "(SYNDICATE_EXPORT_DIR; its _nginx.conf listens on SYNDICATE_EXPORT_LISTEN)",
     )
+    preview = commands.add_parser(
+        "preview",
+        help="serve the content as it will be, drafts and scheduled items shown and marked",
+        description="A preview for editors: every page, feed, calendar and embed as "
+        "subscribers will get them, drafts and scheduled items included (their titles "
+        "marked), reloaded on every save. It tells no hub, sends nothing and is marked "
+        "noindex; keep it on your own machine.",
+    )
+    preview.add_argument("--config", metavar="DIR", help="the content folder (SYNDICATE_CONFIG)")
+    preview.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    preview.add_argument(
+        "--port", type=int, default=PREVIEW_PORT,
+        help=f"port to listen on, 0: any free port (default {PREVIEW_PORT})",
+    )  # fmt: skip
     build = commands.add_parser(
         "build", help="write every representation (and its .gz) under OUT, for static hosting"
     )
@@ -139,13 +157,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
             workers=_workers(getattr(args, "workers", None)),
-            public_url=_public_url(args.public_url),
+            public_url=_public_url(getattr(args, "public_url", None)),
             export_dir=Path(args.export) if getattr(args, "export", None) else None,
         )
     except SettingError as error:
         parser.error(str(error))
     if not is_readable_dir(settings.config):
         parser.error(f"{settings.config} is not a readable folder")
+    if args.command == "preview":
+        settings = _preview_settings(settings)
     try:
         if args.command == "build":
             return _build(settings, Path(args.out), args.nginx_listen)
@@ -166,6 +186,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"syndicate: {error.strerror or error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _preview_settings(settings: Settings) -> Settings:
+    """A preview: one process, links to itself, no state, no export, reloaded on every save."""
+    return replace(
+        settings, preview=True, workers=1, public_url=None, state_dir=None, export_dir=None,
+        watch=True,
+    )  # fmt: skip
 
 
 def _nginx_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:

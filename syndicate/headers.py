@@ -33,6 +33,9 @@ PREFLIGHT = {
     "Access-Control-Max-Age": "86400",
 }
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
+PREVIEW_CACHE = "no-cache"
+# What a preview (preview.py) tells search engines: never index it, never follow its links.
+PREVIEW_ROBOTS = {"X-Robots-Tag": "noindex, nofollow"}
 
 
 def http_date(moment: datetime) -> str:
@@ -52,7 +55,12 @@ def cache_policies(settings: Settings) -> dict[str, str]:
     """Cache-Control by a representation's `cache`: what follows the content is fresh for
     max-age; the embed script's stable URL for an hour (a fix reaches partners within it);
     its hashed URL, whose bytes never change, for a year (RFC 8246 `immutable`); archive
-    pages, which change only when an old item is edited, for a day (then revalidated)."""
+    pages, which change only when an old item is edited, for a day (then revalidated).
+    A preview (preview.py) changes with every edit: revalidated on every use."""
+    if settings.preview:
+        return {CONTENT: PREVIEW_CACHE, assets.STABLE: PREVIEW_CACHE,
+                assets.IMMUTABLE: "public, max-age=31536000, immutable",
+                ARCHIVED: PREVIEW_CACHE}  # fmt: skip
     return {
         CONTENT: cache_control(settings),
         assets.STABLE: f"public, max-age=3600, stale-while-revalidate=86400, "
@@ -63,9 +71,12 @@ def cache_policies(settings: Settings) -> dict[str, str]:
     }
 
 
-def representation_fields(rep: Representation, policies: Mapping[str, str]) -> dict[str, str]:
+def representation_fields(
+    rep: Representation, policies: Mapping[str, str], preview: bool = False
+) -> dict[str, str]:
     """Every field a response with `rep` carries, but its ETag and Content-Encoding (which
-    depend on the encoding sent); `policies` from `cache_policies`."""
+    depend on the encoding sent); `policies` from `cache_policies`; `preview`: served by
+    `syndicate preview`."""
     fields = {
         "Content-Type": rep.content_type,
         "Cache-Control": policies[rep.cache],
@@ -77,4 +88,6 @@ def representation_fields(rep: Representation, policies: Mapping[str, str]) -> d
     if rep.link_header:
         fields["Link"] = rep.link_header
     fields.update(rep.headers)
+    if preview:
+        fields.update(PREVIEW_ROBOTS)
     return fields

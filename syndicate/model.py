@@ -76,6 +76,7 @@ class Site:
     tag_date: str
     feed_size: int
     hubs: tuple[str, ...] = ()  # WebSub hubs: advertised in every feed, told of changes
+    preview: bool = False  # served by `syndicate preview` (preview.py), never from the YAML
 
 
 @dataclass(frozen=True)

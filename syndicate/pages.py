@@ -261,7 +261,11 @@ def developers_page(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
 
 def robots(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
     """`/robots.txt`: pages and feeds may be crawled; the HTML made for partners' pages
-    (iframe pages, fragments) may not, being copies of the feeds for other sites."""
+    (iframe pages, fragments) may not, being copies of the feeds for other sites. Nothing
+    of a preview (preview.py) may."""
+    if catalog.site.preview:
+        title = catalog.site.title
+        return f"# {title}: a preview, not public\nUser-agent: *\nDisallow: /\n".encode()
     return (
         f"# {catalog.site.title}: feeds\n"
         "User-agent: *\n"

@@ -177,7 +177,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 
 # Fields of `Settings` that are not settings: known only once the service runs.
-RUNTIME_FIELDS = ("served_url",)
+RUNTIME_FIELDS = ("served_url", "preview")
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,8 @@ class Settings:
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).
     # The public URL when none is configured (see build.public_url).
     served_url: str | None = None
+    # Not a setting: `syndicate preview` (preview.py) rather than `serve`.
+    preview: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -50,11 +50,13 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    config: Path, log: Path, cwd: Path | None = None, **env: str
+    config: Path, log: Path, cwd: Path | None = None, preview: bool = False, **env: str
 ) -> Iterator[LiveServer]:
     """`syndicate serve` on a free port (started in `cwd`, if given), with that address as
-    its public URL unless `env` says otherwise (`SYNDICATE_PUBLIC_URL=""`: none)."""
+    its public URL unless `env` says otherwise (`SYNDICATE_PUBLIC_URL=""`: none);
+    `preview`: `syndicate preview` instead."""
     port = free_port()
+    command = ["preview", "--port", str(port)] if preview else ["serve"]
     url = f"http://127.0.0.1:{port}"
     environment = {
         **os.environ, "PYTHONPATH": str(ROOT), "SYNDICATE_PORT": str(port), "SYNDICATE_WATCH": "false",
@@ -63,7 +65,7 @@ def live_server(
     with log.open("wb") as output:
         process = subprocess.Popen(
             # -P: as the `syndicate` command runs, nothing imported from `cwd`
-            [sys.executable, "-P", "-m", "syndicate", "serve", "--config", str(config)],
+            [sys.executable, "-P", "-m", "syndicate", *command, "--config", str(config)],
             env=environment, stdout=output, stderr=subprocess.STDOUT, cwd=cwd,
         )  # fmt: skip
     try:

@@ -62,7 +62,9 @@ class Current:
             rep = self.snapshot.representations.get(path)
             if rep is None:
                 return None
-            found = self.prepared[path] = _prepared(rep, self.policies)
+            found = self.prepared[path] = _prepared(
+                rep, self.policies, self.snapshot.catalog.site.preview
+            )
         return found
 
     def __contains__(self, path: str) -> bool:
@@ -82,8 +84,8 @@ def prepare(snapshot: Snapshot, settings: Settings) -> Current:
     return Current(snapshot, MappingProxyType(cache_policies(settings)))
 
 
-def _prepared(rep: Representation, policies: Mapping[str, str]) -> Prepared:
-    common = representation_fields(rep, policies)
+def _prepared(rep: Representation, policies: Mapping[str, str], preview: bool) -> Prepared:
+    common = representation_fields(rep, policies, preview)
     identity = {**common, "ETag": rep.etag}
     gzipped = {**common, "ETag": rep.gzip_etag}
     return Prepared(

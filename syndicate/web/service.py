@@ -88,8 +88,9 @@ class Service:
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
         self.handle = router(self.store, self.metrics, self.health, self.board)
-        # One worker of a pool tells the hubs (the others would repeat every ping).
-        pinging = member is None or member.index == LEAD_WORKER
+        # One worker of a pool tells the hubs (the others would repeat every ping); a
+        # preview tells no one of anything.
+        pinging = (member is None or member.index == LEAD_WORKER) and not settings.preview
         self.publisher = (
             Publisher(self.store, self.metrics, self.health, settings.state_dir)
             if pinging
@@ -261,6 +262,13 @@ def _log_addresses(settings: Settings, service: Service) -> None:
         )  # fmt: skip
         if service.member.index:
             return
+    if settings.preview:
+        log.info(
+            "preview of %s on %s/ (version %s): drafts and scheduled items shown, marked; "
+            "nothing is sent to anyone. Not for the public.",
+            settings.config, settings.served_url, service.store.snapshot.version,
+        )  # fmt: skip
+        return
     if settings.public_url:
         source = FROM_SETTING
     elif public != settings.served_url:
