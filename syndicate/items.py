@@ -28,7 +28,7 @@ from syndicate.model import (
 )
 from syndicate.sanitize import clean_html, html_to_text, text_to_html
 from syndicate.schema import EVENT, ITEM
-from syndicate.sources import MapNode, Node
+from syndicate.sources import MapNode, Node, ScalarNode
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,13 @@ class ItemBuilder:
             return Text(html, text)
         if plain is not None:
             return Text(text_to_html(plain), " ".join(plain.split()))
-        if required and node.get(key) is None and node.get(f"{key}_html") is None:
-            self.problem(node.line, key, f"required, but missing: give '{key}' or '{key}_html'")
+        if required:
+            given = [node.get(name) for name in (key, f"{key}_html")]
+            if all(found is None for found in given):
+                self.problem(node.line, key, f"required, but missing: give '{key}' or '{key}_html'")
+            elif all(found is None or _empty(found) for found in given):
+                line = next(found.line for found in given if found is not None)
+                self.problem(line, key, f"must not be empty: give '{key}' or '{key}_html'")
         return None
 
     def _changed(
@@ -349,3 +354,8 @@ class ItemBuilder:
                 )
             changes.append(Change(when.value, given["note"]))
         return tuple(changes)
+
+
+def _empty(node: Node) -> bool:
+    """Left empty (`summary:` or `summary: ""`): a value `FieldReader` skips silently."""
+    return isinstance(node, ScalarNode) and node.value in (None, "")

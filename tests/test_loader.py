@@ -136,6 +136,12 @@ BROKEN = [
         ["cfg/x.yaml:2: item.summary: required, but missing: give 'summary' or 'summary_html'"],
     ),
     (
+        # It was dropped without a word: an item missing from every feed, and check "valid".
+        "empty summary",
+        {"x.yaml": ITEM.replace("  summary: S.\n", '  summary: ""\n')},
+        ["cfg/x.yaml:5: item.summary: must not be empty: give 'summary' or 'summary_html'"],
+    ),
+    (
         "summary and summary_html both",
         {"x.yaml": ITEM + "  summary_html: <p>S.</p>\n"},
         [
