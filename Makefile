@@ -66,6 +66,10 @@ run: install
 check: install
 	$(BIN)/syndicate check $(CONFIG)
 
+# The content files' JSON Schema beside them, for editors' editors (docs/content.md).
+schema: install
+	$(BIN)/syndicate schema $(CONFIG)/syndicate.schema.json
+
 # The content as it will be, drafts and scheduled items shown and marked, on
 # http://127.0.0.1:8081/ (beside `make run`), reloaded on every save.
 preview: install

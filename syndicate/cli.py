@@ -5,6 +5,7 @@
                                           a static export of it for nginx)
     syndicate preview [--config DIR] ...  serve the content as it will be, drafts and scheduled
                                           items included and marked, on port 8081
+    syndicate schema [OUT]                the content's JSON Schema, for editors' editors
     syndicate build [--config DIR] OUT    write every representation to files
     syndicate nginx-config [--upstream H:P]  nginx as a caching proxy in front of the workers
 
@@ -21,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from syndicate import __version__
+from syndicate import __version__, editor_schema
+from syndicate.atomic import replace_file
 from syndicate.build import NoPublicURL, snapshot_for
 from syndicate.export import HEADERS_FILE, NGINX_FILE, write_export
 from syndicate.loader import load_catalog
@@ -83,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep a static export in DIR in step with what is served, for nginx to serve "
         "(SYNDICATE_EXPORT_DIR; its _nginx.conf listens on SYNDICATE_EXPORT_LISTEN)",
     )
+    schema = commands.add_parser(
+        "schema",
+        help="print the content files' JSON Schema (for editors' editors and CI)",
+        description="The JSON Schema (draft 2020-12) of one content file, made from the "
+        "tables `check` uses. Save it beside the content as "
+        f"{editor_schema.FILE_NAME} and name it on each file's first line: "
+        + editor_schema.MODELINE.format(editor_schema.FILE_NAME),
+    )
+    schema.add_argument("out", nargs="?", metavar="OUT", help="write it to OUT (default: print)")
     preview = commands.add_parser(
         "preview",
         help="serve the content as it will be, drafts and scheduled items shown and marked",
@@ -146,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "nginx-config":
         print(_nginx_config(args, parser), end="")
         return 0
+    if args.command == "schema":
+        return _schema(args.out)
     if args.command == "check":
         config = Path(args.config)
         if not is_readable_dir(config):
@@ -185,6 +198,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # e.g. the port is taken
         print(f"syndicate: {error.strerror or error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _schema(out: str | None) -> int:
+    data = editor_schema.content_schema_json()
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return 0
+    replace_file(Path(out), data)
+    print(f"wrote {out}")
     return 0
 
 
@@ -261,6 +284,12 @@ def _check(config: Path) -> int:
         _report(error, config)
         return 1
     print(summary(catalog, config, now))
+    schema = config / editor_schema.FILE_NAME
+    if schema.is_file() and schema.read_bytes() != editor_schema.content_schema_json():
+        print(
+            f"Note: {schema} is not this version's schema: editors' hints may be wrong. "
+            f"Update it with `syndicate schema {schema}` (or `make schema`)."
+        )
     return 0
 
 

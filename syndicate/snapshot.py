@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from syndicate import archives, assets, discovery, pages, templating, urls
+from syndicate import archives, assets, discovery, editor_schema, pages, templating, urls
 from syndicate.feeds import (
     DEFAULT_REFRESH_SECONDS,
     FeedView,
@@ -48,7 +48,11 @@ PAGE_HEADERS = (("Content-Security-Policy", templating.PAGE_CSP),)
 
 
 # Documents made of the site's labels alone (reuse.py re-renders them when those change).
-SITE_ONLY = frozenset({urls.DEVELOPERS_PATH, urls.ROBOTS_PATH})
+SITE_ONLY = frozenset({urls.DEVELOPERS_PATH, urls.ROBOTS_PATH, urls.SCHEMA_PATH})
+
+
+def _content_schema(catalog: Catalog, listed: tuple[discovery.Listed, ...]) -> bytes:
+    return editor_schema.content_schema_json()  # the code's, whatever the content
 
 
 def discovery_documents(catalog: Catalog) -> dict[str, Document]:
@@ -59,6 +63,7 @@ def discovery_documents(catalog: Catalog) -> dict[str, Document]:
         urls.FEEDS_JSON_PATH: ("feeds-json", json, discovery.feeds_json, ()),
         urls.DEVELOPERS_PATH: ("developers-page", html, pages.developers_page, PAGE_HEADERS),
         urls.ROBOTS_PATH: ("robots", "text/plain; charset=utf-8", pages.robots, ()),
+        urls.SCHEMA_PATH: ("schema", editor_schema.MEDIA_TYPE, _content_schema, ()),
     }
     for slug in catalog.topics:
         documents[urls.topic_page_path(slug)] = (

@@ -40,6 +40,7 @@ INDEX_PATH = "/"
 FEEDS_JSON_PATH = "/feeds.json"
 DEVELOPERS_PATH = "/developers/"  # what the feeds carry beyond their formats, for developers
 ROBOTS_PATH = "/robots.txt"
+SCHEMA_PATH = "/schema/content.json"  # the content definitions' JSON Schema, for editors
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 OPML_FORMAT = "atom"  # the format `/feeds.opml` lists; readers import each feed once

@@ -5,7 +5,8 @@ applies one to three mutations of the kinds editors and tools cause (bytes: a ba
 encoding mix-up, a truncated copy; structure: a line deleted, duplicated, moved or
 re-indented, a file deleted or emptied; values: a hostile value written into some key) and
 runs what `serve` and `build` run (`snapshot_for`). Either it raises ContentError whose
-every problem is located in the folder, or every representation passes the spec checks.
+every problem is located in the folder, or every representation passes the spec checks and
+every file the editors' JSON Schema.
 Any other exception fails the test. `make test` runs MUTATION_EXAMPLES folders (200);
 `make test-slow` 3,000.
 """
@@ -28,6 +29,7 @@ from syndicate.render import FORMATS
 from syndicate.settings import Settings
 from tests.conftest import CONTENT, SAMPLE
 from tests.feedcheck import CHECKS
+from tests.schemacheck import schema_errors
 from tests.test_hostile import NASTY, NASTY_HTML
 
 EXAMPLES = int(os.environ.get("SYNDICATE_MUTATION_EXAMPLES", "200"))
@@ -137,6 +139,8 @@ def check_every_representation(config: Path) -> None:
             )
         return
     event("rendered, every representation checked")
+    # What check accepts, the editors' JSON Schema accepts: they are made from one table.
+    assert schema_errors(config) == []
     for path, rep in snapshot.representations.items():
         if rep.key is not None and rep.key.view is not None:
             continue  # the same renderers on a subset of the same items: checked elsewhere
@@ -146,7 +150,7 @@ def check_every_representation(config: Path) -> None:
             CHECKS["ics"](rep.body)
         elif rep.format.startswith("opml"):
             ElementTree.fromstring(rep.body)
-        elif rep.format == "feeds-json":
+        elif rep.format in ("feeds-json", "schema"):
             json.loads(rep.body)
         elif rep.format == "robots":
             assert rep.body.decode("utf-8").startswith("# "), path  # one comment line per line

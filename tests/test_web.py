@@ -385,7 +385,7 @@ async def test_healthz_reports_snapshot_and_counts(client):
     assert health["snapshot"]["version"] == SNAPSHOT.version
     assert health["snapshot"]["age_seconds"] >= 0
     assert health["counts"] == {
-        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5 + 3 + 2 * (9 + 2 * 6) + 3 + 2 + 3 * 8 + 2,
+        "types": 2, "topics": 2, "items": 10, "withdrawn": 3, "representations": 2 + 3 + 3 * 9 + 6 + 4 * 2 * 6 + 5 + 3 + 2 * (9 + 2 * 6) + 3 + 2 + 3 * 8 + 2 + 1,
             # + calendars; + 2 views of 6, 4 formats; + 5 events' calendar files; + the embed
             # script, its loader and stylesheet; + an HTML fragment and an iframe page of
             # every feed and view; + the pages' stylesheet, script and icon; + 2 topic pages;
