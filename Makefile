@@ -66,6 +66,15 @@ run: install
 check: install
 	$(BIN)/syndicate check $(CONFIG)
 
+# A new item's file, a draft to fill in:
+#   make new TYPE=voices TOPIC=harm-reduction TITLE="The title"
+# (Passed through the environment, so that a title may hold any quote or character.)
+export TYPE TOPIC TITLE
+new: install
+	@if [ -z "$$TYPE" ] || [ -z "$$TOPIC" ] || [ -z "$$TITLE" ]; then \
+	  echo 'usage: make new TYPE=voices TOPIC=harm-reduction TITLE="The title"'; exit 2; fi
+	$(BIN)/syndicate new "$$TYPE" --topic "$$TOPIC" --title "$$TITLE" --config $(CONFIG)
+
 # The content files' JSON Schema beside them, for editors' editors (docs/content.md).
 schema: install
 	$(BIN)/syndicate schema $(CONFIG)/syndicate.schema.json

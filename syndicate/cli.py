@@ -5,6 +5,7 @@
                                           a static export of it for nginx)
     syndicate preview [--config DIR] ...  serve the content as it will be, drafts and scheduled
                                           items included and marked, on port 8081
+    syndicate new TYPE --topic T --title "..."  a new item's file, a draft to fill in
     syndicate schema [OUT]                the content's JSON Schema, for editors' editors
     syndicate build [--config DIR] OUT    write every representation to files
     syndicate nginx-config [--upstream H:P]  nginx as a caching proxy in front of the workers
@@ -25,15 +26,19 @@ from zoneinfo import ZoneInfo
 from syndicate import __version__, editor_schema
 from syndicate.atomic import replace_file
 from syndicate.build import NoPublicURL, snapshot_for
+from syndicate.dates import DateError, parse_date
 from syndicate.export import HEADERS_FILE, NGINX_FILE, write_export
 from syndicate.loader import load_catalog
 from syndicate.model import Catalog
+from syndicate.newitem import NewItemError, Request, new_item
 from syndicate.nginx import CacheTier, cache_tier
 from syndicate.problems import ContentError
 from syndicate.progress import TerminalProgress
 from syndicate.schedule import as_of
+from syndicate.schema import PLACEHOLDER
 from syndicate.settings import SETTINGS, SettingError, Settings, parse_url_setting
 from syndicate.sources import is_readable_dir
+from syndicate.urls import topic_page_path
 
 DEFAULT_CONFIG = "feeds_config"
 PREVIEW_PORT = 8081  # beside `serve`'s 8080, so both can run
@@ -85,6 +90,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep a static export in DIR in step with what is served, for nginx to serve "
         "(SYNDICATE_EXPORT_DIR; its _nginx.conf listens on SYNDICATE_EXPORT_LISTEN)",
     )
+    new = commands.add_parser(
+        "new",
+        help="write a new item's file, a draft ready to fill in",
+        description="Writes items/TOPIC/ID.yaml in the content folder: an id made from the "
+        "title (unique), published now in the site's zone (or --at), the fields to fill in "
+        f"marked {PLACEHOLDER} and the optional ones commented out, and draft: true. "
+        "Prints where it is and where to preview it.",
+    )
+    new.add_argument("type", metavar="TYPE", help="the content type's slug, e.g. events")
+    new.add_argument(
+        "--topic", action="append", required=True, metavar="TOPIC",
+        help="a topic's slug (repeat for several; the file goes in the first one's folder)",
+    )  # fmt: skip
+    new.add_argument("--title", required=True, help="the item's title")
+    new.add_argument("--config", default=DEFAULT_CONFIG, metavar="DIR",
+                     help=f"the content folder (default: {DEFAULT_CONFIG})")  # fmt: skip
+    new.add_argument(
+        "--at", metavar="WHEN", help="when it is published, e.g. 2026-12-03T09:00 (the site's "
+        "zone unless given; later than now: scheduled); default: now",
+    )  # fmt: skip
+    new.add_argument("--summary", help="its summary (default: a placeholder)")
+    new.add_argument("--url", help="its own page on the website (default: a placeholder)")
+    new.add_argument("--start", metavar="WHEN", help="an event's start (default: a placeholder)")
+    new.add_argument(
+        "--publish", action="store_true",
+        help="no draft: true (then --summary, --url and, for events, --start are needed)",
+    )  # fmt: skip
     schema = commands.add_parser(
         "schema",
         help="print the content files' JSON Schema (for editors' editors and CI)",
@@ -159,6 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "schema":
         return _schema(args.out)
+    if args.command == "new":
+        config = Path(args.config)
+        if not is_readable_dir(config):
+            parser.error(f"{config} is not a readable folder")
+        return _new(args, config, parser)
     if args.command == "check":
         config = Path(args.config)
         if not is_readable_dir(config):
@@ -198,6 +235,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # e.g. the port is taken
         print(f"syndicate: {error.strerror or error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _new(args: argparse.Namespace, config: Path, parser: argparse.ArgumentParser) -> int:
+    """Write a new item's file (newitem.py), then check the whole folder with it: a file
+    that would make the content invalid is taken back."""
+    now = datetime.now(UTC)
+    try:
+        catalog = load_catalog(config, now)
+    except ContentError as error:
+        _report(error, config)
+        print("Fix these first: `new` adds to valid content only.", file=sys.stderr)
+        return 1
+    at = None
+    if args.at:
+        try:
+            at = parse_date(args.at, ZoneInfo(catalog.site.timezone)).value
+        except DateError as error:
+            parser.error(f"--at: {error}")
+    request = Request(
+        args.type, tuple(dict.fromkeys(args.topic)), args.title, at, args.summary, args.url,
+        args.start, draft=not args.publish,
+    )  # fmt: skip
+    taken: list[str] = []
+    try:
+        item = new_item(catalog, request, now, taken)
+        while (config / item.path).exists():  # a file of that name holds other ids
+            taken.append(item.id)
+            item = new_item(catalog, request, now, taken)
+    except NewItemError as error:
+        parser.error(str(error))
+    target = config / item.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("x", encoding="utf-8") as file:
+        file.write(item.text)
+    try:
+        load_catalog(config, now)
+    except ContentError as error:
+        target.unlink()
+        _report(error, config)
+        print(f"Nothing written: {target} would not be valid.", file=sys.stderr)
+        return 1
+    preview = f"http://127.0.0.1:{PREVIEW_PORT}{topic_page_path(request.topics[0])}"
+    state = "a draft" if request.draft else "published" if at is None or at <= now else "scheduled"
+    print(f"wrote {target}: {item.id} ({state})")
+    print(f"See it: `make preview` (or `.venv/bin/syndicate preview`), then open {preview}")
+    if request.draft:
+        print(f"Publish it: replace every {PLACEHOLDER}, then delete the line 'draft: true'.")
     return 0
 
 

@@ -6,6 +6,7 @@ as file, line and key path) and returns None. The loader calls it once per item 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,8 +28,8 @@ from syndicate.model import (
     Withdrawal,
 )
 from syndicate.sanitize import clean_html, html_to_text, text_to_html
-from syndicate.schema import EVENT, ITEM
-from syndicate.sources import MapNode, Node, ScalarNode
+from syndicate.schema import EVENT, ITEM, PLACEHOLDER, PLACEHOLDER_IN_URL
+from syndicate.sources import MapNode, Node, ScalarNode, SeqNode
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ class ItemBuilder:
             return None
         last_changed = self._changed(node, values, published.value, updated.value, event)
         self._not_after_now(node, values, published.value, last_changed, withdrawn)
+        if not values.get("draft", False):
+            self._no_placeholders(node)
         if not self.ok or summary is None:
             return None  # every mistake is reported; only valid items are built
         return Item(
@@ -148,6 +151,18 @@ class ItemBuilder:
             source=self.definition.ref,
             draft=values.get("draft", False),
         )
+
+    def _no_placeholders(self, node: MapNode) -> None:
+        """A published item holds no placeholder `syndicate new` wrote."""
+        for key, _, child in node.entries:
+            for line, text in _strings(child):
+                if PLACEHOLDER in text or PLACEHOLDER_IN_URL in text:
+                    self.problem(
+                        line, key,
+                        f"still holds the placeholder {PLACEHOLDER!r} that `syndicate new` "
+                        f"wrote: write the real {key}, or keep the item a draft ('draft: true')",
+                    )  # fmt: skip
+                    break
 
     def _content_type(self, node: MapNode) -> ContentType | None:
         type_node = node.get("type")
@@ -359,3 +374,16 @@ class ItemBuilder:
 def _empty(node: Node) -> bool:
     """Left empty (`summary:` or `summary: ""`): a value `FieldReader` skips silently."""
     return isinstance(node, ScalarNode) and node.value in (None, "")
+
+
+def _strings(node: Node) -> Iterator[tuple[int, str]]:
+    """Every text in `node` and below it, with its line."""
+    if isinstance(node, ScalarNode):
+        if isinstance(node.value, str):
+            yield node.line, node.value
+    elif isinstance(node, SeqNode):
+        for child in node.items:
+            yield from _strings(child)
+    elif isinstance(node, MapNode):
+        for _, _, child in node.entries:
+            yield from _strings(child)

@@ -186,5 +186,10 @@ FILE_KEYS: Final = {
     "items": "item",
 }
 
+# What `syndicate new` writes where the editor must write something (a URL's path holds the
+# hyphenated form): an item holding either is valid as a draft only.
+PLACEHOLDER: Final = "REPLACE ME"
+PLACEHOLDER_IN_URL: Final = "REPLACE-ME"
+
 DEFAULT_FEED_SIZE: Final = 20
 MAX_FEED_SIZE: Final = 500
