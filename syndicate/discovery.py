@@ -47,7 +47,9 @@ def listing(views: tuple[FeedView, ...]) -> tuple[Listed, ...]:
 
 
 def feeds_json(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
-    """`/feeds.json`: every feed, machine-readable."""
+    """`/feeds.json`: every feed, machine-readable; a feed of a renamed topic or type lists
+    its former URLs, which redirect to it."""
+    moves = urls.moves_of(catalog)
     data = {
         "title": catalog.site.title,
         "home_page_url": catalog.site.url,
@@ -63,11 +65,20 @@ def feeds_json(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
                 "type": entry.view.key.type,
                 **({"entries": len(entry.view.entries)} if entry.format.is_feed else {}),
                 "updated": entry.view.updated.isoformat(),
+                **_former_urls(catalog, entry.url, moves),
             }
             for entry in listed
         ],
     }
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _former_urls(catalog: Catalog, url: str, moves: urls.Moves) -> dict[str, list[str]]:
+    if not moves:
+        return {}
+    path = url.removeprefix(catalog.site.feeds_url or "")
+    former = [urls.absolute(catalog.site, p) for p in urls.former_paths(path, moves)]
+    return {"former_urls": former} if former else {}
 
 
 def opml(catalog: Catalog, listed: tuple[Listed, ...], format_name: str) -> bytes:

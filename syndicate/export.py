@@ -12,6 +12,8 @@ fields each needs, for static hosts and for nginx.
   (maps from path to value; gzip_static for the .gz files; CORS preflight as the service
   answers it). nginx makes its own ETags (mtime and size): they differ in form from the
   service's, and answer If-None-Match all the same.
+* `OUT/_redirects`: the former URLs of renamed topics and types (their `aliases`), each
+  with where it is now and 301, in the same hosts' format; `_nginx.conf` answers them too.
 * `OUT/.syndicate-export.json`: what was written (ETag and Last-Modified of each path), so
   the next export into the same folder, `syndicate build` again or `serve --export` at
   every reload, writes only what changed and deletes what is gone (`sync_export`).
@@ -33,6 +35,7 @@ from syndicate.settings import Settings
 from syndicate.snapshot import Representation, Snapshot
 
 HEADERS_FILE = "_headers"
+REDIRECTS_FILE = "_redirects"
 NGINX_FILE = "_nginx.conf"
 MANIFEST_FILE = ".syndicate-export.json"  # what the last sync wrote: path -> ETag, date
 # Fields whose value differs from file to file: each gets a map from path to value.
@@ -84,8 +87,10 @@ def sync_export(
         target = out / urls.file_path(path)
         target.unlink(missing_ok=True)
         target.with_name(target.name + ".gz").unlink(missing_ok=True)
+    moved = redirects(snapshot)
     changed = _replace_text(out / HEADERS_FILE, headers_file(fields))
-    changed |= _replace_text(out / NGINX_FILE, nginx_static(fields, out.resolve(), listen))
+    changed |= _replace_text(out / REDIRECTS_FILE, redirects_file(moved))
+    changed |= _replace_text(out / NGINX_FILE, nginx_static(fields, out.resolve(), listen, moved))
     _replace_text(out / MANIFEST_FILE, json.dumps(manifest, sort_keys=True, indent=0))
     return Synced(written, len(gone), changed)
 
@@ -137,6 +142,26 @@ def headers_file(by_path: dict[str, dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def redirects(snapshot: Snapshot) -> list[tuple[str, str]]:
+    """(former path, absolute URL now) for every path of a renamed topic or type."""
+    site, moves = snapshot.catalog.site, snapshot.moves
+    if not moves:
+        return []
+    found = {
+        former: urls.absolute(site, path)
+        for path in snapshot.representations
+        for former in urls.former_paths(path, moves)
+        if former not in snapshot.representations
+    }
+    return sorted(found.items())
+
+
+def redirects_file(moved: list[tuple[str, str]]) -> str:
+    lines = ["# Former URLs of renamed topics and types, moved for good: syndicate build"]
+    lines += [f"{former} {target} 301" for former, target in moved]
+    return "\n".join(lines) + "\n"
+
+
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -176,7 +201,12 @@ def _map_default(name: str, by_path: dict[str, dict[str, str]]) -> str:
     return found.most_common(1)[0][0] if found else ""
 
 
-def nginx_static(by_path: dict[str, dict[str, str]], root: Path, listen: str) -> str:
+def nginx_static(
+    by_path: dict[str, dict[str, str]],
+    root: Path,
+    listen: str,
+    moved: list[tuple[str, str]],
+) -> str:
     by_extension, exceptions = _types(by_path)
     maps = "\n".join(
         _map(
@@ -198,6 +228,7 @@ def nginx_static(by_path: dict[str, dict[str, str]], root: Path, listen: str) ->
         f"            add_header {name} {_quoted(value)} always;\n"
         for name, value in PREFLIGHT.items()
     )
+    maps += "\n" + _map("syndicate_moved", moved)
     special = "".join(
         f"    location = {_uri(path)} {{\n        types {{ }}\n        default_type {_quoted(t)};\n"
         f"{_field_headers('        ')}{cors}        gzip_static on;\n    }}\n"
@@ -230,11 +261,15 @@ server {{
 
     location = /{HEADERS_FILE} {{ return 404; }}
     location = /{NGINX_FILE} {{ return 404; }}
+    location = /{REDIRECTS_FILE} {{ return 404; }}
     location = /{MANIFEST_FILE} {{ return 404; }}
 {special}
     location / {{
         if ($request_method = OPTIONS) {{
 {preflight}            return 204;
+        }}
+        if ($syndicate_moved) {{  # a former URL of a renamed topic or type
+            return 301 $syndicate_moved;
         }}
 {_field_headers("        ")}{cors}    }}
 }}

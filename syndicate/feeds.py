@@ -142,7 +142,7 @@ def feed_view(
     return FeedView(
         key=key,
         catalog=catalog,
-        id=urls.feed_id(site, key),
+        id=urls.feed_id(site, _first_slugs(key, topic, content_type)),
         title=_title(site, topic, content_type) + _view_title(key),
         subtitle=_view_subtitle(key.view) + _subtitle(site, topic, content_type),
         home_url=(topic.url if topic and topic.url else site.url),
@@ -154,6 +154,16 @@ def feed_view(
         refresh_seconds=refresh_seconds,
         now=now,
         archives=0 if key.view else len(selected) // site.feed_size,
+    )
+
+
+def _first_slugs(key: FeedKey, topic: Topic | None, content_type: ContentType | None) -> FeedKey:
+    """`key` with the slugs its topic and type were first published under: after a rename
+    the feed is the same feed, so its id does not change (RFC 4287 4.2.6)."""
+    return replace(
+        key,
+        topic=topic.first_slug if topic else None,
+        type=content_type.first_slug if content_type else None,
     )
 
 

@@ -104,7 +104,7 @@ class ItemBuilder:
         for slug in values.get("topics", ()):
             if slug not in self.topics:
                 hint = suggest(slug, self.topics)
-                known = ", ".join(self.topics) or "none yet"
+                known = ", ".join(dict.fromkeys(t.slug for t in self.topics.values())) or "none yet"
                 self.problem(
                     line_of(node, "topics"),
                     "topics",
@@ -134,7 +134,7 @@ class ItemBuilder:
             return None  # every mistake is reported; only valid items are built
         return Item(
             id=values["id"],
-            type=values["type"],
+            type=content_type.slug if content_type else values["type"],
             title=values["title"],
             summary=summary,
             content=content,
@@ -142,7 +142,8 @@ class ItemBuilder:
             published=published.value,
             updated=last_changed,
             authors=values.get("authors", ()),
-            topics=tuple(dict.fromkeys(values["topics"])),
+            # A former slug (an alias) stands for the topic's slug of today.
+            topics=tuple(dict.fromkeys(self.topics[slug].slug for slug in values["topics"])),
             tags=tuple(dict.fromkeys(values.get("tags", ()))),
             image=values.get("image"),
             language=values.get("language"),
@@ -171,7 +172,7 @@ class ItemBuilder:
         slug = type_node.value  # type: ignore[attr-defined]
         found = self.types.get(slug)
         if found is None:
-            known = ", ".join(self.types) or "none yet"
+            known = ", ".join(dict.fromkeys(t.slug for t in self.types.values())) or "none yet"
             self.problem(
                 type_node.line,
                 "type",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from syndicate.fields import FieldReader, suggest
 from syndicate.items import Definition, ItemBuilder, line_of
@@ -105,6 +105,9 @@ def load_catalog(
     type_index = {t.slug: t for t, _ in types}
     topic_index = {t.slug: t for t, _ in topics}
     context = (site, tuple(type_index.values()), tuple(topic_index.values()))
+    # Items may name a type or topic by a former slug (an alias): it stands for today's.
+    type_names = {**_aliases(types, "type", problems), **type_index}
+    topic_names = {**_aliases(topics, "topic", problems), **topic_index}
     if unparsed and cache is not None and not cache.valid_for(context, now):
         for left in unparsed:  # built for another site, types, topics or clock: again
             again = parse_data(left.data, left.path)
@@ -122,7 +125,7 @@ def load_catalog(
         for done, definition in enumerate(sections["item"], 1):
             report("checking items", done, len(sections["item"]))
             try:
-                item = ItemBuilder(definition, site, type_index, topic_index, now).build()
+                item = ItemBuilder(definition, site, type_names, topic_names, now).build()
             except Exception as error:  # a defect of ours: still a located problem, never a crash
                 definition.reader.problem(definition.node.line, definition.path, _internal(error))
                 continue
@@ -214,6 +217,37 @@ def _in_order(defined: Any) -> list[Any]:
     return [(value, ref) for value, ref, _ in sorted(found, key=lambda triple: triple[2])]
 
 
+Renamed = TypeVar("Renamed", ContentType, Topic)
+
+
+def _aliases(
+    defined: list[tuple[Renamed, SourceRef]], what: str, problems: list[Problem]
+) -> dict[str, Renamed]:
+    """Each former slug of a type or topic -> it; a former slug that is any type's or
+    topic's slug, another's former slug, or reserved, is a problem (its URLs would be two
+    things at once)."""
+    slugs = {value.slug: ref for value, ref in defined}
+    names: dict[str, tuple[Renamed, SourceRef]] = {}
+    for value, ref in defined:
+        for alias in value.aliases:
+            if alias in slugs:
+                taken = (
+                    "its own slug"
+                    if alias == value.slug
+                    else f"the slug of the {what} at {slugs[alias]}"
+                )
+                reason = f"'{alias}' is {taken}: a former slug must be free"
+            elif alias in names:
+                reason = f"'{alias}' is also a former slug of the {what} at {names[alias][1]}"
+            elif what == "type" and alias in RESERVED_NAMES:
+                reason = f"'{alias}' is reserved ({RESERVED_NAMES[alias]})"
+            else:
+                names[alias] = (value, ref)
+                continue
+            problems.append(Problem(ref.file, ref.line, f"{what}.aliases", reason))
+    return {alias: value for alias, (value, _) in names.items()}
+
+
 RawId = tuple[str, SourceRef, str]  # an id as written, where, and its key path
 
 
@@ -302,6 +336,7 @@ def _content_type(definition: Definition) -> tuple[ContentType, SourceRef, int] 
         values["title"],
         values["singular"],
         values.get("description"),
+        tuple(dict.fromkeys(values.get("aliases", ()))),
     )
     return content_type, definition.ref, values.get("order", 0)
 
@@ -317,5 +352,6 @@ def _topic(definition: Definition) -> tuple[Topic, SourceRef, int] | None:
         values.get("url"),
         values.get("area"),
         values.get("programs", ()),
+        tuple(dict.fromkeys(values.get("aliases", ()))),
     )
     return topic, definition.ref, values.get("order", 0)

@@ -86,6 +86,12 @@ class ContentType:
     title: str
     singular: str
     description: str | None
+    aliases: tuple[str, ...] = ()  # former slugs, oldest first: their URLs redirect
+
+    @property
+    def first_slug(self) -> str:
+        """The slug it was first published under, which its feeds' ids keep."""
+        return self.aliases[0] if self.aliases else self.slug
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,12 @@ class Topic:
     url: str | None
     area: str | None
     programs: tuple[Program, ...]
+    aliases: tuple[str, ...] = ()  # former slugs, oldest first: their URLs redirect
+
+    @property
+    def first_slug(self) -> str:
+        """The slug it was first published under, which its feeds' ids keep."""
+        return self.aliases[0] if self.aliases else self.slug
 
 
 class EventStatus(StrEnum):

@@ -77,6 +77,11 @@ CONTENT_TYPE: Final = (
     _f("singular", "line", "Singular title, e.g. Event.", required=True),
     _f("description", "text", "What this type of content is; the subtitle of its feeds."),
     _f("order", "integer", "Where it is listed: lower first (default 0), then as defined."),
+    _f(
+        "aliases",
+        "list of slug",
+        "Former slugs, oldest first, after a rename: their URLs redirect here for good.",
+    ),
 )
 
 TOPIC: Final = (
@@ -87,6 +92,11 @@ TOPIC: Final = (
     _f("area", "line", "The wider area the topic belongs to, e.g. Health."),
     _f("programs", "list of program", "Programs that focus on this topic."),
     _f("order", "integer", "Where it is listed: lower first (default 0), then as defined."),
+    _f(
+        "aliases",
+        "list of slug",
+        "Former slugs, oldest first, after a rename: their URLs redirect here for good.",
+    ),
 )
 
 ITEM: Final = (

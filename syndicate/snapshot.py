@@ -134,6 +134,8 @@ class Snapshot:
     built_for: datetime | None = field(default=None, compare=False, repr=False)
     rendered: int = field(default=0, compare=False)  # how many were rendered, not reused
     labels: tuple[object, ...] = field(default=(), compare=False, repr=False)  # reuse.py
+    # Renamed topics and types: their former URLs redirect (urls.moved_path).
+    moves: urls.Moves = field(default_factory=lambda: urls.Moves({}, {}))
 
 
 def whole_seconds(moment: datetime) -> datetime:
@@ -349,5 +351,5 @@ def build_snapshot(
     rendered = len(representations) - reuse.reused
     return Snapshot(
         catalog, version, MappingProxyType(representations), (), next_change,
-        MappingProxyType(reuse.sources), epoch, now, rendered, reuse.labels,
+        MappingProxyType(reuse.sources), epoch, now, rendered, reuse.labels, urls.moves_of(catalog),
     )  # fmt: skip

@@ -30,9 +30,11 @@ Permanent ids are RFC 4151 tag URIs: `tag:{authority},{date}:{specific}`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from syndicate.model import Site
+from syndicate.model import Catalog, Site
 
 ALL = "feed"  # the file name of "every type" feeds
 FRAME_PREFIX = "/embed"  # iframe pages: /embed/topics/harm-reduction/feed.html
@@ -105,6 +107,89 @@ def parse_feed_path(path: str) -> tuple[FeedKey, str] | None:
     name = match["name"]
     key = FeedKey(match["topic"], None if name == ALL else name, match["view"])
     return key, match["ext"]
+
+
+@dataclass(frozen=True)
+class Moves:
+    """Former slugs -> today's, for topics and for types (their `aliases`)."""
+
+    topics: Mapping[str, str]
+    types: Mapping[str, str]
+
+    def __bool__(self) -> bool:
+        return bool(self.topics or self.types)
+
+
+def moves_of(catalog: Catalog) -> Moves:
+    """Each former slug (`aliases`) of a topic or type -> its slug today."""
+    return Moves(
+        MappingProxyType({a: t.slug for t in catalog.topics.values() for a in t.aliases}),
+        MappingProxyType({a: t.slug for t in catalog.types.values() for a in t.aliases}),
+    )
+
+
+def _renamed(path: str, topics: Callable[[str], str], types: Callable[[str], str]) -> str:
+    """`path` with its topic segment and its type segment passed through the functions: the
+    one place that knows where the slugs are in every path (`feed_path`, archive pages,
+    topic pages, their `/embed/` iframe pages)."""
+    prefix = FRAME_PREFIX if path.startswith(FRAME_PREFIX + "/") else ""
+    parts = path[len(prefix) :].split("/")
+    at = 1
+    if len(parts) >= 4 and parts[1] == "topics":
+        parts[2] = topics(parts[2])
+        at = 3
+    if at < len(parts) and parts[at]:
+        name, dot, extension = parts[at].partition(".")
+        if dot or at + 1 < len(parts):  # `/{type}.{ext}` or `/{type}/...`
+            parts[at] = types(name) + dot + extension
+    return prefix + "/".join(parts)
+
+
+def moved_path(path: str, moves: Moves) -> str:
+    """Where `path` is since its topic or type was renamed (itself when nothing moved)."""
+    return _renamed(path, lambda t: moves.topics.get(t, t), lambda t: moves.types.get(t, t))
+
+
+def slugs_in(path: str) -> tuple[str | None, str | None]:
+    """The topic and the type slug `path` names (None where it names none)."""
+    found: dict[str, str] = {}
+
+    def seen(where: str) -> Callable[[str], str]:
+        def keep(slug: str) -> str:
+            found[where] = slug
+            return slug
+
+        return keep
+
+    _renamed(path, seen("topic"), seen("type"))
+    return found.get("topic"), found.get("type")
+
+
+def former_paths(path: str, moves: Moves) -> list[str]:
+    """Every path that named `path` under a former slug of its topic or type."""
+    topic, kind = slugs_in(path)
+    topic_names = [topic, *_former(moves.topics).get(topic, ())] if topic else [None]
+    type_names = [kind, *_former(moves.types).get(kind, ())] if kind else [None]
+    found = []
+    for old_topic in topic_names:
+        for old_type in type_names:
+            former = _renamed(path, _as(old_topic), _as(old_type))
+            if former != path:
+                found.append(former)
+    return found
+
+
+def _as(name: str | None) -> Callable[[str], str]:
+    """A renaming to `name` (None: keep the slug)."""
+    return lambda slug: name or slug
+
+
+def _former(moves: Mapping[str, str]) -> dict[str, list[str]]:
+    """today's slug -> its former slugs."""
+    former: dict[str, list[str]] = {}
+    for old, new in moves.items():
+        former.setdefault(new, []).append(old)
+    return former
 
 
 def absolute(site: Site, path: str) -> str:

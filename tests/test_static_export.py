@@ -62,7 +62,7 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Export]:
         yield Export(out, nginx, service)
 
 
-CONFIGURATION = ("_headers", "_nginx.conf", ".syndicate-export.json")
+CONFIGURATION = ("_headers", "_nginx.conf", "_redirects", ".syndicate-export.json")
 
 
 def exported_paths(out: Path) -> list[str]:

@@ -26,6 +26,7 @@ from syndicate.urls import (
     METRICS_PATH,
     OPML_FORMAT,
     absolute,
+    moved_path,
     opml_path,
     parse_feed_path,
 )
@@ -39,6 +40,9 @@ Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 Counter = Callable[[str, int, int], None]
 ERROR_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **CORS}
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+# A former URL of a renamed topic or type: moved for good, so caches may keep the answer.
+MOVED_HEADERS = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff",
+                 **CORS}  # fmt: skip
 
 
 def router(
@@ -114,6 +118,10 @@ def _other(
             count("redirect", 301, 0)
             location = request.path + "/"
             return web.Response(status=301, headers={**ERROR_HEADERS, "Location": location})
+        moved = _moved(request, current)
+        if moved is not None:
+            count("redirect", 301, 0)
+            return web.Response(status=301, headers={**MOVED_HEADERS, "Location": moved})
         return _text(404, _not_found(request.path, current), "not_found", count)
     problem = query_problem(request.raw_path.split("?", 1)[1])
     if problem:
@@ -124,6 +132,27 @@ def _other(
         )
         return _text(400, message, route, count)
     return _respond(request, prepared, count)
+
+
+def _moved(request: web.BaseRequest, current: Current) -> str | None:
+    """Where a path of a renamed topic or type is now (absolute, the query kept), if it is
+    anywhere. Answered with 301 Moved Permanently (RFC 9110 15.4.2), which every feed reader
+    takes as "update the subscription", rather than 308, which means the same for a GET but
+    which feedparser 6 follows without reporting it (so feedparser-based readers never
+    update) and some hosted readers still treat as an error (NewsBlur issue 1841)."""
+    snapshot = current.snapshot
+    if not snapshot.moves:
+        return None
+    path = request.path
+    target = moved_path(path, snapshot.moves)
+    if target == path:
+        return None
+    if target not in current:
+        if target + "/" not in current:
+            return None
+        target += "/"
+    query = request.raw_path.partition("?")[2]
+    return absolute(snapshot.catalog.site, target) + (f"?{query}" if query else "")
 
 
 def _text(status: int, message: str, route: str, count: Counter) -> web.Response:
