@@ -22,7 +22,10 @@ from datetime import UTC, datetime
 from syndicate.loader import LoadCache, load_catalog
 from syndicate.model import Site
 from syndicate.preview import preview_catalog
+from syndicate.problems import ContentError, Problem
 from syndicate.progress import Report, quiet
+from syndicate.published import FILE_NAME as RECORD_FILE
+from syndicate.published import gone, kept_as_withdrawn, read_record, removed, with_kept
 from syndicate.schedule import as_of
 from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot, build_snapshot
@@ -96,8 +99,19 @@ def snapshot_for(
         catalog = load_catalog(settings.config, now, cache, report)
         url, _ = public_url(settings, catalog.site)
         catalog = replace(catalog, site=replace(catalog.site, feeds_url=url))
+        record = read_record(settings.config)
+        if isinstance(record, Problem):
+            raise ContentError([record])
         published = as_of(catalog, now)
         shown = preview_catalog(published) if settings.preview else published.catalog
+        removals = removed(record, catalog) if record else ()
+        source = str(settings.config / RECORD_FILE)
+        shown = with_kept(shown, kept_as_withdrawn(removals, shown, source))
         snapshot = build_snapshot(shown, settings.max_age, now, previous, report)
         # Rebuilt when the next item is due: in a preview, so that its mark goes.
-        return replace(snapshot, scheduled=published.scheduled)
+        return replace(
+            snapshot,
+            scheduled=published.scheduled,
+            removed=removals,
+            gone=gone(record, catalog) if record else (),
+        )

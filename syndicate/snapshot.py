@@ -32,6 +32,7 @@ from syndicate.feeds import (
 )
 from syndicate.model import Catalog, Item
 from syndicate.progress import Report, quiet
+from syndicate.published import Gone, Removed
 from syndicate.render import FORMATS, ical
 from syndicate.render.registry import CALENDAR, FEED, Format, advertises_hubs
 from syndicate.reuse import EPOCH, LABELS, NOTHING, Reuse, epoch_of
@@ -136,6 +137,10 @@ class Snapshot:
     labels: tuple[object, ...] = field(default=(), compare=False, repr=False)  # reuse.py
     # Renamed topics and types: their former URLs redirect (urls.moved_path).
     moves: urls.Moves = field(default_factory=lambda: urls.Moves({}, {}))
+    # What the record of published things (published.py) misses in the content: items
+    # removed without a withdrawal (served as withdrawn), topic and type slugs gone.
+    removed: tuple[Removed, ...] = ()
+    gone: tuple[Gone, ...] = ()
 
 
 def whole_seconds(moment: datetime) -> datetime:

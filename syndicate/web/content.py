@@ -22,6 +22,7 @@ from syndicate.build import snapshot_for
 from syndicate.lastmodified import History, settle
 from syndicate.loader import LoadCache
 from syndicate.problems import ContentError
+from syndicate.published import Gone, Removed
 from syndicate.settings import Settings
 from syndicate.snapshot import Snapshot
 from syndicate.web.clock import Clock
@@ -163,7 +164,19 @@ class ContentStore:
         """Seconds until `serve_from` (0 if it has passed)."""
         return max(0.0, (serve_from - self.clock.now()).total_seconds())
 
+    @property
+    def content_reasons(self) -> list[str]:
+        """Why the content needs an editor, from the record of what was published: each
+        item removed without a withdrawal, each published slug that leads nowhere."""
+        snapshot = self.snapshot
+        return [removed_reason(r) for r in snapshot.removed] + [
+            gone_reason(g) for g in snapshot.gone
+        ]
+
     def _install(self, built: Built, started: float) -> None:
+        before = getattr(self, "current", None)  # None at the first install
+        for reason in _new_reasons(before.snapshot if before else None, built.current.snapshot):
+            log.warning("%s", reason)
         current = built.current
         self.build_seconds = time.perf_counter() - started
         self.current = current  # the atomic swap: one reference assignment
@@ -182,6 +195,7 @@ class ContentStore:
         self.metrics.representations = len(current)
         self.metrics.built_at = self.built_at
         self.metrics.scheduled_items = len(current.snapshot.scheduled)
+        self.metrics.removed_items = len(current.snapshot.removed)
         due = self.next_rebuild
         self.metrics.next_rebuild = due.timestamp() if due else 0.0
 
@@ -192,6 +206,34 @@ class ContentStore:
             "reload (%s) failed; still serving version %s. %d problem(s):\n%s",
             reason, self.snapshot.version, len(problems), "\n".join(problems), exc_info=error,
         )  # fmt: skip
+
+
+def removed_reason(found: Removed) -> str:
+    """What /healthz and the log say of an item removed without a withdrawal."""
+    how = "made a draft again" if found.drafted else "removed from the content"
+    return (
+        f"item {found.id!r} ({found.entry.title!r}) was published and is now {how}, without "
+        "'withdrawn:'; it is served as withdrawn (\"Removed from the site.\") until an editor "
+        "puts it back with 'withdrawn:' (a date and the reason subscribers see) or runs "
+        f"`syndicate forget {found.id}`"
+    )
+
+
+def gone_reason(found: Gone) -> str:
+    return (
+        f"{found.kind} {found.slug!r} was published and is neither a {found.kind} nor an alias "
+        f"now{found.hint}: its subscribers get 404; if it was renamed, add it to the new "
+        f"{found.kind}'s 'aliases'"
+    )
+
+
+def _new_reasons(before: Snapshot | None, after: Snapshot) -> list[str]:
+    """Reasons to log at a swap: those the snapshot before did not have (once each)."""
+    was = {r.id for r in before.removed} if before else set()
+    was_gone = {(g.kind, g.slug) for g in before.gone} if before else set()
+    return [removed_reason(r) for r in after.removed if r.id not in was] + [
+        gone_reason(g) for g in after.gone if (g.kind, g.slug) not in was_gone
+    ]
 
 
 def describe_schedule(snapshot: Snapshot) -> str:

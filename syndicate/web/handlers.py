@@ -244,6 +244,8 @@ def _health(store: ContentStore, health: Health, board: Board | None) -> tuple[b
     reasons += [f"{task}: {f.reason}" for task, f in sorted(health.failures.items())]
     pool, pool_reasons = board.view() if board is not None else (None, [])
     reasons += pool_reasons
+    content = store.content_reasons
+    reasons += content
     body: dict[str, object] = {
         "status": "degraded" if reasons else "ok",
         "reasons": reasons,
@@ -265,6 +267,13 @@ def _health(store: ContentStore, health: Health, board: Board | None) -> tuple[b
         "items": len(current.snapshot.scheduled),
         "next_publication": _iso(store.next_scheduled),
         "next_rebuild": _iso(store.next_rebuild),
+    }
+    body["content"] = {  # what the record of published things misses (published.py)
+        "removed": [
+            {"id": r.id, "title": r.entry.title, "url": r.entry.url, "drafted": r.drafted}
+            for r in current.snapshot.removed
+        ],
+        "gone": [{"kind": g.kind, "slug": g.slug} for g in current.snapshot.gone],
     }
     body["last_reload_error"] = (
         {"at": failure.at.isoformat(timespec="seconds"), "problems": list(failure.problems)}

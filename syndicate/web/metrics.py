@@ -14,6 +14,7 @@ registry, so several apps (tests) never share counts.
     syndicate_background_failures_total{task}     failures of background work (watcher...)
     syndicate_degraded                            1 while /healthz says "degraded"
     syndicate_scheduled_items                     items waiting for their `published` moment
+    syndicate_removed_items                       published items removed without a withdrawal
     syndicate_next_rebuild_timestamp_seconds      when time next changes what is served (0: none)
     syndicate_connections_closed_total{reason}    closed near the bound: idle-closed, refused
     syndicate_connections_max                     the bound on open connections per process
@@ -54,6 +55,7 @@ class Metrics(Collector):
         self.representations = 0
         self.built_at = 0.0
         self.scheduled_items = 0
+        self.removed_items = 0
         self.next_rebuild = 0.0
         self.websub_pings: defaultdict[tuple[str, str], int] = defaultdict(int)  # hub, outcome
         self.websub_pending = 0
@@ -159,6 +161,11 @@ class Metrics(Collector):
             "syndicate_scheduled_items",
             "Items with a future published date, in no feed until then.",
             value=self.scheduled_items,
+        )
+        yield GaugeMetricFamily(
+            "syndicate_removed_items",
+            "Published items removed from the content without a withdrawal (published.py).",
+            value=self.removed_items,
         )
         yield GaugeMetricFamily(
             "syndicate_next_rebuild_timestamp_seconds",

@@ -147,7 +147,11 @@ class Service:
             self._sighup = True
 
     def degraded(self) -> bool:
-        return self.store.last_failure is not None or bool(self.health.failures)
+        return (
+            self.store.last_failure is not None
+            or bool(self.health.failures)
+            or bool(self.store.content_reasons)
+        )
 
     def _pool_gone(self) -> None:
         """The pool that started this worker has gone: stop as SIGTERM would."""
