@@ -64,7 +64,7 @@ run: install
 	$(BIN)/syndicate serve --config $(CONFIG)
 
 check: install
-	$(BIN)/syndicate check $(CONFIG)
+	$(BIN)/syndicate check --record $(CONFIG)
 
 # A new item's file, a draft to fill in:
 #   make new TYPE=voices TOPIC=harm-reduction TITLE="The title"

@@ -96,12 +96,12 @@ def snapshot_for(
     """
     now = now or datetime.now(UTC)
     with gc_paused():
-        catalog = load_catalog(settings.config, now, cache, report)
-        url, _ = public_url(settings, catalog.site)
-        catalog = replace(catalog, site=replace(catalog.site, feeds_url=url))
         record = read_record(settings.config)
         if isinstance(record, Problem):
             raise ContentError([record])
+        catalog = load_catalog(settings.config, now, cache, report, record)
+        url, _ = public_url(settings, catalog.site)
+        catalog = replace(catalog, site=replace(catalog.site, feeds_url=url))
         published = as_of(catalog, now)
         shown = preview_catalog(published) if settings.preview else published.catalog
         removals = removed(record, catalog) if record else ()

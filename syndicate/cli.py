@@ -27,14 +27,16 @@ from syndicate import __version__, editor_schema
 from syndicate.atomic import replace_file
 from syndicate.build import NoPublicURL, snapshot_for
 from syndicate.dates import DateError, parse_date
+from syndicate.editorial import _count, record_problems, summary
 from syndicate.export import HEADERS_FILE, NGINX_FILE, write_export
+from syndicate.fields import suggest
 from syndicate.loader import load_catalog
-from syndicate.model import Catalog
 from syndicate.newitem import NewItemError, Request, new_item
 from syndicate.nginx import CacheTier, cache_tier
-from syndicate.problems import ContentError
+from syndicate.problems import ContentError, Problem
 from syndicate.progress import TerminalProgress
-from syndicate.schedule import as_of
+from syndicate.published import FILE_NAME as RECORD_FILE
+from syndicate.published import forgotten, read_record, record_json, updated_record
 from syndicate.schema import PLACEHOLDER
 from syndicate.settings import SETTINGS, SettingError, Settings, parse_url_setting
 from syndicate.sources import is_readable_dir
@@ -60,6 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"the content folder (default: {DEFAULT_CONFIG})",
     )
+    check.add_argument(
+        "--record",
+        action="store_true",
+        help=f"keep DIR/{RECORD_FILE}, the record of what was published, up to date (create "
+        "it if need be): removed items and renamed topics are then caught (make check does)",
+    )
+    forget = commands.add_parser(
+        "forget",
+        help=f"take removed items (or gone topics, types) out of {RECORD_FILE}",
+        description="For an item removed from the content on purpose: the service stops "
+        "serving it as withdrawn, and subscribers who have it keep it, untold. To tell them, "
+        "put it back with 'withdrawn:' instead.",
+    )
+    forget.add_argument("ids", nargs="*", metavar="ID", help="removed items' ids")
+    forget.add_argument("--topic", action="append", default=[], help="a gone topic's slug")
+    forget.add_argument("--type", action="append", default=[], help="a gone type's slug")
+    forget.add_argument("--config", default=DEFAULT_CONFIG, metavar="DIR",
+                        help=f"the content folder (default: {DEFAULT_CONFIG})")  # fmt: skip
     serve = commands.add_parser(
         "serve",
         help="serve every feed over HTTP",
@@ -200,7 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = Path(args.config)
         if not is_readable_dir(config):
             parser.error(f"{config} is not a readable folder")
-        return _check(config)
+        return _check(config, args.record)
+    if args.command == "forget":
+        return _forget(args, Path(args.config), parser)
     try:
         settings = Settings.from_env(
             config=Path(args.config) if args.config else None,
@@ -360,11 +382,15 @@ def _build(settings: Settings, out: Path, listen: str) -> int:
     return 0
 
 
-def _check(config: Path) -> int:
+def _check(config: Path, keep_record: bool) -> int:
     now = datetime.now(UTC)
+    record = read_record(config)
+    if isinstance(record, Problem):
+        _report(ContentError([record]), config)
+        return 1
     try:
         with TerminalProgress() as report:
-            catalog = load_catalog(config, now, report=report)
+            catalog = load_catalog(config, now, report=report, record=record)
     except ContentError as error:
         _report(error, config)
         return 1
@@ -375,45 +401,73 @@ def _check(config: Path) -> int:
             f"Note: {schema} is not this version's schema: editors' hints may be wrong. "
             f"Update it with `syndicate schema {schema}` (or `make schema`)."
         )
+    if record is None and not keep_record:
+        print(
+            f"Tip: `syndicate check --record {config}` (make check) keeps a record of what is "
+            "published, so that a removed item or a renamed topic is caught."
+        )
+        return 0
+    path = config / RECORD_FILE
+    kept = updated_record(record, catalog, now)
+    data = record_json(kept)
+    if keep_record and (record is None or data != record_json(record)):
+        try:
+            replace_file(path, data)
+        except OSError as error:
+            print(f"Note: cannot update {path} ({error.strerror or error})", file=sys.stderr)
+        else:
+            added = len(kept.items) - (len(record.items) if record else 0)
+            print(f"Recorded in {path}" + (f": {_count(added, 'newly published item')}" if added
+                  else "") + ". Commit it with the content.")  # fmt: skip
+    problems = record_problems(path, data, kept, catalog, record)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"{_count(len(problems), 'published thing')} missing from {config}: "
+            "subscribers are not told (see docs/content.md, 'Removing and renaming')",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
-def _count(n: int, noun: str) -> str:
-    """ "1 item", "2 items"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def summary(catalog: Catalog, config: Path, now: datetime) -> str:
-    """A short human summary of what the content defines, and what is scheduled after `now`."""
-    split = as_of(catalog, now)
-    scheduled, drafts = split.scheduled, split.drafts
-    withdrawn = sum(1 for item in catalog.items if item.withdrawn)
-    apart = [f"{n} {what}" for n, what in ((withdrawn, "withdrawn"), (len(drafts), "draft"))
-             if n]  # fmt: skip
-    lines = [
-        f"{config}: valid. {catalog.site.title}, {_count(len(catalog.items), 'item')}"
-        + (f" ({', '.join(apart)})" if apart else "")
-        + "."
-    ]
-    lines.append("Types:")
-    for slug, content_type in catalog.types.items():
-        count = _count(len(catalog.by_type[slug]), "item")
-        lines.append(f"  {slug:<20} {content_type.kind.value:<8} {count:>11}")
-    lines.append("Topics:")
-    for slug in catalog.topics:
-        per_type = ", ".join(
-            f"{len(catalog.by_topic_and_type[(slug, t)])} {t}" for t in catalog.types
-        )
-        lines.append(f"  {slug:<20} {_count(len(catalog.by_topic[slug]), 'item'):>11} ({per_type})")
-    if withdrawn:
-        lines.append(f"Withdrawn (announced, in no feed): {withdrawn}")
-    if scheduled:
-        zone = ZoneInfo(catalog.site.timezone)
-        lines.append(f"Scheduled (in no feed until then): {len(scheduled)}")
-        for item in scheduled:
-            when = item.published.astimezone(zone).isoformat(timespec="minutes")
-            lines.append(f"  {when}  {item.id} ({item.type}, {item.source})")
-    if drafts:
-        lines.append(f"Drafts (in no feed until 'draft: true' is removed): {len(drafts)}")
-        lines += [f"  {item.source}: {item.id} ({item.type})" for item in drafts]
-    return "\n".join(lines)
+def _forget(args: argparse.Namespace, config: Path, parser: argparse.ArgumentParser) -> int:
+    """Take removed items, gone topics and types out of the record."""
+    if not (args.ids or args.topic or args.type):
+        parser.error("name the items to forget (or --topic, --type)")
+    record = read_record(config)
+    if record is None or isinstance(record, Problem):
+        parser.error(f"{config / RECORD_FILE}: " + (record.message if record else "no record"))
+    try:
+        catalog = load_catalog(config)
+    except ContentError as error:
+        _report(error, config)
+        return 1
+    live = {item.id for item in catalog.items if not item.draft}
+    for item_id in args.ids:
+        if item_id not in record.items:
+            parser.error(f"{item_id!r} is not in the record{suggest(item_id, record.items)}")
+        if item_id in live:
+            parser.error(
+                f"{item_id!r} is published: withdraw it ('withdrawn:') rather than forget it"
+            )
+    slugs = {"topic": set(args.topic), "type": set(args.type)}
+    defined: dict[str, set[str]] = {
+        kind: {name for d in values for name in (d.slug, *d.aliases)}
+        for kind, values in (("topic", catalog.topics.values()), ("type", catalog.types.values()))
+    }
+    for kind, names in slugs.items():
+        for slug in names:
+            if slug in defined[kind]:
+                parser.error(f"{kind} {slug!r} is still defined: nothing to forget")
+    kept = forgotten(record, args.ids)
+    kept = replace(
+        kept,
+        topics=tuple(t for t in kept.topics if t not in slugs["topic"]),
+        types=tuple(t for t in kept.types if t not in slugs["type"]),
+    )
+    replace_file(config / RECORD_FILE, record_json(kept))
+    for name in [*args.ids, *args.topic, *args.type]:
+        print(f"forgot {name}: no longer served or reported; commit {config / RECORD_FILE}")
+    return 0

@@ -61,9 +61,12 @@ class ItemBuilder:
         types: dict[str, ContentType],
         topics: dict[str, Topic],
         now: datetime | None = None,
+        published: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
     ) -> None:
-        """`now`, when given, refuses changes dated after it (see `_not_after_now`)."""
+        """`now`, when given, refuses changes dated after it (see `_not_after_now`);
+        `published`, the topic and type slugs the record has (published.py), for hints."""
         self.definition = definition
+        self.published_topics, self.published_types = published
         self.now = now
         self.reader = definition.reader
         self.path = definition.path
@@ -108,7 +111,8 @@ class ItemBuilder:
                 self.problem(
                     line_of(node, "topics"),
                     "topics",
-                    f"unknown topic '{slug}'{hint}; defined topics: {known}",
+                    f"unknown topic '{slug}'{hint}; defined topics: {known}"
+                    + _renamed_hint("topic", slug, self.published_topics),
                 )
         if "topics" in values and not values["topics"]:
             self.problem(line_of(node, "topics"), "topics", "list at least one topic")
@@ -176,7 +180,8 @@ class ItemBuilder:
             self.problem(
                 type_node.line,
                 "type",
-                f"unknown type '{slug}'{suggest(slug, self.types)}; defined types: {known}",
+                f"unknown type '{slug}'{suggest(slug, self.types)}; defined types: {known}"
+                + _renamed_hint("type", slug, self.published_types),
             )
         return found
 
@@ -370,6 +375,16 @@ class ItemBuilder:
                 )
             changes.append(Change(when.value, given["note"]))
         return tuple(changes)
+
+
+def _renamed_hint(kind: str, slug: str, published: frozenset[str]) -> str:
+    """For a slug subscribers know (the record has it): how to rename without losing them."""
+    if slug not in published:
+        return ""
+    return (
+        f". '{slug}' was published: if you renamed the {kind}, add 'aliases: [{slug}]' to it, "
+        "so its subscribers are redirected and items may keep naming it"
+    )
 
 
 def _empty(node: Node) -> bool:

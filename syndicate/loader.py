@@ -7,6 +7,7 @@ returns a partly valid catalog.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from syndicate.model import (
 )
 from syndicate.problems import ContentError, Problem
 from syndicate.progress import Report, quiet
+from syndicate.published import FILE_NAME, Record
 from syndicate.schema import (
     CONTENT_TYPE,
     DEFAULT_FEED_SIZE,
@@ -80,8 +82,11 @@ def load_catalog(
     now: datetime | None = None,
     cache: LoadCache | None = None,
     report: Report = quiet,
+    record: Record | None = None,
 ) -> Catalog:
     """Read, validate and index the content under `root`; ContentError lists every problem.
+    `record`, what was published (published.py), makes some messages more helpful: a
+    published slug that is unknown now, which of two items with one id must change.
 
     With `now`, changes and withdrawals dated after it are problems too (an item whose
     `published` is after it is fine: it is scheduled, see `schedule.py`). With `cache`,
@@ -107,6 +112,11 @@ def load_catalog(
     context = (site, tuple(type_index.values()), tuple(topic_index.values()))
     # Items may name a type or topic by a former slug (an alias): it stands for today's.
     type_names = {**_aliases(types, "type", problems), **type_index}
+    published = (
+        (frozenset(record.topics), frozenset(record.types))
+        if record
+        else (frozenset(), frozenset())
+    )
     topic_names = {**_aliases(topics, "topic", problems), **topic_index}
     if unparsed and cache is not None and not cache.valid_for(context, now):
         for left in unparsed:  # built for another site, types, topics or clock: again
@@ -119,13 +129,15 @@ def load_catalog(
         unparsed = []
     kept = [cache.files[source.path] for source in unparsed] if cache is not None else []
     ids = [raw for cached in kept for raw in cached.ids] + _raw_ids(sections["item"], "id")
-    _check_unique(ids, "id", "item", problems)
+    _check_unique_ids(ids, sections["item"], record, problems)
     built: dict[str, list[Item]] = {}
     if site is not None:
         for done, definition in enumerate(sections["item"], 1):
             report("checking items", done, len(sections["item"]))
             try:
-                item = ItemBuilder(definition, site, type_names, topic_names, now).build()
+                item = ItemBuilder(
+                    definition, site, type_names, topic_names, now, published
+                ).build()
             except Exception as error:  # a defect of ours: still a located problem, never a crash
                 definition.reader.problem(definition.node.line, definition.path, _internal(error))
                 continue
@@ -279,6 +291,61 @@ def _check_unique(ids: list[RawId], key: str, what: str, problems: list[Problem]
             )
         else:
             first[value] = ref
+
+
+def _check_unique_ids(
+    ids: list[RawId], definitions: list[Definition], record: Record | None, problems: list[Problem]
+) -> None:
+    """Report each item id used twice, naming both places, on the one that must change: the
+    one subscribers do not know by it. With the record, that is the one whose link is not the
+    recorded one; without, the one published later (a copy is newer than its original)."""
+    places: dict[str, list[tuple[SourceRef, str]]] = {}
+    for value, ref, path in ids:
+        places.setdefault(value, []).append((ref, path))
+    nodes = {
+        SourceRef(d.reader.file, d.node.get("id").line): d.node  # type: ignore[union-attr]
+        for d in definitions
+        if isinstance(d.node, MapNode) and isinstance(d.node.get("id"), ScalarNode)
+    }
+    for value, found in places.items():
+        if len(found) < 2:
+            continue
+        entry = record.items.get(value) if record else None
+        keeper, why = _keeper(found, nodes, entry.url if entry else None)
+        for ref, path in found:
+            if ref != keeper:
+                message = (
+                    f"duplicate item id '{value}': {keeper} holds it too{why}; give this item "
+                    "an id of its own (readers know an item by its id: never change the one "
+                    "they have)"
+                )
+                problems.append(Problem(ref.file, ref.line, path, message))
+
+
+def _keeper(
+    found: list[tuple[SourceRef, str]],
+    nodes: Mapping[SourceRef, Node],
+    recorded_url: str | None,
+) -> tuple[SourceRef, str]:
+    """Which of the places of a duplicate id keeps it, and why (for the message)."""
+
+    def scalar(ref: SourceRef, key: str) -> str:
+        node = nodes.get(ref)
+        child = node.get(key) if isinstance(node, MapNode) else None
+        return str(child.value).strip() if isinstance(child, ScalarNode) else ""
+
+    if recorded_url is not None:
+        for ref, _ in found:
+            if scalar(ref, "url") == recorded_url:
+                return ref, f", and was published with it (the record, {FILE_NAME}, says so)"
+    dated = sorted(
+        ((scalar(ref, "published"), ref) for ref, _ in found if scalar(ref, "published")),
+        key=lambda pair: pair[0],
+    )
+    if len(dated) == len(found) and dated[0][0] != dated[1][0]:
+        # Dates compare as text when written alike (YYYY-MM-DDTHH:MM), as editors write them.
+        return dated[0][1], ", published earlier"
+    return found[0][0], ""
 
 
 def _site(definitions: list[Definition], problems: list[Problem], root: Path) -> Site | None:

@@ -22,6 +22,7 @@ serves the same bytes. The service never writes it. Pure but for `read_record` a
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -68,6 +69,7 @@ class Entry:
     all_day: bool = False
     changes: int = 0  # an event's recorded changes (calendars' SEQUENCE)
     removed: datetime | None = None  # when `check` first found it gone
+    reason: str | None = None  # why it was withdrawn, if it was (then `last` is when)
 
 
 @dataclass(frozen=True)
@@ -134,11 +136,15 @@ def _entry(data: Any, where: str) -> Entry:
         raise RecordError(f"{where}: changes must be a number, all_day true or false")
     if zone is not None and not isinstance(zone, str):
         raise RecordError(f"{where}.timezone: expected a zone name")
+    reason = data.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise RecordError(f"{where}.reason: expected a text")
     return Entry(
         texts["type"], tuple(topics), texts["title"], texts["url"],  # type: ignore[arg-type]
         _moment(data.get("published"), f"{where}.published"),
         _moment(data.get("last"), f"{where}.last"),
         optional.get("start"), optional.get("end"), zone, all_day, changes, optional.get("removed"),
+        reason,
     )  # fmt: skip
 
 
@@ -205,6 +211,8 @@ def record_json(record: Record) -> bytes:
             data |= {"start": _iso(entry.start), "end": _iso(entry.end),
                      "timezone": entry.timezone, "all_day": entry.all_day,
                      "changes": entry.changes}  # fmt: skip
+        if entry.reason is not None:
+            data["reason"] = entry.reason
         if entry.removed is not None:
             data["removed"] = _iso(entry.removed)
         entries.append(f"    {json.dumps(item_id)}: {json.dumps(data, ensure_ascii=False)}")
@@ -225,7 +233,8 @@ def entry_of(item: Item) -> Entry:
         event.start.astimezone(UTC) if event else None,
         event.end.astimezone(UTC) if event and event.end else None,
         event.timezone if event else None, event.all_day if event else False,
-        len(event.changes) if event else 0,
+        len(event.changes) if event else 0, None,
+        item.withdrawn.reason if item.withdrawn else None,
     )  # fmt: skip
 
 
@@ -244,16 +253,21 @@ def removed(record: Record, catalog: Catalog) -> tuple[Removed, ...]:
     return tuple(found)
 
 
-def gone(record: Record, catalog: Catalog) -> tuple[Gone, ...]:
-    """Published topic and type slugs that lead nowhere now."""
+def gone(record: Record, catalog: Catalog, before: Record | None = None) -> tuple[Gone, ...]:
+    """Published topic and type slugs that lead nowhere now; a slug new since `before` (the
+    record before this check updated it; default `record`) is hinted as the renamed one."""
+    before = before or record
     found = []
-    for kind, recorded, defined in (
-        ("topic", record.topics, catalog.topics.values()),
-        ("type", record.types, catalog.types.values()),
+    for kind, recorded, known_before, defined in (
+        ("topic", record.topics, before.topics, catalog.topics.values()),
+        ("type", record.types, before.types, catalog.types.values()),
     ):
         known = {name for d in defined for name in (d.slug, *d.aliases)}
         slugs = [d.slug for d in defined]
-        found += [Gone(kind, s, suggest(s, slugs)) for s in recorded if s not in known]
+        new = [slug for slug in slugs if slug not in known_before]  # not published: renamed?
+        for slug in (s for s in recorded if s not in known):
+            hint = suggest(slug, slugs) or (f" (is it '{new[0]}' now?)" if len(new) == 1 else "")
+            found.append(Gone(kind, slug, hint))
     return tuple(found)
 
 
@@ -304,14 +318,18 @@ def kept_as_withdrawn(gone_items: Iterable[Removed], catalog: Catalog, source: s
                 status=EventStatus.CANCELLED,
                 changes=tuple(Change(entry.last, "") for _ in range(entry.changes)),
             )  # fmt: skip
-        summary = Text(f"<p>{REMOVED_REASON}</p>", REMOVED_REASON)
+        reason = entry.reason or REMOVED_REASON  # withdrawn before: what readers were told
+        summary = Text(f"<p>{html.escape(reason)}</p>", reason)
         item = Item(
             id=found.id, type=types.get(entry.type, entry.type), title=entry.title,
             summary=summary, content=None, url=entry.url, published=entry.published,
             updated=entry.last, authors=(),
             topics=tuple(dict.fromkeys(topics[t] for t in entry.topics if t in topics)),
             tags=(), image=None, language=None, event=event,
-            withdrawn=Withdrawal(max(entry.removed or entry.last, entry.last), REMOVED_REASON),
+            withdrawn=Withdrawal(
+                entry.last if entry.reason else max(entry.removed or entry.last, entry.last),
+                reason,
+            ),
             source=SourceRef(source, 0),
         )  # fmt: skip
         kept.append(item)

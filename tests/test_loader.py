@@ -180,11 +180,31 @@ BROKEN = [
         ["cfg/x.yaml:4: item.title: must not be empty"],
     ),
     (
-        "duplicate item id, naming both places",
+        "duplicate item id, naming both places, on the one published later",
         {"x.yaml": ITEM.replace("id: x", "id: an-essay")},
         [
-            "cfg/x.yaml:2: item.id: duplicate item id 'an-essay', first defined at "
-            "cfg/items.yaml:10; every item needs its own id"
+            "cfg/x.yaml:2: item.id: duplicate item id 'an-essay': cfg/items.yaml:10 holds it "
+            "too, published earlier; give this item an id of its own (readers know an item by "
+            "its id: never change the one they have)"
+        ],
+    ),
+    (
+        # The copy is dated earlier: by the dates, the item in items.yaml is the copy.
+        "duplicate item id, the other published later",
+        {"x.yaml": ITEM.replace("id: x", "id: an-essay").replace("2026-11-03", "2026-10-01")},
+        [
+            "cfg/items.yaml:10: items[1].id: duplicate item id 'an-essay': cfg/x.yaml:2 holds "
+            "it too, published earlier; give this item an id of its own (readers know an item "
+            "by its id: never change the one they have)"
+        ],
+    ),
+    (
+        "duplicate item id, dated alike: on the later in file order",
+        {"x.yaml": ITEM.replace("id: x", "id: an-essay").replace("2026-11-03", "2026-11-02T10:00")},
+        [
+            "cfg/x.yaml:2: item.id: duplicate item id 'an-essay': cfg/items.yaml:10 holds it "
+            "too; give this item an id of its own (readers know an item by its id: never "
+            "change the one they have)"
         ],
     ),
     (
