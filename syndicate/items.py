@@ -329,7 +329,7 @@ class ItemBuilder:
                 "has no time; add one (e.g. '2026-12-10T18:30') or set 'all_day: true'",
             )
         status = values.get("status", EventStatus.SCHEDULED)
-        changes = self._changes(node, values, where)
+        changes = self._changes(node, values)
         if status is not EventStatus.SCHEDULED and not changes:
             self.problem(
                 line_of(node, "status"),
@@ -361,12 +361,12 @@ class ItemBuilder:
             changes=changes,
         )
 
-    def _changes(
-        self, node: MapNode, values: dict[str, Any], where: ZoneInfo
-    ) -> tuple[Change, ...]:
+    def _changes(self, node: MapNode, values: dict[str, Any]) -> tuple[Change, ...]:
         changes: list[Change] = []
         for index, given in enumerate(values.get("changes", ())):
-            when = self._date(node, given, "date", where, f"changes[{index}].date")
+            # When an editor made the change: the site's clock, as for `updated`, not the
+            # event's (docs/content.md, "Dates").
+            when = self._date(node, given, "date", self.site_zone, f"changes[{index}].date")
             if when is None:
                 continue
             if changes and when.value < changes[-1].date:

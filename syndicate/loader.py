@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from syndicate.fields import FieldReader, suggest
+from syndicate.indentation import adopt_strays
 from syndicate.items import Definition, ItemBuilder, line_of
 from syndicate.model import (
     Catalog,
@@ -159,7 +160,9 @@ def _collect_file(
     if not isinstance(source.root, MapNode):
         reader.problem(source.root.line, "", _TOP_LEVEL_HELP)
         return
-    for key, key_line, node in source.root.entries:
+    entries, strays = adopt_strays(source.path, source.root.entries)
+    problems.extend(strays)
+    for key, key_line, node in entries:
         _collect(reader, key, key_line, node, sections)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from textwrap import dedent
 from zoneinfo import ZoneInfo
@@ -205,6 +205,29 @@ BROKEN = [
             "cfg/x.yaml:2: item.id: duplicate item id 'an-essay': cfg/items.yaml:10 holds it "
             "too; give this item an id of its own (readers know an item by its id: never "
             "change the one they have)"
+        ],
+    ),
+    (
+        # YAML reads this as an empty item and seven top-level keys: one message, not eight.
+        "keys not indented under item:",
+        {"x.yaml": "item:\n" + "\n".join(line.strip() for line in ITEM.splitlines()[2:]) + "\n"},
+        [
+            "cfg/x.yaml:2: item: id, type, title, summary, url, published, topics (lines 2-8) "
+            "belong to 'item:' on line 1 but are not indented under it: indent them by two "
+            "spaces, like the keys of the other definitions. They are checked as if they were."
+        ],
+    ),
+    (
+        "one key not indented, in a list",
+        {
+            "x.yaml": "items:\n"
+            + "\n".join("  " + line.replace("  id:", "- id:") for line in ITEM.splitlines()[2:-1])
+            + "\ntopics: [health]\n"
+        },
+        [
+            "cfg/x.yaml:8: items: topics (line 8) belongs to 'items:' on line 1 but is not "
+            "indented under it: line it up with the first key after the '-' above it. It is "
+            "checked as if it was."
         ],
     ),
     (
@@ -856,3 +879,17 @@ def test_topics_and_types_are_listed_by_their_order_then_as_defined(config_dir):
     catalog = load_catalog(config_dir)
     assert list(catalog.topics) == ["justice", "health", "mental-health", "later"]
     assert list(catalog.types) == ["notes", "events", "voices"]
+
+
+def test_a_change_date_is_read_in_the_sites_zone_whatever_the_events(config_dir):
+    """As documented (docs/content.md, "Dates"): only start and end are in the event's zone.
+    Read in Los Angeles, 12:00 would be 20:00 UTC, after `now`: a false "in the future"."""
+    event = EVENT + (
+        "  start: 2026-12-10T18:30\n  timezone: America/Los_Angeles\n  status: postponed\n"
+        "  changes:\n    - date: 2026-11-25T12:00\n      note: Postponed.\n"
+    )
+    write_config(config_dir, {"x.yaml": event})
+    now = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # 13:00 in New York, the site's zone
+    (item,) = [i for i in load_catalog(config_dir, now).items if i.id == "x"]
+    assert item.event is not None
+    assert item.event.changes[0].date == datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
