@@ -18,7 +18,7 @@ from lxml import etree
 from syndicate.build import snapshot_for
 from syndicate.loader import load_catalog
 from syndicate.problems import ContentError
-from syndicate.published import FILE_NAME, parse_record
+from syndicate.published import FILE_NAME, parse_record, record_json, updated_record
 from syndicate.settings import Settings
 from tests.conftest import CONTENT
 from tests.feedcheck import check_atom, check_ical, check_json_feed, check_rss
@@ -246,6 +246,11 @@ async def test_healthz_and_metrics_say_what_is_missing_and_what_to_do(serve, con
 def test_the_sample_keeps_its_record_up_to_date():
     from tests.conftest import SAMPLE
 
-    record = parse_record((SAMPLE / FILE_NAME).read_bytes())
+    data = (SAMPLE / FILE_NAME).read_bytes()
+    record = parse_record(data)
     assert {i.id for i in load_catalog(SAMPLE).items if not i.draft} == set(record.items)
-    assert json.loads((SAMPLE / FILE_NAME).read_bytes())["version"] == 1
+    assert json.loads(data)["version"] == 1
+    now = datetime.now(UTC)
+    assert record_json(updated_record(record, load_catalog(SAMPLE, now), now)) == data, (
+        "run `make check` and commit feeds_config/published.json"
+    )
