@@ -15,7 +15,7 @@ from syndicate.published import Gone, Record, Removed, gone, removed
 from syndicate.schedule import as_of
 
 
-def _count(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
     """ "1 item", "2 items"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -28,20 +28,20 @@ def summary(catalog: Catalog, config: Path, now: datetime) -> str:
     apart = [f"{n} {what}" for n, what in ((withdrawn, "withdrawn"), (len(drafts), "draft"))
              if n]  # fmt: skip
     lines = [
-        f"{config}: valid. {catalog.site.title}, {_count(len(catalog.items), 'item')}"
+        f"{config}: valid. {catalog.site.title}, {plural(len(catalog.items), 'item')}"
         + (f" ({', '.join(apart)})" if apart else "")
         + "."
     ]
     lines.append("Types:")
     for slug, content_type in catalog.types.items():
-        count = _count(len(catalog.by_type[slug]), "item")
+        count = plural(len(catalog.by_type[slug]), "item")
         lines.append(f"  {slug:<20} {content_type.kind.value:<8} {count:>11}")
     lines.append("Topics:")
     for slug in catalog.topics:
         per_type = ", ".join(
             f"{len(catalog.by_topic_and_type[(slug, t)])} {t}" for t in catalog.types
         )
-        lines.append(f"  {slug:<20} {_count(len(catalog.by_topic[slug]), 'item'):>11} ({per_type})")
+        lines.append(f"  {slug:<20} {plural(len(catalog.by_topic[slug]), 'item'):>11} ({per_type})")
     if withdrawn:
         lines.append(f"Withdrawn (announced, in no feed): {withdrawn}")
     if scheduled:
