@@ -17,23 +17,15 @@ from lxml import html
 
 from syndicate.build import snapshot_for
 from syndicate.settings import Settings
+from tests import test_drafts as drafts
 from tests.conftest import CONTENT
 from tests.feedcheck import check_atom, check_ical, check_json_feed, check_page, check_rss
 from tests.live import live_server
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 PREVIEW_URL = "http://127.0.0.1:8081"
-DRAFT = """item:
-  id: a-draft-event
-  type: events
-  title: Draft Event Not For Anyone Yet
-  summary: Still being written.
-  url: https://www.opensocietyfoundations.org/events/a-draft-event
-  published: 2026-11-25T10:00
-  topics: [harm-reduction, drug-policy]
-  start: 2026-12-15T18:00
-  draft: true
-"""
+# Published late enough to be among the newest four (the tests' feed_size).
+DRAFT = drafts.DRAFT.replace("published: 2026-11-20T10:00", "published: 2026-11-25T10:00")
 SCHEDULED = """item:
   id: a-scheduled-voice
   type: voices
