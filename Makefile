@@ -9,7 +9,7 @@ CONFIG ?= feeds_config
 
 # System programs the tests and the benchmark use, as command:debian-package.
 SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver npm:npm \
-                   valgrind:valgrind
+                   valgrind:valgrind pg_ctlcluster:postgresql
 # Locales the determinism test renders under (Turkish case mapping, German formats).
 TEST_LOCALES := tr_TR de_DE
 

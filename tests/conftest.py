@@ -169,3 +169,7 @@ def page(browser: Any) -> Iterator[Any]:
     console(browser), requested_urls(browser)  # each test starts with empty logs
     yield browser
     browser.get("about:blank")
+
+
+# Databases of the people wing, on SQLite and on PostgreSQL (tests/people.py).
+from tests.people import engine, postgres_server  # noqa: E402, F401

@@ -1,0 +1,207 @@
+"""The database: engine, tables, migrations. SQLite by default, PostgreSQL for several machines.
+
+SQLAlchemy Core (no ORM: a few tables and named queries do not need one) with Alembic for the
+schema. `open_database` makes the engine for `SYNDICATE_DATABASE_URL` (`postgresql://...`) or,
+without it, for `state_dir/syndicate.sqlite3`, and brings the schema to the newest version
+before anything uses it (Alembic, `migrations/`; from empty or from any older version).
+SQLite runs in WAL mode with a busy timeout, so the workers of a pool can share the file;
+every write is a short transaction.
+
+All times are stored as UTC (`UTCDateTime`): SQLite has no time zones, and comparing aware
+and naive datetimes would fail at run time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Dialect, Engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_FILE = "syndicate.sqlite3"
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """An aware datetime, stored as UTC and read back aware, on either engine."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the database stores aware UTC times only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+# Settings the database itself holds, shared by every machine that uses it (the secret that
+# signs links in emails).
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+)
+
+# An address that signed up; confirmed once its owner clicked a confirmation link.
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("address", sa.String(320), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("confirmed_at", UTCDateTime),  # the first consent
+    sa.Column("bounced_at", UTCDateTime),  # the relay refused it for good: no more mail
+    sa.Column("token_key", sa.String(32), nullable=False),  # in every link; new at erase
+    # Confirmation emails asked for in the current window (a limit per recipient).
+    sa.Column("asks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("asks_since", UTCDateTime),
+)
+
+# What an address follows: one feed (topic and type, '*' for every), and how often.
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("topic", sa.String(100), nullable=False),  # a slug, or '*'
+    sa.Column("type", sa.String(100), nullable=False),  # a slug, or '*'
+    sa.Column("frequency", sa.String(10), nullable=False),  # 'instant' or 'weekly'
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("confirmed_at", UTCDateTime),  # None: waits for its confirmation link
+    sa.Column("nonce", sa.String(32)),  # the pending confirmation's, used once
+    sa.UniqueConstraint("subscriber_id", "topic", "type"),
+)
+
+# Every item the service has seen live, and when: an item is announced once, ever.
+announced = sa.Table(
+    "announced",
+    metadata,
+    sa.Column("item_id", sa.String(120), primary_key=True),
+    sa.Column("live_at", UTCDateTime, nullable=False),
+)
+
+# The outbox: each message due to an address (a confirmation, an update, a digest).
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(10), nullable=False),  # 'confirm', 'update' or 'digest'
+    sa.Column("key", sa.String(32), nullable=False, unique=True),  # its Message-ID
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),  # the next attempt
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sent_at", UTCDateTime),  # the relay said 250
+    sa.Column("failed_at", UTCDateTime),  # given up (the address bounced)
+    sa.Column("last_error", sa.String(300)),  # the relay's reply, never an address
+    sa.Column("detail", sa.Text),  # a confirmation's subscription ids (JSON)
+)
+
+# Each item due to each address, recorded before any email: never twice, never lost.
+pending = sa.Table(
+    "pending",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("item_id", sa.String(120), nullable=False),
+    sa.Column("frequency", sa.String(10), nullable=False),
+    sa.Column("live_at", UTCDateTime, nullable=False),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id", ondelete="SET NULL")),
+    sa.UniqueConstraint("subscriber_id", "item_id"),
+)
+sa.Index("pending_unassigned", pending.c.message_id, pending.c.frequency)
+
+# Addresses erased after a bounce or a complaint, as a hash only: never mailed again.
+suppressed = sa.Table(
+    "suppressed",
+    metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),
+    sa.Column("reason", sa.String(20), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Who may send: one process at a time holds the lease and renews it.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+
+def database_url(url: str | None, state_dir: Path | None) -> str:
+    """The SQLAlchemy URL: `url` as given (postgresql:// is driven by psycopg 3), or the
+    SQLite file in the state folder. ValueError when there is neither."""
+    if url:
+        if url.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+    if state_dir is None:
+        raise ValueError(
+            "email updates need a database: set SYNDICATE_STATE_DIR (SQLite there) or "
+            "SYNDICATE_DATABASE_URL (PostgreSQL)"
+        )
+    return f"sqlite:///{(state_dir / SQLITE_FILE).resolve()}"
+
+
+def _sqlite_pragmas(connection: Any, record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 10})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (the newest by default), from empty or any version."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def open_database(url: str | None, state_dir: Path | None) -> Engine:
+    """The engine, its schema migrated to the newest version."""
+    if url is None and state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(database_url(url, state_dir))
+    migrate(engine)
+    return engine

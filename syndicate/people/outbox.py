@@ -1,0 +1,294 @@
+"""What is due to whom, and what was sent: the outbox of email updates, as named functions over
+the database (the only SQL for it).
+
+1. `announce`: the items live in a snapshot that were never announced are recorded in
+   `announced` (once, ever: a restart or a second worker announces nothing twice), and each
+   is recorded as pending for every confirmed subscription that follows it, before any email
+   exists. The first announcement of a database only takes note of what is live: nobody is
+   mailed the back catalogue.
+2. `compose`: pending items become messages. As-it-happens ones once the newest of a
+   subscriber's pending items has waited `BATCH` (items that go live within minutes of each
+   other go in one email); weekly ones at the digest moment. The pending rows point at their
+   message in the same transaction, so each item is in exactly one message.
+3. `due` / `sent` / `retry` / `bounced`: the sender takes due messages, and records the
+   relay's answer. A message marked sent after the relay's 250 is never sent again; one the
+   relay took just before a crash is sent again at restart, with the same Message-ID (the
+   only way to send twice, bounded by the messages in flight at the crash).
+4. `hold_lease`: one process sends at a time (a lease row, renewed while it sends).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from syndicate.people.database import (
+    announced,
+    leases,
+    messages,
+    pending,
+    settings,
+    subscribers,
+    subscriptions,
+)
+from syndicate.people.subscriptions import EVERY, INSTANT, WEEKLY
+
+BATCH = timedelta(minutes=3)
+SENDER_LEASE = "email-sender"
+
+
+@dataclass(frozen=True)
+class Live:
+    """An item live in a snapshot, as the outbox needs it: which subscriptions follow it."""
+
+    id: str
+    type: str
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Due:
+    """A message to send now."""
+
+    id: int
+    kind: str
+    key: str
+    attempts: int
+    subscriber_id: int
+    address: str
+    token_key: str
+    items: tuple[str, ...]  # item ids, oldest first (updates and digests)
+    detail: Mapping[str, object]  # a confirmation's subscription, nonce and frequency
+
+
+def link_key(engine: Engine) -> bytes:
+    """The key that signs links in emails, made by the first migration, shared by every
+    machine using the database."""
+    with engine.connect() as connection:
+        value = connection.execute(
+            sa.select(settings.c.value).where(settings.c.name == "link_key")
+        ).scalar_one()
+    return bytes.fromhex(value)
+
+
+def _insert_ignoring(connection: Connection, table: sa.Table, rows: list[dict[str, object]]) -> int:
+    """Insert `rows`, skipping those a unique key already holds; for one row, whether it was
+    new."""
+    if not rows:
+        return 0
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    statement = insert(table).on_conflict_do_nothing()
+    if len(rows) == 1:  # RETURNING names only a row inserted: a count every driver agrees on
+        key = next(iter(table.primary_key.columns))
+        return len(connection.execute(statement.returning(key), rows[0]).all())
+    connection.execute(statement, rows)
+    return len(rows)  # at most: the caller of many does not need the count
+
+
+def announce(engine: Engine, live: Iterable[Live], now: datetime) -> list[str]:
+    """Record the items of `live` never announced, and each as pending for the confirmed
+    subscriptions that follow it (not to bounced addresses); the ids newly announced. The
+    first call on a database records what is live without making anything pending."""
+    items = {item.id: item for item in live}
+    with engine.begin() as connection:
+        # The first announcement of a database (of any worker) takes note only.
+        first = bool(
+            _insert_ignoring(
+                connection, settings, [{"name": "announcing_since", "value": now.isoformat()}]
+            )
+        )
+        known = set(
+            connection.execute(
+                sa.select(announced.c.item_id).where(announced.c.item_id.in_(list(items)))
+            ).scalars()
+        ) if items else set()  # fmt: skip
+        new = [items[i] for i in items if i not in known]
+        fresh = []
+        for item in new:  # one by one: a second worker may announce the same item meanwhile
+            if _insert_ignoring(connection, announced, [{"item_id": item.id, "live_at": now}]):
+                fresh.append(item)
+        if first:
+            return []
+        for item in fresh:
+            _fan_out(connection, item, now)
+        return [item.id for item in fresh]
+
+
+def _fan_out(connection: Connection, item: Live, now: datetime) -> None:
+    follows = sa.and_(
+        sa.or_(subscriptions.c.topic == EVERY, subscriptions.c.topic.in_(item.topics)),
+        sa.or_(subscriptions.c.type == EVERY, subscriptions.c.type == item.type),
+    )
+    rows = connection.execute(
+        sa.select(subscriptions.c.subscriber_id, subscriptions.c.frequency)
+        .join(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
+        .where(follows, subscriptions.c.confirmed_at.is_not(None),
+               subscribers.c.bounced_at.is_(None))
+        .order_by(subscriptions.c.subscriber_id)
+    ).all()  # fmt: skip
+    frequency: dict[int, str] = {}
+    for subscriber_id, how in rows:  # followed twice (a topic and everything): soonest wins
+        if frequency.get(subscriber_id) != INSTANT:
+            frequency[subscriber_id] = how
+    _insert_ignoring(
+        connection, pending,
+        [{"subscriber_id": s, "item_id": item.id, "frequency": f, "live_at": now}
+         for s, f in frequency.items()],
+    )  # fmt: skip
+
+
+def compose(engine: Engine, now: datetime, digest_moment: datetime | None) -> int:
+    """Turn pending items into messages: as-it-happens ones whose subscriber's newest pending
+    item has waited BATCH; weekly ones when `digest_moment` (the latest digest time, not
+    after now) has come since they went live. How many messages were made."""
+    made = 0
+    with engine.begin() as connection:
+        waiting = connection.execute(
+            sa.select(pending.c.subscriber_id, pending.c.frequency,
+                      sa.func.max(pending.c.live_at).label("newest"))
+            .where(pending.c.message_id.is_(None))
+            .group_by(pending.c.subscriber_id, pending.c.frequency)
+        ).all()  # fmt: skip
+        for subscriber_id, frequency, newest in waiting:
+            if frequency == INSTANT and newest > now - BATCH:
+                continue
+            if frequency == WEEKLY and (digest_moment is None or newest > digest_moment):
+                continue
+            kind = "update" if frequency == INSTANT else "digest"
+            message_id = connection.execute(
+                sa.insert(messages).values(
+                    subscriber_id=subscriber_id,
+                    kind=kind,
+                    key=secrets.token_hex(16),
+                    created_at=now,
+                    due_at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            limit = pending.c.live_at <= (digest_moment if frequency == WEEKLY else newest)
+            connection.execute(
+                sa.update(pending)
+                .where(pending.c.subscriber_id == subscriber_id, pending.c.frequency == frequency,
+                       pending.c.message_id.is_(None), limit)
+                .values(message_id=message_id)
+            )  # fmt: skip
+            made += 1
+    return made
+
+
+def due(engine: Engine, now: datetime, limit: int = 100) -> list[Due]:
+    """Messages to send now (not sent, not given up, due), oldest first."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(messages, subscribers.c.address, subscribers.c.token_key)
+            .join(subscribers, subscribers.c.id == messages.c.subscriber_id)
+            .where(messages.c.sent_at.is_(None), messages.c.failed_at.is_(None),
+                   messages.c.due_at <= now, subscribers.c.bounced_at.is_(None))
+            .order_by(messages.c.due_at, messages.c.id)
+            .limit(limit)
+        ).all()  # fmt: skip
+        items: dict[int, list[str]] = {row.id: [] for row in rows}
+        if items:
+            for message_id, item_id in connection.execute(
+                sa.select(pending.c.message_id, pending.c.item_id)
+                .where(pending.c.message_id.in_(list(items)))
+                .order_by(pending.c.live_at, pending.c.item_id)
+            ):
+                items[message_id].append(item_id)
+    return [
+        Due(row.id, row.kind, row.key, row.attempts, row.subscriber_id, row.address,
+            row.token_key, tuple(items[row.id]), json.loads(row.detail) if row.detail else {})
+        for row in rows
+    ]  # fmt: skip
+
+
+def sent(engine: Engine, message_id: int, now: datetime) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(messages).where(messages.c.id == message_id).values(sent_at=now)
+        )
+
+
+def dropped(engine: Engine, message_id: int, now: datetime, reason: str) -> None:
+    """Nothing left to send (its items were all withdrawn): done, not sent."""
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(messages)
+            .where(messages.c.id == message_id)
+            .values(failed_at=now, last_error=reason[:300])
+        )
+
+
+def retry(engine: Engine, message_id: int, at: datetime, reason: str) -> None:
+    """The relay said "later" (4xx) or could not be reached: try again `at`."""
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(messages)
+            .where(messages.c.id == message_id)
+            .values(due_at=at, attempts=messages.c.attempts + 1, last_error=reason[:300])
+        )
+
+
+def bounced(
+    engine: Engine, message_id: int, subscriber_id: int, now: datetime, reason: str
+) -> None:
+    """The relay refused the address for good (5xx): no more mail to it, nothing pending."""
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(messages)
+            .where(messages.c.id == message_id)
+            .values(failed_at=now, last_error=reason[:300])
+        )
+        connection.execute(
+            sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(bounced_at=now)
+        )
+        connection.execute(
+            sa.delete(pending).where(
+                pending.c.subscriber_id == subscriber_id, pending.c.message_id.is_(None)
+            )
+        )
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Counts for /healthz and /metrics (never an address)."""
+    with engine.connect() as connection:
+
+        def count(query: sa.Select[Any]) -> int:
+            return int(connection.execute(query).scalar_one())
+
+        return {
+            "subscribers": count(sa.select(sa.func.count()).select_from(subscribers)
+                                 .where(subscribers.c.confirmed_at.is_not(None))),
+            "queued": count(sa.select(sa.func.count()).select_from(messages)
+                            .where(messages.c.sent_at.is_(None), messages.c.failed_at.is_(None))),
+            "pending_items": count(sa.select(sa.func.count()).select_from(pending)
+                                   .where(pending.c.message_id.is_(None))),
+        }  # fmt: skip
+
+
+def hold_lease(engine: Engine, holder: str, now: datetime, seconds: float) -> bool:
+    """Take or renew the sender's lease for `seconds`; whether `holder` holds it."""
+    until = now + timedelta(seconds=seconds)
+    with engine.begin() as connection:
+        taken = connection.execute(
+            sa.update(leases)
+            .where(leases.c.name == SENDER_LEASE,
+                   sa.or_(leases.c.holder == holder, leases.c.expires_at < now))
+            .values(holder=holder, expires_at=until)
+        ).rowcount  # fmt: skip
+        if taken:
+            return True
+        return bool(
+            _insert_ignoring(
+                connection, leases, [{"name": SENDER_LEASE, "holder": holder, "expires_at": until}]
+            )
+        )

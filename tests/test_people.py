@@ -1,0 +1,209 @@
+"""The people wing's database functions, on SQLite and on PostgreSQL alike: migrations,
+double opt-in, announcing items once, composing and claiming messages, bounces, erasure,
+the sender's lease."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from syndicate.people import outbox, subscriptions
+from syndicate.people.database import MIGRATIONS, metadata, migrate
+from syndicate.people.outbox import BATCH, Live
+from syndicate.people.subscriptions import INSTANT, WEEKLY, Feed
+
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+HARM = Feed("harm-reduction", "*")
+ITEM = Live("naloxone-evening", "events", ("harm-reduction",))
+
+
+def table(engine, name: str) -> list[sa.Row]:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return list(connection.execute(sa.select(metadata.tables[name])).all())
+
+
+def subscribed(
+    engine,
+    address: str = "reader@example.org",
+    feed: Feed = HARM,  # type: ignore[no-untyped-def]
+    frequency: str = INSTANT,
+) -> int:
+    """A confirmed subscriber; its id."""
+    assert subscriptions.request(engine, address, feed, frequency, NOW)
+    (confirmation,) = [m for m in outbox.due(engine, NOW) if m.address == address]
+    detail = confirmation.detail
+    assert subscriptions.confirm(engine, int(detail["subscription"]), str(detail["nonce"]),  # type: ignore[call-overload]
+                                 frequency, NOW)  # fmt: skip
+    outbox.sent(engine, confirmation.id, NOW)
+    return confirmation.subscriber_id
+
+
+def test_migrations_make_exactly_the_tables_the_code_uses(engine):
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+
+
+def test_every_revision_upgrades_from_the_one_before_to_the_newest(engine):
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    revisions = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions()]
+    for revision in reversed(revisions):  # oldest first; already at head: each is a no-op
+        migrate(engine, revision)
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("select version_num from alembic_version")).scalar() \
+            == revisions[0]  # fmt: skip
+
+
+def test_the_link_key_is_made_once_and_kept(engine):
+    key = outbox.link_key(engine)
+    migrate(engine)
+    assert len(key) == 32 and outbox.link_key(engine) == key
+
+
+def test_a_request_queues_one_confirmation_and_subscribes_nobody_yet(engine):
+    assert subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
+    (row,) = table(engine, "subscriptions")
+    assert row.confirmed_at is None and row.nonce
+    (message,) = outbox.due(engine, NOW)
+    assert message.kind == "confirm" and message.address == "reader@example.org"
+    outbox.announce(engine, [], NOW)
+    outbox.announce(engine, [ITEM], NOW)
+    assert table(engine, "pending") == []  # not confirmed: nothing due
+
+
+def test_confirming_works_once(engine):
+    subscriptions.request(engine, "reader@example.org", HARM, WEEKLY, NOW)
+    (message,) = outbox.due(engine, NOW)
+    subscription, nonce = int(message.detail["subscription"]), str(message.detail["nonce"])  # type: ignore[call-overload]
+    assert not subscriptions.confirm(engine, subscription, "0" * 32, WEEKLY, NOW)
+    assert subscriptions.confirm(engine, subscription, nonce, WEEKLY, NOW)
+    assert not subscriptions.confirm(engine, subscription, nonce, WEEKLY, NOW)  # replayed
+    (row,) = table(engine, "subscriptions")
+    assert row.confirmed_at == NOW and row.frequency == WEEKLY and row.nonce is None
+
+
+def test_a_recipient_gets_at_most_three_confirmations_a_day(engine):
+    asked = [subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
+             for _ in range(5)]  # fmt: skip
+    assert asked == [True, True, True, False, False]
+    later = NOW + timedelta(days=1)
+    assert subscriptions.request(engine, "reader@example.org", HARM, INSTANT, later)
+
+
+def test_asking_again_for_what_is_confirmed_sends_nothing(engine):
+    subscribed(engine)
+    assert not subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
+    assert subscriptions.request(engine, "reader@example.org", HARM, WEEKLY, NOW)  # a change
+
+
+def test_the_first_announcement_mails_nobody_the_back_catalogue(engine):
+    subscribed(engine)
+    assert outbox.announce(engine, [ITEM], NOW) == []
+    assert table(engine, "pending") == []
+    assert outbox.announce(engine, [ITEM, Live("new", "voices", ("harm-reduction",))], NOW) == [
+        "new"
+    ]
+    assert [row.item_id for row in table(engine, "pending")] == ["new"]
+
+
+def test_an_item_is_announced_once_ever(engine):
+    outbox.announce(engine, [], NOW)
+    subscribed(engine)
+    assert outbox.announce(engine, [ITEM], NOW) == ["naloxone-evening"]
+    assert outbox.announce(engine, [ITEM], NOW) == []
+    assert len(table(engine, "pending")) == 1
+
+
+def test_only_followers_of_the_item_are_due_it_once_each(engine):
+    outbox.announce(engine, [], NOW)
+    everything = subscribed(engine, "all@example.org", Feed("*", "*"))
+    subscribed(engine, "all@example.org", HARM, WEEKLY)  # and the topic: once, soonest
+    voices_only = subscribed(engine, "voices@example.org", Feed("*", "voices"))
+    other_topic = subscribed(engine, "drugs@example.org", Feed("drug-policy", "*"))
+    outbox.announce(engine, [ITEM], NOW)
+    rows = table(engine, "pending")
+    assert [(r.subscriber_id, r.frequency) for r in rows] == [(everything, INSTANT)]
+    assert voices_only != other_topic
+
+
+def test_items_within_the_batch_window_go_in_one_message(engine):
+    outbox.announce(engine, [], NOW)
+    subscribed(engine)
+    outbox.announce(engine, [ITEM], NOW)
+    later = Live("second", "voices", ("harm-reduction",))
+    outbox.announce(engine, [ITEM, later], NOW + timedelta(minutes=1))
+    assert outbox.compose(engine, NOW + timedelta(minutes=2), None) == 0  # newest too fresh
+    assert outbox.compose(engine, NOW + timedelta(minutes=1) + BATCH, None) == 1
+    (message,) = outbox.due(engine, NOW + timedelta(minutes=5))
+    assert message.kind == "update" and message.items == ("naloxone-evening", "second")
+
+
+def test_weekly_items_wait_for_the_digest_moment(engine):
+    outbox.announce(engine, [], NOW)
+    subscribed(engine, frequency=WEEKLY)
+    outbox.announce(engine, [ITEM], NOW)
+    assert outbox.compose(engine, NOW + timedelta(days=2), NOW - timedelta(days=1)) == 0
+    monday = NOW + timedelta(days=3)
+    assert outbox.compose(engine, monday, monday) == 1
+    (message,) = outbox.due(engine, monday)
+    assert message.kind == "digest" and message.items == ("naloxone-evening",)
+    assert outbox.compose(engine, monday + timedelta(days=7), monday + timedelta(days=7)) == 0
+
+
+def test_a_sent_message_is_never_due_again_and_a_retried_one_waits(engine):
+    subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
+    (message,) = outbox.due(engine, NOW)
+    outbox.retry(engine, message.id, NOW + timedelta(minutes=1), "421 try later")
+    assert outbox.due(engine, NOW) == []
+    (again,) = outbox.due(engine, NOW + timedelta(minutes=1))
+    assert again.attempts == 1 and again.key == message.key  # the same Message-ID
+    outbox.sent(engine, message.id, NOW)
+    assert outbox.due(engine, NOW + timedelta(days=1)) == []
+
+
+def test_a_bounce_stops_all_mail_to_the_address(engine):
+    outbox.announce(engine, [], NOW)
+    subscriber = subscribed(engine)
+    outbox.announce(engine, [ITEM], NOW)
+    outbox.compose(engine, NOW + BATCH, None)
+    (message,) = outbox.due(engine, NOW + BATCH)
+    outbox.bounced(engine, message.id, subscriber, NOW + BATCH, "550 no such user")
+    outbox.announce(engine, [ITEM, Live("next", "events", ("harm-reduction",))], NOW + BATCH)
+    outbox.compose(engine, NOW + 3 * BATCH, None)
+    assert outbox.due(engine, NOW + 3 * BATCH) == []
+    assert not subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
+
+
+def test_unsubscribing_from_everything_erases_the_address(engine):
+    subscriber = subscribed(engine)
+    subscriptions.unsubscribe(engine, subscriber)
+    for name in ("subscribers", "subscriptions", "messages", "pending", "suppressed"):
+        assert table(engine, name) == [], name
+
+
+def test_an_erased_bounced_address_leaves_only_its_hash(engine):
+    subscriber = subscribed(engine)
+    subscriptions.request(engine, "reader@example.org", HARM, WEEKLY, NOW)
+    (message,) = outbox.due(engine, NOW)
+    outbox.bounced(engine, message.id, subscriber, NOW, "550 no such user")
+    subscriptions.erase(engine, subscriber)
+    (row,) = table(engine, "suppressed")
+    assert row.hash == subscriptions.suppression_hash("reader@example.org")
+    for name in ("subscribers", "subscriptions", "messages", "pending"):
+        assert table(engine, name) == [], name
+    assert not subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
+    assert table(engine, "subscribers") == []  # suppressed: not even stored again
+
+
+def test_one_sender_holds_the_lease_until_it_lapses(engine):
+    assert outbox.hold_lease(engine, "a", NOW, 30)
+    assert not outbox.hold_lease(engine, "b", NOW + timedelta(seconds=10), 30)
+    assert outbox.hold_lease(engine, "a", NOW + timedelta(seconds=20), 30)  # renewed
+    assert not outbox.hold_lease(engine, "b", NOW + timedelta(seconds=40), 30)
+    assert outbox.hold_lease(engine, "b", NOW + timedelta(seconds=51), 30)
