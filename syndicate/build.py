@@ -101,7 +101,8 @@ def snapshot_for(
             raise ContentError([record])
         catalog = load_catalog(settings.config, now, cache, report, record)
         url, _ = public_url(settings, catalog.site)
-        catalog = replace(catalog, site=replace(catalog.site, feeds_url=url))
+        site = replace(catalog.site, feeds_url=url, email_signup=settings.email)
+        catalog = replace(catalog, site=site)
         published = as_of(catalog, now)
         shown = preview_catalog(published) if settings.preview else published.catalog
         removals = removed(record, catalog) if record else ()

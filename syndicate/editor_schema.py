@@ -86,6 +86,11 @@ _VALUE_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             {"type": "string", "pattern": _EMAIL},
         ],
     },
+    "weekday": {
+        "description": VALUE_TYPES["weekday"],
+        "enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+    },
+    "time-of-day": _string(VALUE_TYPES["time-of-day"], pattern="^([01]\\d|2[0-3]):[0-5]\\d$"),
     "tag-date": {
         "description": VALUE_TYPES["tag-date"],
         "anyOf": [{"type": "string", "pattern": _TAG_DATE}, {"type": "integer"}],

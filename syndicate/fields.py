@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -414,6 +414,31 @@ def _tag_date(node: ScalarNode) -> str:
     return value
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _weekday(node: ScalarNode) -> int:
+    """Monday 0 ... Sunday 6."""
+    value = _string(node, "a day of the week").strip().lower()
+    if value not in WEEKDAYS:
+        raise _Invalid(f"{value!r} is not a day of the week{suggest(value, WEEKDAYS)}; write "
+                       "monday, tuesday ... sunday")  # fmt: skip
+    return WEEKDAYS.index(value)
+
+
+def _time_of_day(node: ScalarNode) -> time:
+    value = node.value
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads 09:00 unquoted as a number of minutes (sexagesimal): 540.
+        raise _Invalid(f"write it in quotes, as '{value // 60:02d}:{value % 60:02d}'")
+    text = _string(node, "a time of day").strip()
+    match = TIME_OF_DAY.match(text)
+    if not match:
+        raise _Invalid(f"{text!r} is not a time of day; write HH:MM on a 24-hour clock, e.g. 09:00")
+    return time(int(match[1]), int(match[2]))
+
+
 _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
     "line": _line,
     "text": _text,
@@ -430,6 +455,8 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
     "event-status": _event_status,
     "tag-authority": _tag_authority,
     "tag-date": _tag_date,
+    "weekday": _weekday,
+    "time-of-day": _time_of_day,
 }
 
 _MAPPINGS: dict[str, Callable[[FieldReader, Node, str], Any]] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -385,6 +385,8 @@ def _site(definitions: list[Definition], problems: list[Problem], root: Path) ->
         tag_date=values["tag_date"],
         feed_size=feed_size,
         hubs=values.get("hubs", ()),
+        digest_day=values.get("digest_day", 0),
+        digest_time=values.get("digest_time", time(9, 0)),
     )
 
 

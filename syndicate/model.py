@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -77,6 +77,9 @@ class Site:
     feed_size: int
     hubs: tuple[str, ...] = ()  # WebSub hubs: advertised in every feed, told of changes
     preview: bool = False  # served by `syndicate preview` (preview.py), never from the YAML
+    digest_day: int = 0  # weekly email digests: Monday 0 ... Sunday 6
+    digest_time: time = time(9, 0)  # in `timezone`
+    email_signup: bool = False  # pages offer email updates (settings, never the YAML)
 
 
 @dataclass(frozen=True)

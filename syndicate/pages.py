@@ -189,6 +189,8 @@ def _common(catalog: Catalog) -> dict[str, object]:
         "webcal": urls.webcal,
         "formats": list(FORMATS.values()),
         "kinds": {"feed": FEED, "calendar": CALENDAR, "fragment": FRAGMENT, "frame": FRAME},
+        "email_action": urls.absolute(site, urls.EMAIL_SUBSCRIBE_PATH),
+        "types": list(catalog.types.values()),
     }
 
 

@@ -40,6 +40,8 @@ VALUE_TYPES: Final = {
     "event-status": "scheduled, cancelled, postponed, rescheduled or moved-online",
     "tag-authority": "a domain name or e-mail address you control (RFC 4151)",
     "tag-date": "YYYY, YYYY-MM or YYYY-MM-DD, a date on which you controlled the authority",
+    "weekday": "monday, tuesday ... sunday",
+    "time-of-day": "HH:MM on a 24-hour clock, e.g. 09:00",
     "list of line": "a list of one-line texts",
     "list of slug": "a list of slugs",
     "person": "a mapping (see 'person')",
@@ -68,6 +70,8 @@ SITE: Final = (
     _f("tag_date", "tag-date", "Date part of permanent ids; never change it.", required=True),
     _f("feed_size", "integer", "Entries per feed, newest first (default 20, 1 to 500)."),
     _f("hubs", "list of url", "WebSub hubs told of every feed change (none by default)."),
+    _f("digest_day", "weekday", "The day weekly email digests go out (default monday)."),
+    _f("digest_time", "time-of-day", "Their time, in the site's zone (default 09:00)."),
 )
 
 CONTENT_TYPE: Final = (

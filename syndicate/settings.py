@@ -72,6 +72,39 @@ def _seconds(text: str) -> int:
     return value
 
 
+def _text_or_none(text: str) -> str | None:
+    return text.strip() or None
+
+
+def _relay_or_none(text: str) -> str | None:
+    from syndicate.mail.relay import parse_relay
+
+    if not text.strip():
+        return None
+    parse_relay(text)  # RelayError, a ValueError, says what is wrong (never the password)
+    return text.strip()
+
+
+def _mail_from(text: str) -> str | None:
+    from syndicate.mail.addresses import normalised
+
+    return normalised(text) if text.strip() else None
+
+
+def _rate(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 1000:
+        raise ValueError("expected emails a second from 1 to 1000")
+    return value
+
+
+def _connections_to_relay(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 20:
+        raise ValueError("expected 1 to 20 sessions")
+    return value
+
+
 def parse_url_setting(text: str) -> str | None:
     text = text.strip().rstrip("/")
     if not text:
@@ -169,12 +202,54 @@ SETTINGS: tuple[Setting, ...] = (
         _listen,
         "The `listen` of the export's _nginx.conf.",
     ),
+    Setting(
+        "smtp_url",
+        "SYNDICATE_SMTP_URL",
+        None,
+        _relay_or_none,
+        "The SMTP relay for email updates: smtp://user:password@host:587 (STARTTLS when "
+        "offered) or smtps://...:465. Unset: no email updates, and no page offers them. From "
+        "the environment only.",
+    ),
+    Setting(
+        "mail_from",
+        "SYNDICATE_MAIL_FROM",
+        None,
+        _mail_from,
+        "The address email updates come from (a domain whose SPF, DKIM and DMARC the relay "
+        "satisfies); required with SYNDICATE_SMTP_URL.",
+    ),
+    Setting(
+        "database_url",
+        "SYNDICATE_DATABASE_URL",
+        None,
+        _text_or_none,
+        "postgresql://user:password@host/db for email updates on several machines; unset: "
+        "SQLite in SYNDICATE_STATE_DIR.",
+    ),
+    Setting(
+        "mail_rate",
+        "SYNDICATE_MAIL_RATE",
+        10,
+        _rate,
+        "Emails a second at most, through at most SYNDICATE_MAIL_CONNECTIONS sessions.",
+    ),
+    Setting(
+        "mail_connections",
+        "SYNDICATE_MAIL_CONNECTIONS",
+        2,
+        _connections_to_relay,
+        "Sessions with the relay at once (1 to 20).",
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
     Setting(
         "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
     ),
 )
 
+
+# Settings whose value may hold a password: never echoed in a message.
+SECRET = frozenset({"smtp_url", "database_url"})
 
 # Fields of `Settings` that are not settings: known only once the service runs.
 RUNTIME_FIELDS = ("served_url", "preview")
@@ -196,6 +271,11 @@ class Settings:
     max_connections: int = 0
     export_dir: Path | None = None
     export_listen: str = "80"
+    smtp_url: str | None = None
+    mail_from: str | None = None
+    database_url: str | None = None
+    mail_rate: int = 10
+    mail_connections: int = 2
     access_log: bool = True
     log_level: str = "INFO"
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).
@@ -215,6 +295,19 @@ class Settings:
                 try:
                     values[setting.name] = setting.parse(raw)
                 except ValueError as error:
-                    raise SettingError(f"{setting.env}={raw!r}: {error}") from error
+                    shown = (
+                        "(not shown: it may hold a password)"
+                        if setting.name in SECRET
+                        else repr(raw)
+                    )
+                    raise SettingError(f"{setting.env}={shown}: {error}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        settings = cls(**values)
+        if settings.smtp_url and not settings.mail_from:
+            raise SettingError("SYNDICATE_SMTP_URL needs SYNDICATE_MAIL_FROM, the sender address")
+        return settings
+
+    @property
+    def email(self) -> bool:
+        """Email updates are on: a relay and a sender are configured (and not a preview)."""
+        return bool(self.smtp_url and self.mail_from) and not self.preview

@@ -13,7 +13,8 @@ import jinja2
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("syndicate", "templates"),
-    autoescape=True,
+    # Every template is HTML, escaped, but plain-text emails (.txt), which are not HTML.
+    autoescape=jinja2.select_autoescape(disabled_extensions=("txt",), default=True),
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
@@ -26,7 +27,7 @@ TEMPLATES = jinja2.Environment(
 # and may be framed by anyone; the other pages by no one.
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' https:; frame-src 'self'; base-uri 'none'; form-action 'none'; "
+    "img-src 'self' https:; frame-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
 FRAME_CSP = (
@@ -37,4 +38,9 @@ FRAME_CSP = (
 
 def render(name: str, **context: Any) -> bytes:
     """Template `name` rendered with `context`, as UTF-8."""
-    return TEMPLATES.get_template(name).render(**context).encode("utf-8")
+    return render_text(name, **context).encode("utf-8")
+
+
+def render_text(name: str, **context: Any) -> str:
+    """Template `name` rendered with `context`."""
+    return TEMPLATES.get_template(name).render(**context)

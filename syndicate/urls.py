@@ -42,7 +42,8 @@ INDEX_PATH = "/"
 FEEDS_JSON_PATH = "/feeds.json"
 DEVELOPERS_PATH = "/developers/"  # what the feeds carry beyond their formats, for developers
 ROBOTS_PATH = "/robots.txt"
-SCHEMA_PATH = "/schema/content.json"  # the content definitions' JSON Schema, for editors
+SCHEMA_PATH = "/schema/content.json"
+EMAIL_SUBSCRIBE_PATH = "/email/subscribe"  # email updates' sign-up (web/signup.py)  # the content definitions' JSON Schema, for editors
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 OPML_FORMAT = "atom"  # the format `/feeds.opml` lists; readers import each feed once
@@ -58,6 +59,8 @@ RESERVED_NAMES = {
     "items": "/items/{id}.ics, one event's calendar file",
     "embed": "/embed/v1.js, the embed script",
     "assets": "/assets/, our pages' stylesheet and script",
+    "email": "/email/, the sign-up, confirmation, unsubscribe and manage pages of email updates",
+    "schema": "/schema/content.json, the content's JSON Schema",
 }
 
 

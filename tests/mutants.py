@@ -49,7 +49,8 @@ MUTANTS = [
      "syndicate-feed{display:block;box-sizing:border-box;--_rows:5;",
      "syndicate-feed{box-sizing:border-box;--_rows:5;"),
     ("pages rendered without autoescaping", "syndicate/templating.py",
-     "    autoescape=True,", "    autoescape=False,"),
+     'autoescape=jinja2.select_autoescape(disabled_extensions=("txt",), default=True),',
+     "autoescape=False,"),
     ("iframe pages' links open inside the iframe", "syndicate/render/fragment.py",
      'target="_top",', 'target="",'),
     # Issue 10: push and history.

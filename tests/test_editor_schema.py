@@ -29,7 +29,8 @@ JSON_TYPES = {
     "line": {"string"}, "text": {"string"}, "html": {"string"}, "slug": {"string"},
     "url": {"string"}, "email": {"string"}, "timezone": {"string"}, "language": {"string"},
     "date": {"string", "integer"}, "boolean": {"boolean"}, "integer": {"integer"},
-    "tag-authority": {"string"}, "tag-date": {"string", "integer"},
+    "tag-authority": {"string"}, "tag-date": {"string", "integer"}, "weekday": {"string"},
+    "time-of-day": {"string"},
 }  # fmt: skip
 
 

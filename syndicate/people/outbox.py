@@ -107,11 +107,15 @@ def announce(engine: Engine, live: Iterable[Live], now: datetime) -> list[str]:
                 connection, settings, [{"name": "announcing_since", "value": now.isoformat()}]
             )
         )
-        known = set(
-            connection.execute(
-                sa.select(announced.c.item_id).where(announced.c.item_id.in_(list(items)))
-            ).scalars()
-        ) if items else set()  # fmt: skip
+        known = (
+            set(
+                connection.execute(
+                    sa.select(announced.c.item_id).where(announced.c.item_id.in_(list(items)))
+                ).scalars()
+            )
+            if items
+            else set()
+        )
         new = [items[i] for i in items if i not in known]
         fresh = []
         for item in new:  # one by one: a second worker may announce the same item meanwhile
@@ -132,19 +136,23 @@ def _fan_out(connection: Connection, item: Live, now: datetime) -> None:
     rows = connection.execute(
         sa.select(subscriptions.c.subscriber_id, subscriptions.c.frequency)
         .join(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
-        .where(follows, subscriptions.c.confirmed_at.is_not(None),
-               subscribers.c.bounced_at.is_(None))
+        .where(
+            follows, subscriptions.c.confirmed_at.is_not(None), subscribers.c.bounced_at.is_(None)
+        )
         .order_by(subscriptions.c.subscriber_id)
-    ).all()  # fmt: skip
+    ).all()
     frequency: dict[int, str] = {}
     for subscriber_id, how in rows:  # followed twice (a topic and everything): soonest wins
         if frequency.get(subscriber_id) != INSTANT:
             frequency[subscriber_id] = how
     _insert_ignoring(
-        connection, pending,
-        [{"subscriber_id": s, "item_id": item.id, "frequency": f, "live_at": now}
-         for s, f in frequency.items()],
-    )  # fmt: skip
+        connection,
+        pending,
+        [
+            {"subscriber_id": s, "item_id": item.id, "frequency": f, "live_at": now}
+            for s, f in frequency.items()
+        ],
+    )
 
 
 def compose(engine: Engine, now: datetime, digest_moment: datetime | None) -> int:
@@ -154,11 +162,14 @@ def compose(engine: Engine, now: datetime, digest_moment: datetime | None) -> in
     made = 0
     with engine.begin() as connection:
         waiting = connection.execute(
-            sa.select(pending.c.subscriber_id, pending.c.frequency,
-                      sa.func.max(pending.c.live_at).label("newest"))
+            sa.select(
+                pending.c.subscriber_id,
+                pending.c.frequency,
+                sa.func.max(pending.c.live_at).label("newest"),
+            )
             .where(pending.c.message_id.is_(None))
             .group_by(pending.c.subscriber_id, pending.c.frequency)
-        ).all()  # fmt: skip
+        ).all()
         for subscriber_id, frequency, newest in waiting:
             if frequency == INSTANT and newest > now - BATCH:
                 continue
@@ -177,10 +188,14 @@ def compose(engine: Engine, now: datetime, digest_moment: datetime | None) -> in
             limit = pending.c.live_at <= (digest_moment if frequency == WEEKLY else newest)
             connection.execute(
                 sa.update(pending)
-                .where(pending.c.subscriber_id == subscriber_id, pending.c.frequency == frequency,
-                       pending.c.message_id.is_(None), limit)
+                .where(
+                    pending.c.subscriber_id == subscriber_id,
+                    pending.c.frequency == frequency,
+                    pending.c.message_id.is_(None),
+                    limit,
+                )
                 .values(message_id=message_id)
-            )  # fmt: skip
+            )
             made += 1
     return made
 
@@ -191,11 +206,15 @@ def due(engine: Engine, now: datetime, limit: int = 100) -> list[Due]:
         rows = connection.execute(
             sa.select(messages, subscribers.c.address, subscribers.c.token_key)
             .join(subscribers, subscribers.c.id == messages.c.subscriber_id)
-            .where(messages.c.sent_at.is_(None), messages.c.failed_at.is_(None),
-                   messages.c.due_at <= now, subscribers.c.bounced_at.is_(None))
+            .where(
+                messages.c.sent_at.is_(None),
+                messages.c.failed_at.is_(None),
+                messages.c.due_at <= now,
+                subscribers.c.bounced_at.is_(None),
+            )
             .order_by(messages.c.due_at, messages.c.id)
             .limit(limit)
-        ).all()  # fmt: skip
+        ).all()
         items: dict[int, list[str]] = {row.id: [] for row in rows}
         if items:
             for message_id, item_id in connection.execute(
@@ -205,10 +224,19 @@ def due(engine: Engine, now: datetime, limit: int = 100) -> list[Due]:
             ):
                 items[message_id].append(item_id)
     return [
-        Due(row.id, row.kind, row.key, row.attempts, row.subscriber_id, row.address,
-            row.token_key, tuple(items[row.id]), json.loads(row.detail) if row.detail else {})
+        Due(
+            row.id,
+            row.kind,
+            row.key,
+            row.attempts,
+            row.subscriber_id,
+            row.address,
+            row.token_key,
+            tuple(items[row.id]),
+            json.loads(row.detail) if row.detail else {},
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def sent(engine: Engine, message_id: int, now: datetime) -> None:
@@ -266,13 +294,22 @@ def counts(engine: Engine) -> dict[str, int]:
             return int(connection.execute(query).scalar_one())
 
         return {
-            "subscribers": count(sa.select(sa.func.count()).select_from(subscribers)
-                                 .where(subscribers.c.confirmed_at.is_not(None))),
-            "queued": count(sa.select(sa.func.count()).select_from(messages)
-                            .where(messages.c.sent_at.is_(None), messages.c.failed_at.is_(None))),
-            "pending_items": count(sa.select(sa.func.count()).select_from(pending)
-                                   .where(pending.c.message_id.is_(None))),
-        }  # fmt: skip
+            "subscribers": count(
+                sa.select(sa.func.count())
+                .select_from(subscribers)
+                .where(subscribers.c.confirmed_at.is_not(None))
+            ),
+            "queued": count(
+                sa.select(sa.func.count())
+                .select_from(messages)
+                .where(messages.c.sent_at.is_(None), messages.c.failed_at.is_(None))
+            ),
+            "pending_items": count(
+                sa.select(sa.func.count())
+                .select_from(pending)
+                .where(pending.c.message_id.is_(None))
+            ),
+        }
 
 
 def hold_lease(engine: Engine, holder: str, now: datetime, seconds: float) -> bool:
@@ -281,10 +318,12 @@ def hold_lease(engine: Engine, holder: str, now: datetime, seconds: float) -> bo
     with engine.begin() as connection:
         taken = connection.execute(
             sa.update(leases)
-            .where(leases.c.name == SENDER_LEASE,
-                   sa.or_(leases.c.holder == holder, leases.c.expires_at < now))
+            .where(
+                leases.c.name == SENDER_LEASE,
+                sa.or_(leases.c.holder == holder, leases.c.expires_at < now),
+            )
             .values(holder=holder, expires_at=until)
-        ).rowcount  # fmt: skip
+        ).rowcount
         if taken:
             return True
         return bool(

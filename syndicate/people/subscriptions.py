@@ -143,7 +143,13 @@ def request(engine: Engine, address: str, feed: Feed, frequency: str, now: datet
                 created_at=now,
                 due_at=now,
                 detail=json.dumps(
-                    {"subscription": subscription_id, "nonce": nonce, "frequency": frequency}
+                    {
+                        "subscription": subscription_id,
+                        "nonce": nonce,
+                        "frequency": frequency,
+                        "topic": feed.topic,
+                        "type": feed.type,
+                    }
                 ),
             )
         )
@@ -190,10 +196,16 @@ def subscriber(engine: Engine, subscriber_id: int) -> Subscriber | None:
             .order_by(subscriptions.c.topic, subscriptions.c.type)
         ).all()
     return Subscriber(
-        row.id, row.address, row.created_at, row.confirmed_at, row.bounced_at, row.token_key,
-        tuple(Subscription(s.id, Feed(s.topic, s.type), s.frequency, s.confirmed_at)
-              for s in found),
-    )  # fmt: skip
+        row.id,
+        row.address,
+        row.created_at,
+        row.confirmed_at,
+        row.bounced_at,
+        row.token_key,
+        tuple(
+            Subscription(s.id, Feed(s.topic, s.type), s.frequency, s.confirmed_at) for s in found
+        ),
+    )
 
 
 def set_frequency(engine: Engine, subscriber_id: int, subscription_id: int, frequency: str) -> None:
@@ -201,10 +213,12 @@ def set_frequency(engine: Engine, subscriber_id: int, subscription_id: int, freq
     with engine.begin() as connection:
         connection.execute(
             sa.update(subscriptions)
-            .where(subscriptions.c.id == subscription_id,
-                   subscriptions.c.subscriber_id == subscriber_id)
+            .where(
+                subscriptions.c.id == subscription_id,
+                subscriptions.c.subscriber_id == subscriber_id,
+            )
             .values(frequency=frequency)
-        )  # fmt: skip
+        )
 
 
 def unsubscribe(engine: Engine, subscriber_id: int, subscription_id: int | None = None) -> None:

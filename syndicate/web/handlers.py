@@ -38,6 +38,7 @@ from syndicate.web.supervise import Health
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 Counter = Callable[[str, int, int], None]
+EMAIL_PREFIX = "/email/"
 ERROR_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **CORS}
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 # A former URL of a renamed topic or type: moved for good, so caches may keep the answer.
@@ -46,9 +47,14 @@ MOVED_HEADERS = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Optio
 
 
 def router(
-    store: ContentStore, metrics: Metrics, health: Health, board: Board | None = None
+    store: ContentStore,
+    metrics: Metrics,
+    health: Health,
+    board: Board | None = None,
+    people: Handler | None = None,
 ) -> Handler:
-    """The one handler of the service: /healthz, /metrics, and every snapshot path.
+    """The one handler of the service: /healthz, /metrics, every snapshot path, and with
+    email updates on, `people` (web/signup.py) for the paths under /email/.
 
     Three kinds of path need no router: the snapshot lookup is the common case and comes
     first; the two operational endpoints are compared by string.
@@ -75,6 +81,8 @@ def router(
             return _operational(request, count, "healthz", lambda: _health(store, health, board))
         if path == METRICS_PATH:
             return _operational(request, count, "metrics", metrics.exposition)
+        if people is not None and path.startswith(EMAIL_PREFIX):
+            return await people(request)
         return _other(request, current, prepared, count)
 
     return handle

@@ -20,6 +20,10 @@ registry, so several apps (tests) never share counts.
     syndicate_connections_max                     the bound on open connections per process
     syndicate_export_files_written_total          files written into the live export
     syndicate_export_timestamp_seconds            when the live export last took a version
+    syndicate_email_sent_total{outcome}           emails: sent, later, bounced, dropped
+    syndicate_email_signups_total{answer}         sign-up requests: asked, refused, limited
+    syndicate_email_queued                        emails waiting in the outbox
+    syndicate_email_subscribers                   confirmed subscribers (a count, no address)
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The counters a pool sums over its workers (gauges are the answering worker's own).
 COUNTERS = (
     "requests", "bytes_sent", "reloads", "background_failures", "websub_pings",
-    "connections_closed",
+    "connections_closed", "email_sent", "email_signups",
 )  # fmt: skip
 Counts = dict[str, list[list[Any]]]
 
@@ -66,6 +70,11 @@ class Metrics(Collector):
         self.max_connections = 0
         self.export_files_written = 0  # the lead worker's own: not summed over a pool
         self.export_version_at = 0.0  # when the export last took a new version; 0: none
+        self.email_sent: defaultdict[str, int] = defaultdict(int)  # by outcome
+        self.email_signups: defaultdict[str, int] = defaultdict(int)  # by answer
+        self.email_queued = 0  # messages due or waiting (the sender's figures, from the database)
+        self.email_subscribers = 0
+        self.email_enabled = False
         self.registry = CollectorRegistry(auto_describe=True)
         self.build_seconds = Histogram(
             "syndicate_snapshot_build_seconds",
@@ -214,6 +223,28 @@ class Metrics(Collector):
                 "Unix time the live export last took the version served.",
                 value=self.export_version_at,
             )
+
+        if self.email_enabled:
+            sent = CounterMetricFamily(
+                "syndicate_email_sent", "Emails by outcome: sent, later, bounced, dropped.",
+                labels=["outcome"],
+            )  # fmt: skip
+            for outcome, value in sorted(merged["email_sent"].items()):
+                sent.add_metric([outcome], value)
+            yield sent
+            signups = CounterMetricFamily(
+                "syndicate_email_signups", "Sign-up requests by answer.", labels=["answer"]
+            )
+            for answer, value in sorted(merged["email_signups"].items()):
+                signups.add_metric([answer], value)
+            yield signups
+            yield GaugeMetricFamily(
+                "syndicate_email_queued", "Emails waiting in the outbox.", value=self.email_queued
+            )
+            yield GaugeMetricFamily(
+                "syndicate_email_subscribers", "Confirmed email subscribers.",
+                value=self.email_subscribers,
+            )  # fmt: skip
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition and its content type."""

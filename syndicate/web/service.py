@@ -25,8 +25,11 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
+from syndicate.mail.relay import parse_relay
+from syndicate.people.database import open_database
 from syndicate.settings import Settings
 from syndicate.web import exporter as exporter_task
+from syndicate.web import mailer as mailer_task
 from syndicate.web import publishing, reload, websub
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
 from syndicate.web.board import BOARD_TASK, Board
@@ -34,11 +37,13 @@ from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server, connection_budget
 from syndicate.web.content import ContentStore
 from syndicate.web.exporter import Exporter
-from syndicate.web.handlers import router
+from syndicate.web.handlers import Handler, router
+from syndicate.web.mailer import Mailer
 from syndicate.web.member import LEAD_WORKER, Member
 from syndicate.web.metrics import Metrics
 from syndicate.web.publishing import rebuild_on_time
 from syndicate.web.reload import watch
+from syndicate.web.signup import People
 from syndicate.web.supervise import Health, describe, supervise
 from syndicate.web.websub import Publisher
 
@@ -87,7 +92,11 @@ class Service:
         self.board = Board(member, self.store, self.metrics, self.health) if member else None
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
-        self.handle = router(self.store, self.metrics, self.health, self.board)
+        self.mailer: Mailer | None = None
+        people = None
+        if settings.email:
+            people = self._email(settings)
+        self.handle = router(self.store, self.metrics, self.health, self.board, people)
         # One worker of a pool tells the hubs (the others would repeat every ping); a
         # preview tells no one of anything.
         pinging = (member is None or member.index == LEAD_WORKER) and not settings.preview
@@ -104,6 +113,26 @@ class Service:
         self._stop_watching = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._sighup = False
+
+    def _email(self, settings: Settings) -> Handler:
+        """Email updates: the database (migrated now), the sender and the /email/ endpoints."""
+        assert settings.smtp_url and settings.mail_from
+        self.engine = open_database(settings.database_url, settings.state_dir)
+        self.mailer = Mailer(
+            self.store,
+            self.engine,
+            parse_relay(settings.smtp_url),
+            settings.mail_from,
+            self.metrics,
+            self.health,
+            self.clock,
+            settings.mail_connections,
+            settings.mail_rate,
+        )
+        self.metrics.email_enabled = True
+        return People(
+            self.store, self.engine, self.metrics, self.clock, self.mailer.wakeup.set
+        ).handle
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for aiohttp's `web.Server` (and its test server)."""
@@ -134,6 +163,9 @@ class Service:
         publisher = self.publisher
         if publisher is not None:
             self._background(websub.TASK, lambda: publisher.run(self._stop_watching))
+        mailer = self.mailer
+        if mailer is not None:
+            self._background(mailer_task.TASK, lambda: mailer.run(self._stop_watching))
         exporter = self.exporter
         if exporter is not None:
             self._background(exporter_task.TASK, lambda: exporter.run(self._stop_watching))
@@ -186,6 +218,8 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self.mailer is not None:
+            self.engine.dispose()
 
 
 def _quiet_malformed_requests() -> None:

@@ -1,0 +1,163 @@
+"""What each email looks like: multipart text and HTML from templates, with the headers mail
+providers hold senders to.
+
+* a stable `Message-ID` (the outbox message's key): a message sent again after a crash is the
+  same message, which clients show once;
+* `List-Unsubscribe` with the signed unsubscribe link and `List-Unsubscribe-Post:
+  List-Unsubscribe=One-Click` (RFC 8058), on updates and digests;
+* `List-Id` naming the site, `Auto-Submitted: auto-generated` (RFC 3834).
+
+Items come from the snapshot being served when the message is sent: an item withdrawn (or
+gone) since it was due is left out, and a message left with nothing is not sent at all.
+Events say when and where in their own zone, their status, and link their calendar file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from urllib.parse import urlsplit
+
+from syndicate import eventtext, templating, urls
+from syndicate.mail.links import CONFIRM, CONFIRM_LIFETIME, MANAGE, UNSUBSCRIBE, Link, sign
+from syndicate.model import Catalog, Item
+from syndicate.people.outbox import Due
+from syndicate.people.subscriptions import EVERY, INSTANT
+
+CONFIRM_PATH = "/email/confirm"
+UNSUBSCRIBE_PATH = "/email/unsubscribe"
+MANAGE_PATH = "/email/manage"
+FREQUENCY_TEXT = {INSTANT: "as it happens", "weekly": "a weekly digest"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    title: str
+    url: str
+    summary: str
+    when: str = ""
+    where: str = ""
+    status: str = ""
+    calendar_url: str = ""
+
+
+def feed_title(catalog: Catalog, topic: str, kind: str) -> str:
+    """ "Harm Reduction: Events", "Everything": what a subscription follows, in words."""
+    parts = []
+    if topic != EVERY and topic in catalog.topics:
+        parts.append(catalog.topics[topic].title)
+    if kind != EVERY and kind in catalog.types:
+        parts.append(catalog.types[kind].title)
+    return ": ".join(parts) or f"Everything from {catalog.site.title}"
+
+
+def _entry(catalog: Catalog, item: Item) -> Entry:
+    event = item.event
+    if event is None:
+        return Entry(
+            item.title,
+            item.url,
+            item.summary.plain,
+            when=eventtext.date(item.published, catalog.site.timezone),
+        )
+    return Entry(
+        item.title,
+        item.url,
+        item.summary.plain,
+        when=eventtext.when(event),
+        where=eventtext.where(event),
+        status=eventtext.status_label(event) or "",
+        calendar_url=urls.absolute(catalog.site, urls.event_calendar_path(item.id)),
+    )
+
+
+class Composer:
+    """Makes the emails of one site: its public URL, its sender, the link key."""
+
+    def __init__(self, catalog: Catalog, sender: str, secret: bytes) -> None:
+        self.catalog = catalog
+        self.site = catalog.site
+        self.public_url = catalog.site.feeds_url or catalog.site.url
+        self.host = urlsplit(self.public_url).hostname or "localhost"
+        self.sender = sender
+        self.secret = secret
+
+    def link(self, path: str, link: Link) -> str:
+        return f"{self.public_url}{path}?token={sign(link, self.secret)}"
+
+    def _message(self, due: Due, subject: str, text: str, html: str, now: datetime) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = f"{self.site.title} <{self.sender}>"
+        message["To"] = due.address
+        message["Subject"] = subject
+        message["Date"] = format_datetime(now)
+        message["Message-ID"] = f"<{due.key}@{self.host}>"
+        message["List-Id"] = f"{self.site.title} <updates.{self.host}>"
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return message
+
+    def confirmation(self, due: Due, now: datetime) -> EmailMessage:
+        frequency = str(due.detail.get("frequency", INSTANT))
+        link = Link(
+            CONFIRM,
+            due.subscriber_id,
+            str(due.detail["nonce"]),
+            int(str(due.detail["subscription"])),
+            frequency,
+            int((now + CONFIRM_LIFETIME).timestamp()),
+        )
+        context = {
+            "site": self.site,
+            "public_url": self.public_url,
+            "feed_title": feed_title(
+                self.catalog, str(due.detail.get("topic")), str(due.detail.get("type"))
+            ),
+            "frequency_text": FREQUENCY_TEXT.get(frequency, frequency),
+            "confirm_url": self.link(CONFIRM_PATH, link),
+        }
+        return self._message(
+            due,
+            f"Confirm your subscription to {self.site.title}",
+            templating.render_text("email/confirm.txt", **context),
+            templating.render_text("email/confirm.html", **context),
+            now,
+        )
+
+    def update(self, due: Due, now: datetime) -> EmailMessage | None:
+        """The update or digest of `due`'s items still live; None when none is."""
+        live = {item.id: item for item in self.catalog.items if item.withdrawn is None}
+        items = [live[item_id] for item_id in due.items if item_id in live]
+        if not items:
+            return None
+        entries = [_entry(self.catalog, item) for item in items]
+        if due.kind == "digest":
+            heading = f"This week from {self.site.title}"
+            subject = f"{self.site.title}: this week ({len(items)} new)"
+        elif len(items) == 1:
+            heading = subject = f"{self.site.title}: {items[0].title}"
+        else:
+            heading = subject = f"{self.site.title}: {len(items)} new items"
+        unsubscribe = self.link(
+            UNSUBSCRIBE_PATH, Link(UNSUBSCRIBE, due.subscriber_id, due.token_key)
+        )
+        context = {
+            "site": self.site,
+            "heading": heading,
+            "entries": entries,
+            "manage_url": self.link(MANAGE_PATH, Link(MANAGE, due.subscriber_id, due.token_key)),
+            "unsubscribe_url": unsubscribe,
+        }
+        message = self._message(
+            due,
+            subject,
+            templating.render_text("email/update.txt", **context),
+            templating.render_text("email/update.html", **context),
+            now,
+        )
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return message

@@ -1,0 +1,182 @@
+"""Email updates' sender: a supervised background task, run by every process but sending from
+one at a time (the database lease, `people.outbox.hold_lease`).
+
+Each round, the holder of the lease:
+1. announces the items live in the snapshot it serves (when the snapshot changed): new ones
+   become pending for their followers (`outbox.announce`), drafts and scheduled items are not
+   in a snapshot, and a preview never sends;
+2. composes due messages (`outbox.compose`): as-it-happens batches, weekly digests at the
+   site's `digest_day` and `digest_time`;
+3. sends what is due through the relay, at most `mail_connections` sessions and `mail_rate`
+   messages a second, and records each answer: 250 sent, 4xx later (backoff, 1 min doubling
+   to 1 h), 5xx bounced (never again). A relay that cannot be reached makes /healthz
+   `degraded` (task "email") and everything waits; nothing is dropped.
+
+A round starts when the content changes, when a sign-up in this process queues a
+confirmation, and every `TICK` seconds (sign-ups taken by other workers, retries due).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from syndicate.mail.messages import Composer
+from syndicate.mail.relay import Connection, Outcome, Relay
+from syndicate.model import Site
+from syndicate.people import outbox
+from syndicate.people.outbox import Due, Live
+from syndicate.web.clock import Clock
+from syndicate.web.content import ContentStore
+from syndicate.web.metrics import Metrics
+from syndicate.web.supervise import Health, wait_or_stop
+
+log = logging.getLogger("syndicate.email")
+TASK = "email"
+TICK = 2.0
+LEASE_SECONDS = 30.0
+FIRST_RETRY, LAST_RETRY = timedelta(minutes=1), timedelta(hours=1)
+
+
+def digest_moment(site: Site, now: datetime) -> datetime:
+    """The latest weekly digest moment not after `now`, in the site's zone."""
+    zone = ZoneInfo(site.timezone)
+    local = now.astimezone(zone)
+    day = local.date() - timedelta(days=(local.weekday() - site.digest_day) % 7)
+    moment = datetime.combine(day, site.digest_time, zone)
+    return moment if moment <= now else moment - timedelta(days=7)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * (1 << min(attempts, 16)), LAST_RETRY)
+
+
+class Mailer:
+    def __init__(
+        self,
+        store: ContentStore,
+        engine: Engine,
+        relay: Relay,
+        sender: str,
+        metrics: Metrics,
+        health: Health,
+        clock: Clock,
+        connections: int = 2,
+        rate: int = 10,
+    ) -> None:
+        self.store, self.engine, self.relay, self.sender = store, engine, relay, sender
+        self.metrics, self.health, self.clock = metrics, health, clock
+        self.connections, self.rate = connections, rate
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.wakeup = asyncio.Event()
+        self.announced_version: str | None = None
+        self.secret = outbox.link_key(engine)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.wakeup.clear()
+            self.store.email_due.clear()
+            await self.round()
+            waits = [
+                asyncio.ensure_future(self.wakeup.wait()),
+                asyncio.ensure_future(self.store.email_due.wait()),
+                asyncio.ensure_future(stop.wait()),
+            ]
+            await asyncio.wait(waits, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
+        await wait_or_stop(stop, 0)
+
+    async def round(self) -> None:
+        """One round: lease, announce, compose, send. Raises (for `supervise`) on a database
+        fault; the relay's faults are recorded and waited out."""
+        now = self.clock.now()
+        if not await asyncio.to_thread(
+            outbox.hold_lease, self.engine, self.holder, now, LEASE_SECONDS
+        ):
+            return
+        snapshot = self.store.snapshot
+        if snapshot.version != self.announced_version:
+            live = [
+                Live(item.id, item.type, item.topics)
+                for item in snapshot.catalog.items
+                if item.withdrawn is None
+            ]
+            fresh = await asyncio.to_thread(outbox.announce, self.engine, live, now)
+            if fresh:
+                log.info("%d new item(s) went live: due to their email subscribers", len(fresh))
+            self.announced_version = snapshot.version
+        moment = digest_moment(snapshot.catalog.site, now)
+        await asyncio.to_thread(outbox.compose, self.engine, now, moment)
+        due = await asyncio.to_thread(outbox.due, self.engine, now, 50 * self.connections)
+        if due:
+            await self.send(due)
+        counts = await asyncio.to_thread(outbox.counts, self.engine)
+        self.metrics.email_queued = counts["queued"]
+        self.metrics.email_subscribers = counts["subscribers"]
+
+    async def send(self, due: list[Due]) -> None:
+        queue: asyncio.Queue[Due] = asyncio.Queue()
+        for message in due:
+            queue.put_nowait(message)
+        composer = Composer(self.store.snapshot.catalog, self.sender, self.secret)
+        interval = 1.0 / self.rate
+        pace = asyncio.Lock()
+        unreachable: list[str] = []
+
+        async def session() -> None:
+            connection = Connection(self.relay)
+            try:
+                while not queue.empty() and not unreachable:
+                    message = queue.get_nowait()
+                    async with pace:  # at most `rate` a second, all sessions together
+                        await asyncio.sleep(interval)
+                    await self.send_one(connection, composer, message, unreachable)
+            finally:
+                await connection.close()
+
+        await asyncio.gather(*(session() for _ in range(min(self.connections, len(due)))))
+        if unreachable:
+            self.health.fail(
+                TASK,
+                f"the SMTP relay {self.relay!r} cannot be reached: {unreachable[0]}; messages wait",
+            )
+        else:
+            self.health.ok(TASK)
+
+    async def send_one(
+        self, connection: Connection, composer: Composer, due: Due, unreachable: list[str]
+    ) -> None:
+        now = self.clock.now()
+        email = (
+            composer.confirmation(due, now) if due.kind == "confirm" else composer.update(due, now)
+        )
+        if email is None:  # every item of it withdrawn since
+            await asyncio.to_thread(outbox.dropped, self.engine, due.id, now, "nothing left")
+            self.metrics.email_sent["dropped"] += 1
+            return
+        answer = await connection.send(email, self.sender, due.address)
+        if answer.outcome is Outcome.SENT:
+            await asyncio.to_thread(outbox.sent, self.engine, due.id, self.clock.now())
+        elif answer.outcome is Outcome.BOUNCED:
+            await asyncio.to_thread(
+                outbox.bounced, self.engine, due.id, due.subscriber_id, now, answer.reply
+            )
+            log.warning(
+                "a %s email bounced (%s): no more mail to that address",
+                due.kind,
+                answer.reply.split(" ", 1)[0],
+            )
+        else:
+            if answer.reply.startswith("relay unreachable"):
+                unreachable.append(answer.reply)
+            await asyncio.to_thread(
+                outbox.retry, self.engine, due.id, now + retry_delay(due.attempts), answer.reply
+            )
+        self.metrics.email_sent[answer.outcome.value] += 1
