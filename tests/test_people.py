@@ -35,7 +35,7 @@ def subscribed(
 ) -> int:
     """A confirmed subscriber; its id."""
     assert subscriptions.request(engine, address, feed, frequency, NOW)
-    (confirmation,) = [m for m in outbox.due(engine, NOW) if m.address == address]
+    (confirmation,) = [m for m in outbox.due(engine, NOW, "test") if m.address == address]
     detail = confirmation.detail
     assert subscriptions.confirm(engine, int(detail["subscription"]), str(detail["nonce"]),  # type: ignore[call-overload]
                                  frequency, NOW)  # fmt: skip
@@ -70,7 +70,7 @@ def test_a_request_queues_one_confirmation_and_subscribes_nobody_yet(engine):
     assert subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
     (row,) = table(engine, "subscriptions")
     assert row.confirmed_at is None and row.nonce
-    (message,) = outbox.due(engine, NOW)
+    (message,) = outbox.due(engine, NOW, "test")
     assert message.kind == "confirm" and message.address == "reader@example.org"
     outbox.announce(engine, [], NOW)
     outbox.announce(engine, [ITEM], NOW)
@@ -79,7 +79,7 @@ def test_a_request_queues_one_confirmation_and_subscribes_nobody_yet(engine):
 
 def test_confirming_works_once(engine):
     subscriptions.request(engine, "reader@example.org", HARM, WEEKLY, NOW)
-    (message,) = outbox.due(engine, NOW)
+    (message,) = outbox.due(engine, NOW, "test")
     subscription, nonce = int(message.detail["subscription"]), str(message.detail["nonce"])  # type: ignore[call-overload]
     assert not subscriptions.confirm(engine, subscription, "0" * 32, WEEKLY, NOW)
     assert subscriptions.confirm(engine, subscription, nonce, WEEKLY, NOW)
@@ -140,7 +140,7 @@ def test_items_within_the_batch_window_go_in_one_message(engine):
     outbox.announce(engine, [ITEM, later], NOW + timedelta(minutes=1))
     assert outbox.compose(engine, NOW + timedelta(minutes=2), None) == 0  # newest too fresh
     assert outbox.compose(engine, NOW + timedelta(minutes=1) + BATCH, None) == 1
-    (message,) = outbox.due(engine, NOW + timedelta(minutes=5))
+    (message,) = outbox.due(engine, NOW + timedelta(minutes=5), "test")
     assert message.kind == "update" and message.items == ("naloxone-evening", "second")
 
 
@@ -151,20 +151,20 @@ def test_weekly_items_wait_for_the_digest_moment(engine):
     assert outbox.compose(engine, NOW + timedelta(days=2), NOW - timedelta(days=1)) == 0
     monday = NOW + timedelta(days=3)
     assert outbox.compose(engine, monday, monday) == 1
-    (message,) = outbox.due(engine, monday)
+    (message,) = outbox.due(engine, monday, "test")
     assert message.kind == "digest" and message.items == ("naloxone-evening",)
     assert outbox.compose(engine, monday + timedelta(days=7), monday + timedelta(days=7)) == 0
 
 
 def test_a_sent_message_is_never_due_again_and_a_retried_one_waits(engine):
     subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
-    (message,) = outbox.due(engine, NOW)
+    (message,) = outbox.due(engine, NOW, "test")
     outbox.retry(engine, message.id, NOW + timedelta(minutes=1), "421 try later")
-    assert outbox.due(engine, NOW) == []
-    (again,) = outbox.due(engine, NOW + timedelta(minutes=1))
+    assert outbox.due(engine, NOW, "test") == []
+    (again,) = outbox.due(engine, NOW + timedelta(minutes=1), "test")
     assert again.attempts == 1 and again.key == message.key  # the same Message-ID
     outbox.sent(engine, message.id, NOW)
-    assert outbox.due(engine, NOW + timedelta(days=1)) == []
+    assert outbox.due(engine, NOW + timedelta(days=1), "test") == []
 
 
 def test_a_bounce_stops_all_mail_to_the_address(engine):
@@ -172,11 +172,11 @@ def test_a_bounce_stops_all_mail_to_the_address(engine):
     subscriber = subscribed(engine)
     outbox.announce(engine, [ITEM], NOW)
     outbox.compose(engine, NOW + BATCH, None)
-    (message,) = outbox.due(engine, NOW + BATCH)
+    (message,) = outbox.due(engine, NOW + BATCH, "test")
     outbox.bounced(engine, message.id, subscriber, NOW + BATCH, "550 no such user")
     outbox.announce(engine, [ITEM, Live("next", "events", ("harm-reduction",))], NOW + BATCH)
     outbox.compose(engine, NOW + 3 * BATCH, None)
-    assert outbox.due(engine, NOW + 3 * BATCH) == []
+    assert outbox.due(engine, NOW + 3 * BATCH, "test") == []
     assert not subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
 
 
@@ -190,7 +190,7 @@ def test_unsubscribing_from_everything_erases_the_address(engine):
 def test_an_erased_bounced_address_leaves_only_its_hash(engine):
     subscriber = subscribed(engine)
     subscriptions.request(engine, "reader@example.org", HARM, WEEKLY, NOW)
-    (message,) = outbox.due(engine, NOW)
+    (message,) = outbox.due(engine, NOW, "test")
     outbox.bounced(engine, message.id, subscriber, NOW, "550 no such user")
     subscriptions.erase(engine, subscriber)
     (row,) = table(engine, "suppressed")
@@ -207,3 +207,14 @@ def test_one_sender_holds_the_lease_until_it_lapses(engine):
     assert outbox.hold_lease(engine, "a", NOW + timedelta(seconds=20), 30)  # renewed
     assert not outbox.hold_lease(engine, "b", NOW + timedelta(seconds=40), 30)
     assert outbox.hold_lease(engine, "b", NOW + timedelta(seconds=51), 30)
+
+
+def test_a_claimed_message_is_not_given_to_another_sender_until_the_claim_lapses(engine):
+    subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)
+    (claimed,) = outbox.due(engine, NOW, "a", hold=60)
+    assert outbox.due(engine, NOW + timedelta(seconds=30), "b") == []
+    renewed = outbox.due(engine, NOW + timedelta(seconds=30), "a", hold=60)
+    assert [m.id for m in renewed] == [claimed.id]
+    assert outbox.due(engine, NOW + timedelta(seconds=61), "b") == []  # renewed till 90 s
+    (taken_over,) = outbox.due(engine, NOW + timedelta(seconds=91), "b")
+    assert taken_over.id == claimed.id and taken_over.key == claimed.key

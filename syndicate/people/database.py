@@ -117,6 +117,9 @@ messages = sa.Table(
     sa.Column("failed_at", UTCDateTime),  # given up (the address bounced)
     sa.Column("last_error", sa.String(300)),  # the relay's reply, never an address
     sa.Column("detail", sa.Text),  # a confirmation's subscription ids (JSON)
+    # Taken by one sender until then: two processes never send the same message at once.
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_until", UTCDateTime),
 )
 
 # Each item due to each address, recorded before any email: never twice, never lost.

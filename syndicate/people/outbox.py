@@ -186,7 +186,7 @@ def compose(engine: Engine, now: datetime, digest_moment: datetime | None) -> in
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             limit = pending.c.live_at <= (digest_moment if frequency == WEEKLY else newest)
-            connection.execute(
+            taken = connection.execute(
                 sa.update(pending)
                 .where(
                     pending.c.subscriber_id == subscriber_id,
@@ -195,25 +195,60 @@ def compose(engine: Engine, now: datetime, digest_moment: datetime | None) -> in
                     limit,
                 )
                 .values(message_id=message_id)
-            )
+            ).rowcount
+            if not taken:  # another sender composed them meanwhile
+                connection.execute(sa.delete(messages).where(messages.c.id == message_id))
+                continue
             made += 1
     return made
 
 
-def due(engine: Engine, now: datetime, limit: int = 100) -> list[Due]:
-    """Messages to send now (not sent, not given up, due), oldest first."""
-    with engine.connect() as connection:
+def due(
+    engine: Engine, now: datetime, holder: str, limit: int = 100, hold: float = 120.0
+) -> list[Due]:
+    """Messages to send now (not sent, not given up, due), oldest first, claimed by `holder`
+    for `hold` seconds: another sender (a lease that lapsed while this one stalled) skips a
+    claimed message, so no message is sent by two processes at once."""
+    until = now + timedelta(seconds=hold)
+    free = sa.or_(
+        messages.c.claimed_until.is_(None),
+        messages.c.claimed_until < now,
+        messages.c.claimed_by == holder,
+    )
+    with engine.begin() as connection:
+        candidates = (
+            connection.execute(
+                sa.select(messages.c.id)
+                .join(subscribers, subscribers.c.id == messages.c.subscriber_id)
+                .where(
+                    messages.c.sent_at.is_(None),
+                    messages.c.failed_at.is_(None),
+                    messages.c.due_at <= now,
+                    subscribers.c.bounced_at.is_(None),
+                    free,
+                )
+                .order_by(messages.c.due_at, messages.c.id)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+        if not candidates:
+            return []
+        connection.execute(
+            sa.update(messages)
+            .where(messages.c.id.in_(candidates), free)
+            .values(claimed_by=holder, claimed_until=until)
+        )
         rows = connection.execute(
             sa.select(messages, subscribers.c.address, subscribers.c.token_key)
             .join(subscribers, subscribers.c.id == messages.c.subscriber_id)
             .where(
-                messages.c.sent_at.is_(None),
-                messages.c.failed_at.is_(None),
-                messages.c.due_at <= now,
-                subscribers.c.bounced_at.is_(None),
+                messages.c.id.in_(candidates),
+                messages.c.claimed_by == holder,
+                messages.c.claimed_until == until,
             )
             .order_by(messages.c.due_at, messages.c.id)
-            .limit(limit)
         ).all()
         items: dict[int, list[str]] = {row.id: [] for row in rows}
         if items:
@@ -262,7 +297,12 @@ def retry(engine: Engine, message_id: int, at: datetime, reason: str) -> None:
         connection.execute(
             sa.update(messages)
             .where(messages.c.id == message_id)
-            .values(due_at=at, attempts=messages.c.attempts + 1, last_error=reason[:300])
+            .values(
+                due_at=at,
+                attempts=messages.c.attempts + 1,
+                last_error=reason[:300],
+                claimed_until=None,
+            )
         )
 
 

@@ -75,6 +75,7 @@ class Mailer:
         self.connections, self.rate = connections, rate
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.wakeup = asyncio.Event()
+        self.busy = asyncio.Lock()
         self.announced_version: str | None = None
         self.secret = outbox.link_key(engine)
 
@@ -95,7 +96,11 @@ class Mailer:
 
     async def round(self) -> None:
         """One round: lease, announce, compose, send. Raises (for `supervise`) on a database
-        fault; the relay's faults are recorded and waited out."""
+        fault; the relay's faults are recorded and waited out. One at a time."""
+        async with self.busy:
+            await self._round()
+
+    async def _round(self) -> None:
         now = self.clock.now()
         if not await asyncio.to_thread(
             outbox.hold_lease, self.engine, self.holder, now, LEASE_SECONDS
@@ -114,7 +119,9 @@ class Mailer:
             self.announced_version = snapshot.version
         moment = digest_moment(snapshot.catalog.site, now)
         await asyncio.to_thread(outbox.compose, self.engine, now, moment)
-        due = await asyncio.to_thread(outbox.due, self.engine, now, 50 * self.connections)
+        due = await asyncio.to_thread(
+            outbox.due, self.engine, now, self.holder, 50 * self.connections
+        )
         if due:
             await self.send(due)
         counts = await asyncio.to_thread(outbox.counts, self.engine)

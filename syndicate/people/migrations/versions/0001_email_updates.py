@@ -79,6 +79,8 @@ def upgrade() -> None:
         sa.Column("failed_at", UTCDateTime),
         sa.Column("last_error", sa.String(300)),
         sa.Column("detail", sa.Text),
+        sa.Column("claimed_by", sa.String(64)),
+        sa.Column("claimed_until", UTCDateTime),
     )
     op.create_table(
         "pending",

@@ -1,0 +1,92 @@
+"""A real SMTP server in the test process (aiosmtpd), standing for the foundation's relay:
+it keeps every message it accepts, parsed as a mail client would (`email` package), and can
+answer as relays do when things go wrong (421 for a while, 550 for one recipient)."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from tests.live import free_port
+
+
+@dataclass
+class Sink:
+    """What the relay received, and how it answers."""
+
+    received: list[tuple[str, EmailMessage]] = field(default_factory=list)  # (recipient, message)
+    refuse: set[str] = field(default_factory=set)  # recipients answered 550
+    busy: int = 0  # answer 421 to the next `busy` messages
+    url: str = ""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 <" + address + ">: no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.busy:
+            self.busy -= 1
+            return "421 4.3.2 try again later"
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        for recipient in envelope.rcpt_tos:
+            self.received.append((recipient, message))  # type: ignore[arg-type]
+        return "250 2.0.0 queued"
+
+    def to(self, recipient: str) -> list[EmailMessage]:
+        return [message for to, message in self.received if to == recipient]
+
+    async def wait_for(
+        self, recipient: str, count: int = 1, timeout: float = 15
+    ) -> list[EmailMessage]:
+        """The messages to `recipient` once there are `count` (fails after `timeout` s)."""
+        deadline = time.monotonic() + timeout
+        while len(self.to(recipient)) < count:
+            assert time.monotonic() < deadline, f"{count} message(s) never arrived: {self.received}"
+            await asyncio.sleep(0.05)
+        return self.to(recipient)
+
+
+@contextmanager
+def smtp_sink() -> Iterator[Sink]:
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    sink.url = f"smtp://127.0.0.1:{port}"
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def html_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def link_in(message: EmailMessage, path: str) -> str:
+    """The first link to `path` in the text part."""
+    found = re.search(rf"https?://\S+{re.escape(path)}\?token=\S+", text_of(message))
+    assert found, text_of(message)
+    return found[0]
