@@ -29,7 +29,9 @@ def fresh_database_url(kind: str, folder: Path, request: pytest.FixtureRequest) 
         return f"sqlite:///{folder / 'syndicate.sqlite3'}"
     server: str = request.getfixturevalue("postgres_server")
     name = "t_" + secrets.token_hex(6)
-    admin = sa.create_engine(database_url(server, None), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        database_url(server, None), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
     with admin.connect() as connection:
         connection.execute(sa.text(f"CREATE DATABASE {name}"))
     admin.dispose()

@@ -4,6 +4,7 @@ Time is a fake clock the test moves (batches of 3 minutes, weekly digests)."""
 
 from __future__ import annotations
 
+import html
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from syndicate.people.database import metadata
 from syndicate.settings import Settings
 from tests.conftest import CONTENT
 from tests.fakeclock import FakeClock
+from tests.people import ENGINES, fresh_database_url
 from tests.smtp import html_of, link_in, smtp_sink, text_of
 
 NOW = datetime(2026, 11, 30, 15, tzinfo=UTC)  # a Monday; the tests' site is in New York
@@ -38,6 +40,14 @@ def sink():
         yield running
 
 
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """SYNDICATE_DATABASE_URL: unset (SQLite in the state folder), or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return fresh_database_url("postgresql", tmp_path, request)
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     target = tmp_path / "content"
@@ -45,21 +55,28 @@ def folder(tmp_path: Path) -> Path:
     return target
 
 
-async def start(serve, folder: Path, tmp_path: Path, sink, clock: FakeClock):  # type: ignore[no-untyped-def]
-    settings = Settings(
-        config=folder,
-        state_dir=tmp_path / "state",
-        public_url=PUBLIC,
-        watch=False,
-        smtp_url=sink.url,
-        mail_from="updates@example.org",
-        access_log=False,
-    )
-    return await serve(settings, clock)
+@pytest.fixture
+def start(serve, folder: Path, tmp_path: Path, sink, database):  # type: ignore[no-untyped-def]
+    """Start the service with email updates (the content in `folder`, the relay `sink`)."""
+
+    async def starting(clock: FakeClock | None = None):  # type: ignore[no-untyped-def]
+        settings = Settings(
+            config=folder,
+            state_dir=tmp_path / "state",
+            public_url=PUBLIC,
+            watch=False,
+            smtp_url=sink.url,
+            mail_from="updates@example.org",
+            access_log=False,
+            database_url=database,
+        )
+        return await serve(settings, clock or FakeClock(NOW))
+
+    return starting
 
 
 def rows(client, table: str) -> list[sa.Row]:  # type: ignore[no-untyped-def]
-    with client.service.engine.connect() as connection:
+    with client.service.database.engine.connect() as connection:
         return list(connection.execute(sa.select(metadata.tables[table])).all())
 
 
@@ -90,8 +107,8 @@ async def go_live(client, folder: Path, clock: FakeClock) -> None:
     await client.service.mailer.round()  # announced now: its batch window starts now
 
 
-async def test_a_sign_up_answers_the_same_and_sends_one_confirmation(serve, folder, tmp_path, sink):
-    client = await start(serve, folder, tmp_path, sink, FakeClock(NOW))
+async def test_a_sign_up_answers_the_same_and_sends_one_confirmation(start, folder, sink):
+    client = await start()
     response = await sign_up(client)
     assert response.status == 202
     assert "Check your inbox" in await response.text()
@@ -105,9 +122,9 @@ async def test_a_sign_up_answers_the_same_and_sends_one_confirmation(serve, fold
     assert subscription.confirmed_at is None
 
 
-async def test_the_whole_path_from_the_form_to_an_item_and_out(serve, folder, tmp_path, sink):
+async def test_the_whole_path_from_the_form_to_an_item_and_out(start, folder, sink):
     clock = FakeClock(NOW)
-    client = await start(serve, folder, tmp_path, sink, clock)
+    client = await start(clock)
     await sign_up(client)
     await confirm(client, sink)
     await go_live(client, folder, clock)
@@ -133,9 +150,9 @@ async def test_the_whole_path_from_the_form_to_an_item_and_out(serve, folder, tm
     assert rows(client, "subscribers") == []  # erased: nothing left to keep it for
 
 
-async def test_nothing_is_sent_before_the_owner_confirms(serve, folder, tmp_path, sink):
+async def test_nothing_is_sent_before_the_owner_confirms(start, folder, sink):
     clock = FakeClock(NOW)
-    client = await start(serve, folder, tmp_path, sink, clock)
+    client = await start(clock)
     await sign_up(client)
     await sink.wait_for(READER)
     await go_live(client, folder, clock)
@@ -143,3 +160,258 @@ async def test_nothing_is_sent_before_the_owner_confirms(serve, folder, tmp_path
     client.service.mailer.wakeup.set()
     await client.service.mailer.round()
     assert len(sink.to(READER)) == 1  # the confirmation only
+
+
+async def subscribed(client, sink, address: str = READER, **fields: str) -> None:  # type: ignore[no-untyped-def]
+    await sign_up(client, address, **fields)
+    await confirm(client, sink, address)
+
+
+async def test_a_weekly_digest_goes_at_the_sites_day_and_time_and_only_with_news(
+    start, folder, sink
+):
+    clock = FakeClock(NOW)  # Monday 10:00 in New York; digests at Monday 09:00 by default
+    client = await start(clock)
+    await subscribed(client, sink, frequency="weekly")
+    await go_live(client, folder, clock)
+    sunday = datetime(2026, 12, 6, 23, tzinfo=UTC)
+    clock.advance(sunday)
+    await client.service.mailer.round()
+    assert len(sink.to(READER)) == 1  # the confirmation only: the digest waits for Monday
+    monday = datetime(2026, 12, 7, 14, 1, tzinfo=UTC)  # 09:01 in New York
+    clock.advance(monday)
+    await client.service.mailer.round()
+    _, digest = await sink.wait_for(READER, 2)
+    assert digest["Subject"] == "Open Society Foundations: this week (1 new)"
+    assert "Naloxone Saves Lives" in text_of(digest)
+    clock.advance(monday + timedelta(days=7))
+    await client.service.mailer.round()
+    assert len(sink.to(READER)) == 2  # nothing new: no email
+
+
+async def test_a_busy_relay_is_tried_again_and_nothing_is_lost(start, folder, sink):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    sink.busy = 2  # 421, twice
+    await sign_up(client)
+    await client.service.mailer.round()  # 421: again in a minute
+    clock.advance(NOW + timedelta(minutes=1))
+    await client.service.mailer.round()  # 421: again in two
+    assert sink.to(READER) == []
+    clock.advance(NOW + timedelta(minutes=3))
+    await client.service.mailer.round()
+    (message,) = await sink.wait_for(READER)
+    assert message["Subject"].startswith("Confirm")
+    (row,) = rows(client, "messages")
+    assert row.attempts == 2 and row.sent_at is not None and row.last_error.startswith("421")
+
+
+async def test_a_refused_recipient_is_bounced_and_never_mailed_again(start, folder, sink):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    await subscribed(client, sink)
+    sink.refuse.add(READER)
+    await go_live(client, folder, clock)
+    clock.advance(NOW + timedelta(minutes=5))
+    await client.service.mailer.round()
+    (subscriber,) = rows(client, "subscribers")
+    assert subscriber.bounced_at is not None
+    sink.refuse.clear()
+    assert (await sign_up(client)).status == 202  # the same answer...
+    await client.service.mailer.round()
+    assert len(sink.to(READER)) == 1  # ...and nothing sent
+    messages = rows(client, "messages")
+    assert all(READER not in (m.last_error or "") for m in messages)
+
+
+async def test_a_relay_that_cannot_be_reached_is_degraded_and_recovers(start, folder, sink, caplog):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    relay = client.service.mailer.relay
+    client.service.mailer.relay = type(relay)("127.0.0.1", 9, False)  # nothing listens
+    await sign_up(client)
+    await client.service.mailer.round()
+    health = await (await client.get("/healthz")).json()
+    assert health["status"] == "degraded"
+    assert "email" in health["background"]
+    metrics = await (await client.get("/metrics")).text()
+    assert 'syndicate_email_sent_total{outcome="later"} 1.0' in metrics
+    assert "syndicate_email_queued 1.0" in metrics
+    client.service.mailer.relay = relay
+    clock.advance(NOW + timedelta(minutes=2))
+    await client.service.mailer.round()
+    await sink.wait_for(READER)
+    assert (await (await client.get("/healthz")).json())["status"] == "ok"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert READER not in logged and READER not in metrics
+
+
+async def test_an_item_withdrawn_before_its_email_is_left_out(start, folder, sink):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    await subscribed(client, sink)
+    await go_live(client, folder, clock)
+    (folder / "items" / "naloxone.yaml").write_text(
+        NEW_ITEM + "  withdrawn:\n    date: 2026-11-30T09:45\n    reason: Too early.\n"
+    )
+    assert await client.service.store.reload("test")
+    clock.advance(NOW + timedelta(minutes=5))
+    await client.service.mailer.round()
+    assert len(sink.to(READER)) == 1  # the confirmation only
+    assert [m.kind for m in rows(client, "messages") if m.failed_at] == ["update"]
+
+
+async def test_the_json_endpoint_answers_partners_with_cors(start, sink):
+    client = await start()
+    preflight = await client.options(
+        "/email/subscribe",
+        headers={
+            "Origin": "https://partner.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type",
+        },
+    )
+    assert preflight.status == 204
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    response = await client.post(
+        "/email/subscribe", json={"email": READER, "topic": "*", "type": "events"}
+    )
+    assert response.status == 202
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert (await response.json())["status"] == "check-your-inbox"
+    await sink.wait_for(READER)
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "reason"),
+    [
+        ({"email": "reader@example.org\r\nBcc: victim@example.org"}, 400, "not an email address"),
+        ({"email": "not an address"}, 400, "not an email address"),
+        ({"email": ""}, 400, "Enter your email address"),
+        ({"topic": "no-such-topic"}, 400, "There is no topic 'no-such-topic'"),
+        ({"type": "<script>"}, 400, "There is no type '<script>'"),
+        ({"frequency": "hourly"}, 400, "frequency must be one of instant, weekly"),
+    ],
+)
+async def test_bad_sign_ups_get_a_reason_and_store_nothing(start, sink, fields, status, reason):
+    client = await start()
+    response = await sign_up(client, **{"email": READER, **fields})
+    assert response.status == status
+    assert reason in html.unescape(await response.text())
+    assert rows(client, "subscribers") == [] and rows(client, "messages") == []
+
+
+async def test_the_honeypot_answers_as_usual_and_does_nothing(start, sink):
+    client = await start()
+    response = await sign_up(client, website="http://spam.example")
+    assert response.status == 202
+    assert rows(client, "subscribers") == []
+
+
+async def test_one_client_cannot_sign_up_the_world(start, sink):
+    client = await start()
+    answers = [(await sign_up(client, f"person{n}@example.org")).status for n in range(30)]
+    assert answers[:10] == [202] * 10 and set(answers[10:]) == {429}
+    assert len(rows(client, "subscribers")) == 10
+
+
+async def test_a_body_over_the_cap_is_refused_unread(start, sink):
+    client = await start()
+    response = await client.post(
+        "/email/subscribe",
+        data="email=" + "a" * 10_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 413
+
+
+async def test_forged_replayed_and_expired_links_do_nothing(start, sink):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    await sign_up(client)
+    (message,) = await sink.wait_for(READER)
+    token = urlsplit(link_in(message, "/email/confirm")).query.removeprefix("token=")
+    body, mac = token.split(".")
+    forged = await client.post("/email/confirm", data={"token": body + "." + mac[::-1]})
+    assert forged.status == 400 and "not one of ours" in await forged.text()
+    clock.advance(NOW + timedelta(days=8))
+    expired = await client.post("/email/confirm", data={"token": token})
+    assert expired.status == 410 and "expired" in await expired.text()
+    (subscription,) = rows(client, "subscriptions")
+    assert subscription.confirmed_at is None
+
+
+async def test_a_confirmation_link_works_once(start, sink):
+    client = await start()
+    await sign_up(client)
+    (message,) = await sink.wait_for(READER)
+    token = urlsplit(link_in(message, "/email/confirm")).query.removeprefix("token=")
+    assert (await client.post("/email/confirm", data={"token": token})).status == 200
+    assert (await client.post("/email/confirm", data={"token": token})).status == 410
+
+
+async def test_a_plain_get_of_the_unsubscribe_link_changes_nothing(start, folder, sink):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    await subscribed(client, sink)
+    await go_live(client, folder, clock)
+    clock.advance(NOW + timedelta(minutes=5))
+    await client.service.mailer.round()
+    _, update = await sink.wait_for(READER, 2)
+    page = await client.get(
+        urlsplit(link_in(update, "/email/unsubscribe")).path
+        + "?"
+        + urlsplit(link_in(update, "/email/unsubscribe")).query
+    )
+    assert page.status == 200 and "<button" in await page.text()
+    assert len(rows(client, "subscriptions")) == 1  # a mail scanner's GET unsubscribes nobody
+
+
+async def test_the_manage_page_changes_exports_and_erases(start, folder, sink):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    await subscribed(client, sink)
+    await go_live(client, folder, clock)
+    clock.advance(NOW + timedelta(minutes=5))
+    await client.service.mailer.round()
+    _, update = await sink.wait_for(READER, 2)
+    link = urlsplit(link_in(update, "/email/manage"))
+    token = link.query.removeprefix("token=")
+    page = await client.get(f"{link.path}?{link.query}")
+    text = await page.text()
+    assert page.status == 200 and READER in text and "Harm Reduction" in text
+    assert page.headers["Cache-Control"] == "no-store"
+    (subscription,) = rows(client, "subscriptions")
+    changed = await client.post(
+        f"{link.path}?{link.query}",
+        allow_redirects=False,
+        data={
+            "token": token,
+            "action": "frequency",
+            "subscription": str(subscription.id),
+            "frequency": "weekly",
+        },
+    )
+    assert changed.status == 303
+    assert rows(client, "subscriptions")[0].frequency == "weekly"
+    export = await client.get(f"/email/manage/export?token={token}")
+    data = await export.json(content_type=None)
+    assert data["address"] == READER and data["subscriptions"][0]["frequency"] == "weekly"
+    erased = await client.post(
+        f"{link.path}?{link.query}", data={"token": token, "action": "erase"}
+    )
+    assert erased.status == 200
+    for table in ("subscribers", "subscriptions", "messages", "pending"):
+        assert rows(client, table) == [], table
+    again = await client.get(f"{link.path}?{link.query}")
+    assert again.status == 410  # the link leads nowhere now
+
+
+async def test_pages_offer_the_form_only_when_email_is_on(start, serve, folder):
+    client = await start()
+    page = await (await client.get("/topics/harm-reduction/")).text()
+    assert 'action="http://feeds.example.org/email/subscribe"' in page
+    assert "Sign up to receive updates about our work in Health" in page
+    plain = await serve(Settings(config=folder, public_url=PUBLIC, watch=False))
+    assert "email/subscribe" not in await (await plain.get("/topics/harm-reduction/")).text()
+    assert (await plain.post("/email/subscribe", data={"email": READER})).status in (404, 405)

@@ -13,6 +13,9 @@ and naive datetimes would fail at run time.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -208,3 +211,24 @@ def open_database(url: str | None, state_dir: Path | None) -> Engine:
     engine = create_engine(database_url(url, state_dir))
     migrate(engine)
     return engine
+
+
+class Database:
+    """The engine and the threads that use it, for the event loop: `run` calls one of the
+    people wing's functions with the engine, off the loop; `close` waits for calls in flight
+    (a request or a send cancelled at shutdown still finishes its transaction) and closes
+    every connection."""
+
+    def __init__(self, engine: Engine, threads: int = 8) -> None:
+        self.engine = engine
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="database")
+
+    async def run(self, function: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.executor, functools.partial(function, self.engine, *args)
+        )
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.executor.shutdown, wait=True)
+        self.engine.dispose()

@@ -25,12 +25,11 @@ import socket
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Engine
-
 from syndicate.mail.messages import Composer
 from syndicate.mail.relay import Connection, Outcome, Relay
 from syndicate.model import Site
 from syndicate.people import outbox
+from syndicate.people.database import Database
 from syndicate.people.outbox import Due, Live
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
@@ -61,7 +60,7 @@ class Mailer:
     def __init__(
         self,
         store: ContentStore,
-        engine: Engine,
+        db: Database,
         relay: Relay,
         sender: str,
         metrics: Metrics,
@@ -70,14 +69,14 @@ class Mailer:
         connections: int = 2,
         rate: int = 10,
     ) -> None:
-        self.store, self.engine, self.relay, self.sender = store, engine, relay, sender
+        self.store, self.db, self.relay, self.sender = store, db, relay, sender
         self.metrics, self.health, self.clock = metrics, health, clock
         self.connections, self.rate = connections, rate
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.wakeup = asyncio.Event()
         self.busy = asyncio.Lock()
         self.announced_version: str | None = None
-        self.secret = outbox.link_key(engine)
+        self.secret = outbox.link_key(db.engine)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -102,9 +101,7 @@ class Mailer:
 
     async def _round(self) -> None:
         now = self.clock.now()
-        if not await asyncio.to_thread(
-            outbox.hold_lease, self.engine, self.holder, now, LEASE_SECONDS
-        ):
+        if not await self.db.run(outbox.hold_lease, self.holder, now, LEASE_SECONDS):
             return
         snapshot = self.store.snapshot
         if snapshot.version != self.announced_version:
@@ -113,18 +110,18 @@ class Mailer:
                 for item in snapshot.catalog.items
                 if item.withdrawn is None
             ]
-            fresh = await asyncio.to_thread(outbox.announce, self.engine, live, now)
+            fresh = await self.db.run(outbox.announce, live, now)
             if fresh:
                 log.info("%d new item(s) went live: due to their email subscribers", len(fresh))
             self.announced_version = snapshot.version
         moment = digest_moment(snapshot.catalog.site, now)
-        await asyncio.to_thread(outbox.compose, self.engine, now, moment)
-        due = await asyncio.to_thread(
-            outbox.due, self.engine, now, self.holder, 50 * self.connections
-        )
+        await self.db.run(outbox.compose, now, moment)
+        due = await self.db.run(outbox.due, now, self.holder, 50 * self.connections)
         if due:
             await self.send(due)
-        counts = await asyncio.to_thread(outbox.counts, self.engine)
+        counts = await self.db.run(
+            outbox.counts,
+        )
         self.metrics.email_queued = counts["queued"]
         self.metrics.email_subscribers = counts["subscribers"]
 
@@ -165,16 +162,14 @@ class Mailer:
             composer.confirmation(due, now) if due.kind == "confirm" else composer.update(due, now)
         )
         if email is None:  # every item of it withdrawn since
-            await asyncio.to_thread(outbox.dropped, self.engine, due.id, now, "nothing left")
+            await self.db.run(outbox.dropped, due.id, now, "nothing left")
             self.metrics.email_sent["dropped"] += 1
             return
         answer = await connection.send(email, self.sender, due.address)
         if answer.outcome is Outcome.SENT:
-            await asyncio.to_thread(outbox.sent, self.engine, due.id, self.clock.now())
+            await self.db.run(outbox.sent, due.id, self.clock.now())
         elif answer.outcome is Outcome.BOUNCED:
-            await asyncio.to_thread(
-                outbox.bounced, self.engine, due.id, due.subscriber_id, now, answer.reply
-            )
+            await self.db.run(outbox.bounced, due.id, due.subscriber_id, now, answer.reply)
             log.warning(
                 "a %s email bounced (%s): no more mail to that address",
                 due.kind,
@@ -183,7 +178,5 @@ class Mailer:
         else:
             if answer.reply.startswith("relay unreachable"):
                 unreachable.append(answer.reply)
-            await asyncio.to_thread(
-                outbox.retry, self.engine, due.id, now + retry_delay(due.attempts), answer.reply
-            )
+            await self.db.run(outbox.retry, due.id, now + retry_delay(due.attempts), answer.reply)
         self.metrics.email_sent[answer.outcome.value] += 1

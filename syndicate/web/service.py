@@ -26,7 +26,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.mail.relay import parse_relay
-from syndicate.people.database import open_database
+from syndicate.people.database import Database, open_database
 from syndicate.settings import Settings
 from syndicate.web import exporter as exporter_task
 from syndicate.web import mailer as mailer_task
@@ -117,10 +117,10 @@ class Service:
     def _email(self, settings: Settings) -> Handler:
         """Email updates: the database (migrated now), the sender and the /email/ endpoints."""
         assert settings.smtp_url and settings.mail_from
-        self.engine = open_database(settings.database_url, settings.state_dir)
+        self.database = Database(open_database(settings.database_url, settings.state_dir))
         self.mailer = Mailer(
             self.store,
-            self.engine,
+            self.database,
             parse_relay(settings.smtp_url),
             settings.mail_from,
             self.metrics,
@@ -131,7 +131,7 @@ class Service:
         )
         self.metrics.email_enabled = True
         return People(
-            self.store, self.engine, self.metrics, self.clock, self.mailer.wakeup.set
+            self.store, self.database, self.metrics, self.clock, self.mailer.wakeup.set
         ).handle
 
     def server_options(self) -> dict[str, Any]:
@@ -219,7 +219,7 @@ class Service:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         if self.mailer is not None:
-            self.engine.dispose()
+            await self.database.close()  # after the calls in flight
 
 
 def _quiet_malformed_requests() -> None:

@@ -16,7 +16,6 @@ rendered per request from autoescaped templates. No address reaches a log line o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections import OrderedDict, deque
@@ -26,7 +25,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
-from sqlalchemy.engine import Engine
 
 from syndicate import assets, templating, urls
 from syndicate.headers import CORS
@@ -42,6 +40,7 @@ from syndicate.mail.messages import (
 )
 from syndicate.model import Catalog
 from syndicate.people import outbox, subscriptions
+from syndicate.people.database import Database
 from syndicate.people.subscriptions import EVERY, FREQUENCIES, INSTANT, Feed
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
@@ -107,15 +106,15 @@ class People:
     def __init__(
         self,
         store: ContentStore,
-        engine: Engine,
+        db: Database,
         metrics: Metrics,
         clock: Clock,
         wake_sender: Callable[[], None],
     ) -> None:
-        self.store, self.engine, self.metrics, self.clock = store, engine, metrics, clock
+        self.store, self.db, self.metrics, self.clock = store, db, metrics, clock
         self.wake_sender = wake_sender
         self.limiter = ClientLimiter()
-        self.secret = outbox.link_key(engine)
+        self.secret = outbox.link_key(db.engine)
         self.routes: dict[tuple[str, str], Callable[[web.BaseRequest], Awaitable[web.Response]]] = {
             ("POST", SUBSCRIBE_PATH): self.subscribe,
             ("GET", CONFIRM_PATH): self.confirm_page,
@@ -163,8 +162,8 @@ class People:
         frequency = fields.get("frequency") or INSTANT
         if frequency not in FREQUENCIES:
             raise BadRequest(400, f"frequency must be one of {', '.join(FREQUENCIES)}.")
-        queued = await asyncio.to_thread(
-            subscriptions.request, self.engine, address, feed, frequency, self.clock.now()
+        queued = await self.db.run(
+            subscriptions.request, address, feed, frequency, self.clock.now()
         )
         self.metrics.email_signups["asked"] += 1
         if queued:
@@ -202,9 +201,8 @@ class People:
 
     async def confirm(self, request: web.BaseRequest) -> web.Response:
         link = self._link((await _fields(request)).get("token", ""), links.CONFIRM)
-        done = await asyncio.to_thread(
+        done = await self.db.run(
             subscriptions.confirm,
-            self.engine,
             link.subscription,
             link.key,
             link.frequency if link.frequency in FREQUENCIES else INSTANT,
@@ -242,7 +240,7 @@ class People:
         fields = await _fields(request)
         link = self._link(request.query.get("token") or fields.get("token", ""), links.UNSUBSCRIBE)
         await self._owner(link)
-        await asyncio.to_thread(subscriptions.unsubscribe, self.engine, link.subscriber)
+        await self.db.run(subscriptions.unsubscribe, link.subscriber)
         return self._page(
             200,
             "Unsubscribed",
@@ -276,7 +274,7 @@ class People:
         subscriber = await self._owner(link)
         action = fields.get("action")
         if action == "erase":
-            await asyncio.to_thread(subscriptions.erase, self.engine, subscriber.id)
+            await self.db.run(subscriptions.erase, subscriber.id)
             return self._page(
                 200,
                 "Deleted",
@@ -295,16 +293,12 @@ class People:
             frequency = fields.get("frequency", "")
             if frequency not in FREQUENCIES:
                 raise BadRequest(400, f"frequency must be one of {', '.join(FREQUENCIES)}.")
-            await asyncio.to_thread(
-                subscriptions.set_frequency, self.engine, subscriber.id, subscription, frequency
-            )
+            await self.db.run(subscriptions.set_frequency, subscriber.id, subscription, frequency)
         elif action == "unsubscribe":
-            await asyncio.to_thread(
-                subscriptions.unsubscribe, self.engine, subscriber.id, subscription
-            )
+            await self.db.run(subscriptions.unsubscribe, subscriber.id, subscription)
         else:
             raise BadRequest(400, "Unknown action.")
-        if await asyncio.to_thread(subscriptions.subscriber, self.engine, subscriber.id) is None:
+        if await self.db.run(subscriptions.subscriber, subscriber.id) is None:
             return self._page(
                 200, "Unsubscribed", ["You follow nothing now, so we deleted your address."]
             )
@@ -346,7 +340,9 @@ class People:
             ) from None
 
     async def _owner(self, link: links.Link) -> subscriptions.Subscriber:
-        found = await asyncio.to_thread(subscriptions.subscriber, self.engine, link.subscriber)
+        found: subscriptions.Subscriber | None = await self.db.run(
+            subscriptions.subscriber, link.subscriber
+        )
         if found is None or found.token_key != link.key:
             raise BadRequest(410, "This link no longer works: the subscription is gone.")
         return found
