@@ -105,6 +105,13 @@ def _connections_to_relay(text: str) -> int:
     return value
 
 
+def _batch(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 3600:
+        raise ValueError("expected whole seconds from 0 to 3600")
+    return value
+
+
 def parse_url_setting(text: str) -> str | None:
     text = text.strip().rstrip("/")
     if not text:
@@ -241,6 +248,13 @@ SETTINGS: tuple[Setting, ...] = (
         _connections_to_relay,
         "Sessions with the relay at once (1 to 20).",
     ),
+    Setting(
+        "mail_batch",
+        "SYNDICATE_MAIL_BATCH",
+        180,
+        _batch,
+        "Seconds an as-it-happens email waits for more items going live (0 to 3600).",
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
     Setting(
         "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
@@ -276,6 +290,7 @@ class Settings:
     database_url: str | None = None
     mail_rate: int = 10
     mail_connections: int = 2
+    mail_batch: int = 180
     access_log: bool = True
     log_level: str = "INFO"
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).

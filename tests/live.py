@@ -50,12 +50,17 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    config: Path, log: Path, cwd: Path | None = None, preview: bool = False, **env: str
+    config: Path,
+    log: Path,
+    cwd: Path | None = None,
+    preview: bool = False,
+    port: int | None = None,
+    **env: str,
 ) -> Iterator[LiveServer]:
     """`syndicate serve` on a free port (started in `cwd`, if given), with that address as
     its public URL unless `env` says otherwise (`SYNDICATE_PUBLIC_URL=""`: none);
-    `preview`: `syndicate preview` instead."""
-    port = free_port()
+    `preview`: `syndicate preview` instead; `port`: this one rather than any free one."""
+    port = port or free_port()
     command = ["preview", "--port", str(port)] if preview else ["serve"]
     url = f"http://127.0.0.1:{port}"
     environment = {

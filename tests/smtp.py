@@ -27,6 +27,7 @@ class Sink:
     received: list[tuple[str, EmailMessage]] = field(default_factory=list)  # (recipient, message)
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
     busy: int = 0  # answer 421 to the next `busy` messages
+    delay: float = 0.0  # seconds each message takes to accept
     url: str = ""
 
     async def handle_RCPT(
@@ -41,6 +42,8 @@ class Sink:
         if self.busy:
             self.busy -= 1
             return "421 4.3.2 try again later"
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         for recipient in envelope.rcpt_tos:
             self.received.append((recipient, message))  # type: ignore[arg-type]

@@ -155,9 +155,11 @@ def _fan_out(connection: Connection, item: Live, now: datetime) -> None:
     )
 
 
-def compose(engine: Engine, now: datetime, digest_moment: datetime | None) -> int:
+def compose(
+    engine: Engine, now: datetime, digest_moment: datetime | None, batch: timedelta = BATCH
+) -> int:
     """Turn pending items into messages: as-it-happens ones whose subscriber's newest pending
-    item has waited BATCH; weekly ones when `digest_moment` (the latest digest time, not
+    item has waited `batch`; weekly ones when `digest_moment` (the latest digest time, not
     after now) has come since they went live. How many messages were made."""
     made = 0
     with engine.begin() as connection:
@@ -171,7 +173,7 @@ def compose(engine: Engine, now: datetime, digest_moment: datetime | None) -> in
             .group_by(pending.c.subscriber_id, pending.c.frequency)
         ).all()
         for subscriber_id, frequency, newest in waiting:
-            if frequency == INSTANT and newest > now - BATCH:
+            if frequency == INSTANT and newest > now - batch:
                 continue
             if frequency == WEEKLY and (digest_moment is None or newest > digest_moment):
                 continue

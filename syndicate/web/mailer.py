@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -68,11 +67,15 @@ class Mailer:
         clock: Clock,
         connections: int = 2,
         rate: int = 10,
+        batch: timedelta = outbox.BATCH,
+        holder: str = "",
     ) -> None:
         self.store, self.db, self.relay, self.sender = store, db, relay, sender
         self.metrics, self.health, self.clock = metrics, health, clock
-        self.connections, self.rate = connections, rate
-        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.connections, self.rate, self.batch = connections, rate, batch
+        # Who holds the lease and the claims: the same name after a restart, so a process
+        # killed mid-send is taken over at once by its successor, not after they lapse.
+        self.holder = holder or socket.gethostname()
         self.wakeup = asyncio.Event()
         self.busy = asyncio.Lock()
         self.announced_version: str | None = None
@@ -115,7 +118,7 @@ class Mailer:
                 log.info("%d new item(s) went live: due to their email subscribers", len(fresh))
             self.announced_version = snapshot.version
         moment = digest_moment(snapshot.catalog.site, now)
-        await self.db.run(outbox.compose, now, moment)
+        await self.db.run(outbox.compose, now, moment, self.batch)
         due = await self.db.run(outbox.due, now, self.holder, 50 * self.connections)
         if due:
             await self.send(due)

@@ -19,6 +19,7 @@ import signal
 import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -128,6 +129,9 @@ class Service:
             self.clock,
             settings.mail_connections,
             settings.mail_rate,
+            timedelta(seconds=settings.mail_batch),
+            # One name per process serving a port on this machine, the same after a restart.
+            f"{socket.gethostname()}:{settings.port}:{self.member.index if self.member else 0}",
         )
         self.metrics.email_enabled = True
         return People(
