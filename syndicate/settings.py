@@ -93,8 +93,8 @@ def _mail_from(text: str) -> str | None:
 
 def _rate(text: str) -> int:
     value = int(text)
-    if not 1 <= value <= 1000:
-        raise ValueError("expected emails a second from 1 to 1000")
+    if not 1 <= value <= 100_000:
+        raise ValueError("expected emails a second from 1 to 100000")
     return value
 
 

@@ -140,7 +140,7 @@ async def test_the_whole_path_from_the_form_to_an_item_and_out(start, folder, si
     assert update["Message-ID"].endswith("@feeds.example.org>")
     assert update["Message-ID"] != confirmation["Message-ID"]
     # RFC 8058: a POST to the List-Unsubscribe URL, no login, unsubscribes.
-    link = urlsplit(update["List-Unsubscribe"].strip("<>"))
+    link = urlsplit(update["List-Unsubscribe"].strip().strip("<>"))
     gone = await client.post(
         f"{link.path}?{link.query}",
         data="List-Unsubscribe=One-Click",

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
+from html import escape as html_escape
 from urllib.parse import urlsplit
 
 from syndicate import eventtext, templating, urls
 from syndicate.mail.links import CONFIRM, CONFIRM_LIFETIME, MANAGE, UNSUBSCRIBE, Link, sign
+from syndicate.mail.mime import Template, assemble, header_value, template
 from syndicate.model import Catalog, Item
 from syndicate.people.outbox import Due
 from syndicate.people.subscriptions import EVERY, INSTANT
@@ -30,6 +31,19 @@ CONFIRM_PATH = "/email/confirm"
 UNSUBSCRIBE_PATH = "/email/unsubscribe"
 MANAGE_PATH = "/email/manage"
 FREQUENCY_TEXT = {INSTANT: "as it happens", "weekly": "a weekly digest"}
+
+
+# Stand-ins for a subscriber's own links in bodies rendered once for many (letters and
+# digits only: the same after HTML escaping).
+_MANAGE, _UNSUBSCRIBE = "SYNDICATEMANAGEURL9F2C", "SYNDICATEUNSUBSCRIBEURL9F2C"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for the relay."""
+
+    data: bytes
+    recipient: str
 
 
 @dataclass(frozen=True)
@@ -83,24 +97,30 @@ class Composer:
         self.host = urlsplit(self.public_url).hostname or "localhost"
         self.sender = sender
         self.secret = secret
+        self.rendered: dict[tuple[str, tuple[str, ...]], Template] = {}
 
     def link(self, path: str, link: Link) -> str:
         return f"{self.public_url}{path}?token={sign(link, self.secret)}"
 
-    def _message(self, due: Due, subject: str, text: str, html: str, now: datetime) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = f"{self.site.title} <{self.sender}>"
-        message["To"] = due.address
-        message["Subject"] = subject
-        message["Date"] = format_datetime(now)
-        message["Message-ID"] = f"<{due.key}@{self.host}>"
-        message["List-Id"] = f"{self.site.title} <updates.{self.host}>"
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(text)
-        message.add_alternative(html, subtype="html")
-        return message
+    def _shared(self, subject: str, text: str, html: str, slots: tuple[str, ...]) -> Template:
+        return template(
+            {"From": formataddr((header_value(self.site.title), self.sender)),
+             "Subject": subject,
+             "List-Id": f"{header_value(self.site.title)} <updates.{self.host}>",
+             "Auto-Submitted": "auto-generated"},
+            text, html, slots,
+        )  # fmt: skip
 
-    def confirmation(self, due: Due, now: datetime) -> EmailMessage:
+    def _own(self, due: Due, now: datetime, unsubscribe: str | None = None) -> dict[str, str]:
+        """The headers that differ from message to message."""
+        headers = {"To": due.address, "Date": format_datetime(now),
+                   "Message-ID": f"<{due.key}@{self.host}>"}  # fmt: skip
+        if unsubscribe is not None:  # RFC 8058 one-click
+            headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return headers
+
+    def confirmation(self, due: Due, now: datetime) -> Outgoing:
         frequency = str(due.detail.get("frequency", INSTANT))
         link = Link(
             CONFIRM,
@@ -119,45 +139,50 @@ class Composer:
             "frequency_text": FREQUENCY_TEXT.get(frequency, frequency),
             "confirm_url": self.link(CONFIRM_PATH, link),
         }
-        return self._message(
-            due,
+        shared = self._shared(
             f"Confirm your subscription to {self.site.title}",
             templating.render_text("email/confirm.txt", **context),
             templating.render_text("email/confirm.html", **context),
-            now,
+            (),
         )
+        return Outgoing(assemble(shared, self._own(due, now), {}, {}), due.address)
 
-    def update(self, due: Due, now: datetime) -> EmailMessage | None:
-        """The update or digest of `due`'s items still live; None when none is."""
+    def update(self, due: Due, now: datetime) -> Outgoing | None:
+        """The update or digest of `due`'s items still live; None when none is. Its bodies
+        are rendered once for every message of the same items (a new item to ten thousand
+        subscribers renders once), each subscriber's links put in afterwards."""
         live = {item.id: item for item in self.catalog.items if item.withdrawn is None}
-        items = [live[item_id] for item_id in due.items if item_id in live]
+        items = tuple(item_id for item_id in due.items if item_id in live)
         if not items:
             return None
+        key = (due.kind, items)
+        shared = self.rendered.get(key)
+        if shared is None:
+            subject, text, html = self._render_update(due.kind, [live[i] for i in items])
+            shared = self._shared(subject, text, html, (_MANAGE, _UNSUBSCRIBE))
+            self.rendered[key] = shared
+        manage = self.link(MANAGE_PATH, Link(MANAGE, due.subscriber_id, due.token_key))
+        unsubscribe = self.link(
+            UNSUBSCRIBE_PATH, Link(UNSUBSCRIBE, due.subscriber_id, due.token_key)
+        )
+        plain = {_MANAGE: manage, _UNSUBSCRIBE: unsubscribe}
+        escaped = {slot: html_escape(url) for slot, url in plain.items()}
+        data = assemble(shared, self._own(due, now, unsubscribe), plain, escaped)
+        return Outgoing(data, due.address)
+
+    def _render_update(self, kind: str, items: list[Item]) -> tuple[str, str, str]:
         entries = [_entry(self.catalog, item) for item in items]
-        if due.kind == "digest":
+        if kind == "digest":
             heading = f"This week from {self.site.title}"
             subject = f"{self.site.title}: this week ({len(items)} new)"
         elif len(items) == 1:
             heading = subject = f"{self.site.title}: {items[0].title}"
         else:
             heading = subject = f"{self.site.title}: {len(items)} new items"
-        unsubscribe = self.link(
-            UNSUBSCRIBE_PATH, Link(UNSUBSCRIBE, due.subscriber_id, due.token_key)
-        )
-        context = {
-            "site": self.site,
-            "heading": heading,
-            "entries": entries,
-            "manage_url": self.link(MANAGE_PATH, Link(MANAGE, due.subscriber_id, due.token_key)),
-            "unsubscribe_url": unsubscribe,
-        }
-        message = self._message(
-            due,
+        context = {"site": self.site, "heading": heading, "entries": entries,
+                   "manage_url": _MANAGE, "unsubscribe_url": _UNSUBSCRIBE}  # fmt: skip
+        return (
             subject,
             templating.render_text("email/update.txt", **context),
             templating.render_text("email/update.html", **context),
-            now,
         )
-        message["List-Unsubscribe"] = f"<{unsubscribe}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        return message

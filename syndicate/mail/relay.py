@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage
 from enum import Enum
 from urllib.parse import unquote, urlsplit
 
@@ -89,14 +88,13 @@ class Connection:
         self.relay = relay
         self.client: aiosmtplib.SMTP | None = None
 
-    async def send(self, message: EmailMessage, sender: str, recipient: str) -> Answer:
+    async def send(self, data: bytes, sender: str, recipient: str) -> Answer:
+        """Send the message `data` (as built by messages.py) to `recipient`."""
         try:
             if self.client is None or not self.client.is_connected:
                 await self._connect()
             assert self.client is not None
-            refused, reply = await self.client.send_message(
-                message, sender=sender, recipients=[recipient]
-            )
+            refused, reply = await self.client.sendmail(sender, [recipient], data)
         except aiosmtplib.SMTPRecipientsRefused as error:
             if not error.recipients:
                 return Answer(Outcome.LATER, "recipient refused")

@@ -135,6 +135,8 @@ class Mailer:
         composer = Composer(self.store.snapshot.catalog, self.sender, self.secret)
         interval = 1.0 / self.rate
         pace = asyncio.Lock()
+        loop = asyncio.get_running_loop()
+        next_send = loop.time()
         unreachable: list[str] = []
 
         async def session() -> None:
@@ -143,7 +145,11 @@ class Mailer:
                 while not queue.empty() and not unreachable:
                     message = queue.get_nowait()
                     async with pace:  # at most `rate` a second, all sessions together
-                        await asyncio.sleep(interval)
+                        nonlocal next_send
+                        wait = next_send - loop.time()
+                        if wait > 0:
+                            await asyncio.sleep(wait)
+                        next_send = max(loop.time(), next_send) + interval
                     await self.send_one(connection, composer, message, unreachable)
             finally:
                 await connection.close()
@@ -168,7 +174,7 @@ class Mailer:
             await self.db.run(outbox.dropped, due.id, now, "nothing left")
             self.metrics.email_sent["dropped"] += 1
             return
-        answer = await connection.send(email, self.sender, due.address)
+        answer = await connection.send(email.data, self.sender, email.recipient)
         if answer.outcome is Outcome.SENT:
             await self.db.run(outbox.sent, due.id, self.clock.now())
         elif answer.outcome is Outcome.BOUNCED:

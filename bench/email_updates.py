@@ -1,0 +1,207 @@
+"""Email updates' throughput: one new item to N confirmed subscribers, the time until an SMTP
+sink has every message, against a bare aiosmtplib loop sending the same message to the same
+sink over as many sessions. Prints JSON: bare_s, ours_s, ratio (bare / ours: 1 means as fast
+as the loop; target >= 0.8), signup_ms and signup_idle_ms (the median time of a sign-up POST
+with 50 concurrent clients, and alone).
+
+    python bench/email_updates.py [--recipients 10000]
+
+The sink runs in its own process (aiosmtpd), so the sender and the sink do not share a core's
+interpreter; both measurements are in this run, so the ratio compares like with like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiosmtplib  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+SESSIONS = 4
+ITEM = """item:
+  id: bench-item
+  type: voices
+  title: A new voice for the benchmark
+  summary: One item, every subscriber.
+  url: https://www.opensocietyfoundations.org/voices/bench-item
+  published: 2026-01-01T09:00
+  topics: [harm-reduction]
+"""
+
+
+def sink_process(port: int, count: "multiprocessing.sharedctypes.Synchronized[int]") -> None:
+    from aiosmtpd.controller import Controller
+
+    class Counting:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            with count.get_lock():
+                count.value += len(envelope.rcpt_tos)
+            return "250 OK"
+
+    controller = Controller(Counting(), hostname="127.0.0.1", port=port)
+    controller.start()
+    while True:
+        time.sleep(3600)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_for(count, target: int) -> None:  # type: ignore[no-untyped-def]
+    while count.value < target:
+        await asyncio.sleep(0.005)
+
+
+async def bare(port: int, message, recipients: list[str], count) -> float:  # type: ignore[no-untyped-def]
+    start_count = count.value
+    started = time.perf_counter()
+
+    async def session(share: list[str]) -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await client.connect()
+        for recipient in share:
+            await client.send_message(message, sender="updates@example.org", recipients=[recipient])
+        await client.quit()
+
+    await asyncio.gather(*(session(recipients[i::SESSIONS]) for i in range(SESSIONS)))
+    await wait_for(count, start_count + len(recipients))
+    return time.perf_counter() - started
+
+
+def add_subscribers(engine, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    from syndicate.people.database import subscribers, subscriptions
+
+    now = datetime.now(UTC)
+    addresses = [f"reader{n:05d}@example.org" for n in range(count)]
+    with engine.begin() as connection:
+        connection.execute(sa.insert(subscribers), [
+            {"address": a, "created_at": now, "confirmed_at": now,
+             "token_key": secrets.token_hex(16), "asks": 0} for a in addresses])  # fmt: skip
+        ids = connection.execute(sa.select(subscribers.c.id)).scalars().all()
+        connection.execute(sa.insert(subscriptions), [
+            {"subscriber_id": i, "topic": "*", "type": "*", "frequency": "instant",
+             "created_at": now, "confirmed_at": now} for i in ids])  # fmt: skip
+    return addresses
+
+
+async def ours(tmp: Path, port: int, recipients: int, count):  # type: ignore[no-untyped-def]
+    from syndicate.settings import Settings
+    from syndicate.web import Service
+
+    folder = tmp / "content"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "content", folder)
+    settings = Settings(
+        config=folder, state_dir=tmp / "state", public_url="https://feeds.example.org",
+        watch=False, access_log=False, smtp_url=f"smtp://127.0.0.1:{port}",
+        mail_from="updates@example.org", mail_rate=100_000, mail_connections=SESSIONS,
+        mail_batch=0,
+    )  # fmt: skip
+    service = Service(settings)
+    mailer = service.mailer
+    assert mailer is not None
+    await mailer.round()  # takes note of what is live: nobody gets the back catalogue
+    addresses = add_subscribers(service.database.engine, recipients)
+    (folder / "items" / "bench.yaml").write_text(ITEM)
+    start_count = count.value
+    started = time.perf_counter()
+    assert await service.store.reload("bench")
+    while count.value < start_count + recipients:
+        await mailer.round()
+    elapsed = time.perf_counter() - started
+    return service, elapsed, addresses
+
+
+async def signups(service, clients: int = 50, each: int = 4) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Median milliseconds of a sign-up POST: alone, then with `clients` at once."""
+    from aiohttp.test_utils import RawTestServer, TestClient
+
+    service.handle.__self__ if hasattr(service.handle, "__self__") else None
+    people = service.handle
+    server = RawTestServer(people)
+    client = TestClient(server)
+    await client.start_server()
+    limiter = None
+    for cell in getattr(people, "__closure__", None) or ():
+        found = getattr(cell.cell_contents, "__self__", None)
+        if found is not None and hasattr(found, "limiter"):
+            limiter = found.limiter
+    if limiter is not None:
+        limiter.limit = 10**9  # one client address stands for many people here
+
+    async def one(n: int) -> float:
+        started = time.perf_counter()
+        response = await client.post("/email/subscribe", json={"email": f"new{n}@example.org"})
+        assert response.status == 202, await response.text()
+        return (time.perf_counter() - started) * 1000
+
+    idle = [await one(n) for n in range(20)]
+
+    async def client_loop(k: int) -> list[float]:
+        return [await one(1000 + k * each + i) for i in range(each)]
+
+    busy = [t for found in await asyncio.gather(*(client_loop(k) for k in range(clients)))
+            for t in found]  # fmt: skip
+    await client.close()
+    return statistics.median(idle), statistics.median(busy)
+
+
+async def main_async(recipients: int) -> dict[str, float]:
+    port = free_port()
+    count = multiprocessing.Value("i", 0)
+    sink = multiprocessing.Process(target=sink_process, args=(port, count), daemon=True)
+    sink.start()
+    try:
+        for _ in range(200):
+            try:
+                probe = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+                await probe.connect()
+                await probe.quit()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        with tempfile.TemporaryDirectory(prefix="syndicate-email-bench-") as name:
+            service, ours_s, addresses = await ours(Path(name), port, recipients, count)
+            from email.message import EmailMessage
+
+            message = EmailMessage()  # the same size as ours: take one of ours as sent
+            message["From"] = "updates@example.org"
+            message["Subject"] = "A new voice for the benchmark"
+            message.set_content("One item, every subscriber.\n" * 20)
+            message.add_alternative("<p>One item, every subscriber.</p>" * 20, subtype="html")
+            bare_s = await bare(port, message, addresses, count)
+            idle_ms, busy_ms = await signups(service)
+            await service.stop()
+    finally:
+        sink.terminate()
+    return {"recipients": recipients, "bare_s": bare_s, "ours_s": ours_s,
+            "ratio": bare_s / ours_s, "signup_idle_ms": idle_ms, "signup_ms": busy_ms}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--recipients", type=int, default=10_000)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main_async(args.recipients))))
+
+
+if __name__ == "__main__":
+    main()
