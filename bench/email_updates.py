@@ -43,11 +43,11 @@ ITEM = """item:
 """
 
 
-def sink_process(port: int, count: "multiprocessing.sharedctypes.Synchronized[int]") -> None:
+def sink_process(port: int, count: multiprocessing.sharedctypes.Synchronized[int]) -> None:
     from aiosmtpd.controller import Controller
 
     class Counting:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
             with count.get_lock():
                 count.value += len(envelope.rcpt_tos)
             return "250 OK"
