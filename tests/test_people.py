@@ -218,3 +218,17 @@ def test_a_claimed_message_is_not_given_to_another_sender_until_the_claim_lapses
     assert outbox.due(engine, NOW + timedelta(seconds=61), "b") == []  # renewed till 90 s
     (taken_over,) = outbox.due(engine, NOW + timedelta(seconds=91), "b")
     assert taken_over.id == claimed.id and taken_over.key == claimed.key
+
+
+def test_a_digest_takes_what_went_live_by_its_moment_and_leaves_the_rest_for_next_week(engine):
+    outbox.announce(engine, [], NOW)
+    subscribed(engine, frequency=WEEKLY)
+    outbox.announce(engine, [ITEM], NOW)
+    monday = NOW + timedelta(days=3)
+    late = Live("after-the-digest", "voices", ("harm-reduction",))
+    outbox.announce(engine, [ITEM, late], monday + timedelta(minutes=1))
+    assert outbox.compose(engine, monday + timedelta(minutes=2), monday) == 1
+    (message,) = outbox.due(engine, monday + timedelta(minutes=2), "test")
+    assert message.items == ("naloxone-evening",)
+    next_monday = monday + timedelta(days=7)
+    assert outbox.compose(engine, next_monday, next_monday) == 1

@@ -219,8 +219,13 @@ class Database:
     (a request or a send cancelled at shutdown still finishes its transaction) and closes
     every connection."""
 
-    def __init__(self, engine: Engine, threads: int = 8) -> None:
+    def __init__(self, engine: Engine, threads: int | None = None) -> None:
         self.engine = engine
+        # SQLite takes one writer at a time, and a second waits in its busy handler, which
+        # sleeps by milliseconds: one thread queues them instead. PostgreSQL takes writers
+        # side by side.
+        if threads is None:
+            threads = 1 if engine.dialect.name == "sqlite" else 8
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="database")
 
     async def run(self, function: Any, *args: Any) -> Any:
