@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= feeds_config
 
 .PHONY: install install-test system-deps run check preview new schema test test-slow mutants lint typecheck golden bench \
-        bench-nginx-hit clean
+        bench-nginx-hit bench-email clean
 
 # System programs the tests and the benchmark use, as command:debian-package.
 SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver npm:npm \
@@ -118,6 +118,11 @@ golden: install-test
 # BENCH_LARGE=0 leaves out the 100,000-item catalog.
 bench: install system-deps
 	$(BIN)/python bench/run.py
+
+# Email updates alone: one item to 10,000 subscribers against a bare aiosmtplib loop, and
+# sign-up times (bench/email_updates.py). About half a minute.
+bench-email: install
+	$(BIN)/python bench/email_updates.py
 
 # Where an nginx cache hit's time goes against a static file: nginx's own instructions per
 # request, counted by valgrind (bench/nginx_hit.py). About a minute.

@@ -187,6 +187,14 @@ def large(tmp: Path, items: int, topics: int) -> dict[str, float]:
     return dict(json.loads(result.stdout))
 
 
+def email_updates(recipients: int = 10_000) -> dict[str, float]:
+    """bench/email_updates.py: one item to `recipients` subscribers, against a bare loop."""
+    result = subprocess.run([PYTHON, str(ROOT / "bench" / "email_updates.py"), "--recipients",
+                             str(recipients)], check=True, capture_output=True, text=True,
+                            cwd=ROOT, timeout=900)  # fmt: skip
+    return dict(json.loads(result.stdout))
+
+
 def row(name: str, value: float, target: str, ok: bool | None, unit: str = "") -> str:
     verdict = "" if ok is None else ("ok" if ok else "MISSED")
     return f"{name:<58} {value:>9.3f}{unit:<3} {target:>10}  {verdict}"
@@ -203,6 +211,7 @@ def main() -> None:
         results, size = measure(tmp)
         edits = sorted(edit_to_nginx(tmp))
         small = large(tmp, 10_000, 50)
+        mail = email_updates()
         big = large(tmp, 100_000, 500) if os.environ.get("BENCH_LARGE", "1") != "0" else None
 
     print(f"\nGET {PATH} ({size} bytes), each server on one core, wrk -t1 -c{CONNECTIONS} "
@@ -282,6 +291,14 @@ def main() -> None:
         print(
             row("100k/500 memory / 10k/50 memory (above the baseline)", grown, "<= 12", grown <= 12)
         )
+    recipients = f"{mail['recipients']:,.0f}"
+    print(row(f"email: one item to {recipients} subscribers, bare aiosmtplib loop / ours",
+              mail["ratio"], ">= 0.80", mail["ratio"] >= 0.8))  # fmt: skip
+    print(row(f"email: ours, until the sink has all {recipients} (s)", mail["ours_s"], "info",
+              None, " s"))  # fmt: skip
+    print(row("email: sign-up POST, median alone (ms)", mail["signup_idle_ms"], "info", None))
+    print(row("email: sign-up POST, median with 50 clients at once (ms)", mail["signup_ms"],
+              "info", None))  # fmt: skip
     print(f"\nbench took {time.monotonic() - started:.0f} s")  # fmt: skip
 
 
