@@ -39,6 +39,7 @@ log = logging.getLogger("syndicate.email")
 TASK = "email"
 TICK = 2.0
 LEASE_SECONDS = 30.0
+DUE_PER_SESSION = 500  # messages a round takes per relay session (each session is one connection)
 FIRST_RETRY, LAST_RETRY = timedelta(minutes=1), timedelta(hours=1)
 
 
@@ -119,7 +120,10 @@ class Mailer:
             self.announced_version = snapshot.version
         moment = digest_moment(snapshot.catalog.site, now)
         await self.db.run(outbox.compose, now, moment, self.batch)
-        due = await self.db.run(outbox.due, now, self.holder, 50 * self.connections)
+        # A round takes at most a minute's sends, each claimed for as long as they take and
+        # two minutes more: another sender never takes a message this one is sending.
+        limit = min(DUE_PER_SESSION * self.connections, self.rate * 60)
+        due = await self.db.run(outbox.due, now, self.holder, limit, 120.0 + limit / self.rate)
         if due:
             await self.send(due)
         counts = await self.db.run(
@@ -141,6 +145,7 @@ class Mailer:
 
         async def session() -> None:
             connection = Connection(self.relay)
+            marking: list[asyncio.Task[None]] = []  # this session's record of its last 250
             try:
                 while not queue.empty() and not unreachable:
                     message = queue.get_nowait()
@@ -150,8 +155,9 @@ class Mailer:
                         if wait > 0:
                             await asyncio.sleep(wait)
                         next_send = max(loop.time(), next_send) + interval
-                    await self.send_one(connection, composer, message, unreachable)
+                    await self.send_one(connection, composer, message, unreachable, marking)
             finally:
+                await asyncio.gather(*marking)
                 await connection.close()
 
         await asyncio.gather(*(session() for _ in range(min(self.connections, len(due)))))
@@ -164,8 +170,18 @@ class Mailer:
             self.health.ok(TASK)
 
     async def send_one(
-        self, connection: Connection, composer: Composer, due: Due, unreachable: list[str]
+        self,
+        connection: Connection,
+        composer: Composer,
+        due: Due,
+        unreachable: list[str],
+        marking: list[asyncio.Task[None]],
     ) -> None:
+        """Send `due` and record the answer. A 250 is recorded while the session sends its
+        next message (the round trip to the database overlaps the relay's), one record
+        outstanding at a time: killed at any moment, a session leaves at most two messages
+        the relay took unrecorded (the one being recorded, the one in flight), which are
+        sent again at restart with the same Message-ID."""
         now = self.clock.now()
         email = (
             composer.confirmation(due, now) if due.kind == "confirm" else composer.update(due, now)
@@ -176,7 +192,11 @@ class Mailer:
             return
         answer = await connection.send(email.data, self.sender, email.recipient)
         if answer.outcome is Outcome.SENT:
-            await self.db.run(outbox.sent, due.id, self.clock.now())
+            if marking:
+                await marking.pop()  # the previous 250, recorded before this one is
+            marking.append(
+                asyncio.ensure_future(self.db.run(outbox.sent, due.id, self.clock.now()))
+            )
         elif answer.outcome is Outcome.BOUNCED:
             await self.db.run(outbox.bounced, due.id, due.subscriber_id, now, answer.reply)
             log.warning(
