@@ -100,6 +100,22 @@ MUTANTS = [
     ("an event's change read in another zone than the site's", "syndicate/items.py",
      '"date", self.site_zone, f"changes[{index}].date")',
      '"date", ZoneInfo("UTC"), f"changes[{index}].date")'),
+    # Issue 19: email updates.
+    ("a confirmation link confirms without its nonce", "syndicate/people/subscriptions.py",
+     "subscriptions.c.id == subscription_id, subscriptions.c.nonce == nonce",
+     "subscriptions.c.id == subscription_id"),
+    ("the back catalogue mailed at the first announcement", "syndicate/people/outbox.py",
+     "        if first:\n            return []\n", "\n"),
+    ("a message marked sent before the relay answers", "syndicate/web/mailer.py",
+     "        answer = await connection.send(email.data, self.sender, email.recipient)\n",
+     "        await self.db.run(outbox.sent, due.id, self.clock.now())\n"
+     "        answer = await connection.send(email.data, self.sender, email.recipient)\n"),
+    ("a bounce keeps the address mailed", "syndicate/people/outbox.py",
+     "            sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(bounced_at=now)",
+     "            sa.update(subscribers).where(subscribers.c.id == -1).values(bounced_at=now)"),
+    ("item text put into email HTML unescaped", "syndicate/templating.py",
+     'autoescape=jinja2.select_autoescape(disabled_extensions=("txt",), default=True),',
+     'autoescape=jinja2.select_autoescape(disabled_extensions=("txt", "html"), default=True),'),
     # Issue 17: what independent clients found, and classes of bug the suite let through.
     ("an event ending exactly now still upcoming", "syndicate/feeds.py",
      "return soonest_first(item for item in events if ends(item) > now)",
