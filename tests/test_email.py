@@ -350,7 +350,8 @@ async def test_a_confirmation_link_works_once(start, sink):
     assert (await client.post("/email/confirm", data={"token": token})).status == 410
 
 
-async def test_a_plain_get_of_the_unsubscribe_link_changes_nothing(start, folder, sink):
+async def an_update(start, folder, sink):  # type: ignore[no-untyped-def]
+    """A service, a confirmed subscriber, and the update of an item that went live."""
     clock = FakeClock(NOW)
     client = await start(clock)
     await subscribed(client, sink)
@@ -358,23 +359,19 @@ async def test_a_plain_get_of_the_unsubscribe_link_changes_nothing(start, folder
     clock.advance(NOW + timedelta(minutes=5))
     await client.service.mailer.round()
     _, update = await sink.wait_for(READER, 2)
-    page = await client.get(
-        urlsplit(link_in(update, "/email/unsubscribe")).path
-        + "?"
-        + urlsplit(link_in(update, "/email/unsubscribe")).query
-    )
+    return client, update
+
+
+async def test_a_plain_get_of_the_unsubscribe_link_changes_nothing(start, folder, sink):
+    client, update = await an_update(start, folder, sink)
+    link = urlsplit(link_in(update, "/email/unsubscribe"))
+    page = await client.get(f"{link.path}?{link.query}")
     assert page.status == 200 and "<button" in await page.text()
     assert len(rows(client, "subscriptions")) == 1  # a mail scanner's GET unsubscribes nobody
 
 
 async def test_the_manage_page_changes_exports_and_erases(start, folder, sink):
-    clock = FakeClock(NOW)
-    client = await start(clock)
-    await subscribed(client, sink)
-    await go_live(client, folder, clock)
-    clock.advance(NOW + timedelta(minutes=5))
-    await client.service.mailer.round()
-    _, update = await sink.wait_for(READER, 2)
+    client, update = await an_update(start, folder, sink)
     link = urlsplit(link_in(update, "/email/manage"))
     token = link.query.removeprefix("token=")
     page = await client.get(f"{link.path}?{link.query}")

@@ -48,6 +48,17 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 metadata = sa.MetaData()
 
+
+def _subscriber() -> sa.Column[int]:
+    """The subscriber a row is about: deleting the subscriber deletes the row."""
+    return sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
 # Settings the database itself holds, shared by every machine that uses it (the secret that
 # signs links in emails).
 settings = sa.Table(
@@ -77,12 +88,7 @@ subscriptions = sa.Table(
     "subscriptions",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "subscriber_id",
-        sa.Integer,
-        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _subscriber(),
     sa.Column("topic", sa.String(100), nullable=False),  # a slug, or '*'
     sa.Column("type", sa.String(100), nullable=False),  # a slug, or '*'
     sa.Column("frequency", sa.String(10), nullable=False),  # 'instant' or 'weekly'
@@ -105,12 +111,7 @@ messages = sa.Table(
     "messages",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "subscriber_id",
-        sa.Integer,
-        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _subscriber(),
     sa.Column("kind", sa.String(10), nullable=False),  # 'confirm', 'update' or 'digest'
     sa.Column("key", sa.String(32), nullable=False, unique=True),  # its Message-ID
     sa.Column("created_at", UTCDateTime, nullable=False),
@@ -130,12 +131,7 @@ pending = sa.Table(
     "pending",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "subscriber_id",
-        sa.Integer,
-        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _subscriber(),
     sa.Column("item_id", sa.String(120), nullable=False),
     sa.Column("frequency", sa.String(10), nullable=False),
     sa.Column("live_at", UTCDateTime, nullable=False),
