@@ -18,8 +18,8 @@ const CSS = `
 --fg-link:var(--syndicate-link,#a8c7fa);--rule:var(--syndicate-rule,#45474a);--bg:var(--syndicate-background,#1f2023)}
 [part~=box]{background:var(--bg);color:inherit;border:1px solid var(--rule);
 border-radius:var(--syndicate-radius,.5em);padding:var(--pad-y) var(--pad-x);box-sizing:border-box;
-min-height:calc(var(--head) + var(--rows,5) * var(--row) + 2 * var(--pad-y) + 2px)}
-:host{min-height:calc(var(--head) + var(--rows,5) * var(--row) + 2 * var(--pad-y) + 2px)}
+min-height:calc(var(--head) + var(--rows,5) * var(--row) + var(--form,0px) + 2 * var(--pad-y) + 2px)}
+:host{min-height:calc(var(--head) + var(--rows,5) * var(--row) + var(--form,0px) + 2 * var(--pad-y) + 2px)}
 [part~=heading]{margin:0;font-size:1.15em;height:calc(var(--head) / 1.15);line-height:calc(var(--head) / 1.15);overflow:hidden;
 white-space:nowrap;text-overflow:ellipsis}
 ul{list-style:none;margin:0;padding:0}
@@ -38,6 +38,13 @@ a:focus-visible{outline:2px solid var(--fg-link);outline-offset:2px;border-radiu
 [part~=cancelled] [part~=link]{text-decoration-line:line-through}
 [part~=status]{font-weight:600}
 [part~=empty]{margin:0;padding:.45em 0;border-top:1px solid var(--rule);color:var(--fg-muted)}
+:host([signup]){--form:var(--syndicate-signup-height,3.4em)}
+[part~=signup]{display:flex;flex-wrap:wrap;gap:.4em;align-items:center;min-height:var(--form);padding:.45em 0;
+border-top:1px solid var(--rule);box-sizing:border-box;font-size:.9em}
+[part~=signup-email]{font:inherit;padding:.2em .4em;min-width:12em;margin-left:.3em}
+[part~=signup-button]{font:inherit;padding:.2em .8em}
+[part~=signup-status]{margin:0;flex-basis:100%;color:var(--fg-muted)}
+[part~=signup-status]:empty{display:none}
 .loaded slot,.box:not(.loaded) .feed{display:none}
 `;
 const SHEET = new CSSStyleSheet();
@@ -92,7 +99,7 @@ function formatDay(value, lang) {
 }
 
 class SyndicateFeed extends HTMLElement {
-  static observedAttributes = ["src", "limit", "type", "view", "lang"];
+  static observedAttributes = ["src", "limit", "type", "view", "lang", "signup"];
 
   constructor() {
     super();
@@ -176,12 +183,56 @@ class SyndicateFeed extends HTMLElement {
       if (item && typeof item === "object") list.append(this.item(item, base, lang, level + 1));
     }
     wrapper.append(heading, list.childElementCount ? list : el("p", "empty", "Nothing here yet."));
+    if (this.hasAttribute("signup")) wrapper.append(this.signupForm(base));
     this.box.replaceChildren(document.createElement("slot"), wrapper);
     this.box.classList.add("loaded");
     // As many rows as there are items: fewer than `limit` leaves no blank block (`loaded`
     // lifts the space embed.css reserved on the element itself).
     this.reserve(Math.max(list.childElementCount, 1));
     this.setAttribute("loaded", "");
+  }
+
+  /** Email updates for this feed (docs/email.md): the service's JSON sign-up, answered
+   * "check your inbox" whoever asks; its message is shown as text. */
+  signupForm(base) {
+    const form = el("form", "signup");
+    const label = el("label", "signup-label", "Email updates ");
+    const input = Object.assign(el("input", "signup-email"),
+      { type: "email", name: "email", required: true, autocomplete: "email", maxLength: 254 });
+    label.append(input);
+    const button = Object.assign(el("button", "signup-button", "Sign up"), { type: "submit" });
+    const status = el("p", "signup-status");
+    status.setAttribute("role", "status");
+    form.append(label, button, status);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.signup(base, input, button, status);
+    });
+    return form;
+  }
+
+  async signup(base, input, button, status) {
+    const feed = /^(?:\/topics\/([a-z0-9][a-z0-9-]*))?\/([a-z0-9][a-z0-9-]*)(?:\/(?:upcoming|past))?\.json$/.exec(base.pathname);
+    const body = {
+      email: input.value,
+      topic: feed && feed[1] ? feed[1] : "*",
+      type: feed && feed[2] !== "feed" ? feed[2] : "*",
+      frequency: this.getAttribute("signup") === "weekly" ? "weekly" : "instant",
+    };
+    button.disabled = true;
+    try {
+      const response = await fetch(new URL("/email/subscribe", base), {
+        method: "POST", credentials: "omit", body: JSON.stringify(body),
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+      });
+      const answer = await response.json().catch(() => ({}));
+      status.textContent = text(answer.message) || (response.ok ? "Check your inbox." : `Sign-up failed (HTTP ${response.status}).`);
+      if (response.ok) input.value = "";
+    } catch (error) {
+      status.textContent = "Sign-up is not available right now.";
+    } finally {
+      button.disabled = false;
+    }
   }
 
   item(item, base, lang, level) {
