@@ -113,9 +113,9 @@ MUTANTS = [
     ("a bounce keeps the address mailed", "syndicate/people/outbox.py",
      "            sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(bounced_at=now)",
      "            sa.update(subscribers).where(subscribers.c.id == -1).values(bounced_at=now)"),
-    ("item text put into email HTML unescaped", "syndicate/templating.py",
-     'autoescape=jinja2.select_autoescape(disabled_extensions=("txt",), default=True),',
-     'autoescape=jinja2.select_autoescape(disabled_extensions=("txt", "html"), default=True),'),
+    ("item text put into email HTML unescaped", "syndicate/templates/email/update.html",
+     '<a href="{{ entry.url }}">{{ entry.title }}</a>',
+     '<a href="{{ entry.url }}">{{ entry.title|safe }}</a>'),
     # Issue 17: what independent clients found, and classes of bug the suite let through.
     ("an event ending exactly now still upcoming", "syndicate/feeds.py",
      "return soonest_first(item for item in events if ends(item) > now)",
