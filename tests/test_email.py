@@ -136,6 +136,7 @@ async def test_the_whole_path_from_the_form_to_an_item_and_out(start, folder, si
     assert "Why every clinic should stock it." in text
     assert "https://www.opensocietyfoundations.org/voices/naloxone-saves-lives" in text
     assert "Naloxone Saves Lives &lt;b&gt;&amp; more&lt;/b&gt;" in html  # escaped, not markup
+    assert "<b>" not in html  # anywhere: the heading, the item's link
     assert update["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert update["Message-ID"].endswith("@feeds.example.org>")
     assert update["Message-ID"] != confirmation["Message-ID"]
