@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from aiohttp import web
 
 from syndicate.people.database import metadata
 from syndicate.settings import Settings
@@ -413,3 +414,20 @@ async def test_pages_offer_the_form_only_when_email_is_on(start, serve, folder):
     plain = await serve(Settings(config=folder, public_url=PUBLIC, watch=False))
     assert "email/subscribe" not in await (await plain.get("/topics/harm-reduction/")).text()
     assert (await plain.post("/email/subscribe", data={"email": READER})).status in (404, 405)
+
+
+def test_the_access_log_never_holds_an_email_links_token():
+    import io
+
+    from aiohttp.test_utils import make_mocked_request
+
+    from syndicate.web.accesslog import AccessLog, logger_class
+
+    stream = io.StringIO()
+    sink = AccessLog(stream)
+    logger = logger_class(sink)(None, "")  # type: ignore[arg-type]
+    request = make_mocked_request("GET", "/email/manage?token=eyJzZWNyZXQ.c2lnbmF0dXJl&x=1")
+    logger.log(request, web.Response(), 0.001)
+    sink.flush()
+    line = stream.getvalue()
+    assert "/email/manage?token=(redacted)&x=1" in line and "eyJzZWNyZXQ" not in line

@@ -11,6 +11,7 @@ call every `FLUSH_SECONDS` (or at `MAX_BUFFERED` lines, and at shutdown). Line f
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import time
 from typing import TextIO
@@ -50,6 +51,9 @@ class AccessLog:
             stream.flush()
 
 
+_TOKEN = re.compile(r"token=[^&#\s]*")
+
+
 class BufferedAccessLogger(AbstractAccessLogger):
     """aiohttp's access-logger hook, writing into an `AccessLog` (see `logger_class`)."""
 
@@ -59,8 +63,11 @@ class BufferedAccessLogger(AbstractAccessLogger):
         sink = self.sink
         user_agent = request.headers.get("User-Agent", "-").replace('"', "'")
         version = request.version
+        path = request.raw_path
+        if "token=" in path:  # an email link's: it opens someone's subscriptions
+            path = _TOKEN.sub("token=(redacted)", path)
         sink.add(
-            f'{sink.stamp()} {request.remote} "{request.method} {request.raw_path} '
+            f'{sink.stamp()} {request.remote} "{request.method} {path} '
             f'HTTP/{version.major}.{version.minor}" {response.status} '
             f'{response.body_length} {time:.4f} "{user_agent}"'
         )
