@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -285,9 +285,9 @@ class Settings:
     max_connections: int = 0
     export_dir: Path | None = None
     export_listen: str = "80"
-    smtp_url: str | None = None
+    smtp_url: str | None = field(default=None, repr=False)  # may hold a password
     mail_from: str | None = None
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     mail_rate: int = 10
     mail_connections: int = 2
     mail_batch: int = 180

@@ -52,3 +52,13 @@ def test_environment_then_overrides():
 def test_bad_values_name_the_variable(env, value):
     with pytest.raises(SettingError, match=env):
         Settings.from_env({env: value})
+
+
+def test_a_password_in_a_url_setting_is_never_shown():
+    environ = {"SYNDICATE_SMTP_URL": "smtp://user:hunter2@relay.example.org:587",
+               "SYNDICATE_MAIL_FROM": "updates@example.org",
+               "SYNDICATE_DATABASE_URL": "postgresql://app:hunter2@db/feeds"}  # fmt: skip
+    assert "hunter2" not in repr(Settings.from_env(environ))
+    with pytest.raises(SettingError) as raised:
+        Settings.from_env({**environ, "SYNDICATE_SMTP_URL": "smtp://user:hunter2@:99999"})
+    assert "hunter2" not in str(raised.value)
