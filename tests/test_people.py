@@ -232,3 +232,21 @@ def test_a_digest_takes_what_went_live_by_its_moment_and_leaves_the_rest_for_nex
     assert message.items == ("naloxone-evening",)
     next_monday = monday + timedelta(days=7)
     assert outbox.compose(engine, next_monday, next_monday) == 1
+
+
+def test_processes_starting_together_migrate_one_at_a_time(tmp_path, request):
+    """The workers of a pool (or machines) starting at once: each brings the schema to the
+    newest version, none fails on tables another is creating."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from syndicate.people.database import create_engine, database_url
+    from tests.people import fresh_database_url
+
+    for kind in ("sqlite", "postgresql"):
+        url = database_url(fresh_database_url(kind, tmp_path, request), None)
+        engines = [create_engine(url) for _ in range(4)]
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(migrate, engines))
+        assert outbox.link_key(engines[0]) == outbox.link_key(engines[3])
+        for made in engines:
+            made.dispose()

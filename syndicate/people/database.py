@@ -14,6 +14,8 @@ and naive datetimes would fail at run time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -191,13 +193,25 @@ def create_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+MIGRATION_LOCK = 72_727_272  # PostgreSQL's advisory lock for migrations (any number of ours)
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (the newest by default), from empty or any version."""
+    """Bring the schema to `revision` (the newest by default), from empty or any version.
+    One process at a time: the workers of a pool, or machines starting together, would
+    otherwise create the same tables side by side and fail. PostgreSQL holds an advisory
+    lock for the transaction; SQLite, a lock file beside the database."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with contextlib.ExitStack() as held:
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            lock = held.enter_context(Path(f"{engine.url.database}.migrate-lock").open("a+b"))
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
 
 
 def open_database(url: str | None, state_dir: Path | None) -> Engine:
