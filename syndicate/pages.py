@@ -261,6 +261,18 @@ def developers_page(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
     )
 
 
+def signup_fragment(catalog: Catalog, listed: tuple[Listed, ...], slug: str | None = None) -> bytes:
+    """The email sign-up form of a topic (or of everything) as an HTML fragment, for partners'
+    servers to include: the form our pages carry, posting to the service (docs/email.md)."""
+    topic = catalog.topics[slug] if slug else None
+    heading = (
+        f"Sign up to receive updates about our work in {topic.area or topic.title}"
+        if topic else f"Sign up to receive updates from {catalog.site.title}"
+    )  # fmt: skip
+    return templating.render("signup_fragment.html", **_common(catalog), topic=topic,
+                             heading=heading)  # fmt: skip
+
+
 def robots(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
     """`/robots.txt`: pages and feeds may be crawled; the HTML made for partners' pages
     (iframe pages, fragments) may not, being copies of the feeds for other sites. Nothing

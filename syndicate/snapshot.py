@@ -73,6 +73,14 @@ def discovery_documents(catalog: Catalog) -> dict[str, Document]:
             functools.partial(pages.topic_page, slug=slug),
             PAGE_HEADERS,
         )
+    if catalog.site.email_signup:  # the sign-up form, for partners' servers to include
+        for topic in (None, *catalog.topics):
+            documents[urls.email_form_path(topic)] = (
+                "signup-fragment",
+                html,
+                functools.partial(pages.signup_fragment, slug=topic),
+                (),
+            )
     for fmt in FORMATS.values():
         if not fmt.is_feed:
             continue
@@ -302,7 +310,7 @@ def _render_documents(
     rendered: dict[str, Representation] = {}
     for path, (name, content_type, render, headers) in discovery_documents(catalog).items():
         slug = urls.topic_of_page(path)
-        if path in SITE_ONLY:
+        if path in SITE_ONLY or path.startswith(urls.EMAIL_FORM_PREFIX):
             feeds: Sequence[object] = ()  # the site's labels alone: never an item's edit
         else:
             feeds = topic_feeds.get(slug, ()) if slug is not None else catalog.items

@@ -44,6 +44,7 @@ DEVELOPERS_PATH = "/developers/"  # what the feeds carry beyond their formats, f
 ROBOTS_PATH = "/robots.txt"
 SCHEMA_PATH = "/schema/content.json"  # the content definitions' JSON Schema, for editors
 EMAIL_SUBSCRIBE_PATH = "/email/subscribe"  # email updates' sign-up (web/signup.py)
+EMAIL_FORM_PREFIX = "/email/form"  # its form as HTML fragments, for partners' servers
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 OPML_FORMAT = "atom"  # the format `/feeds.opml` lists; readers import each feed once
@@ -205,6 +206,12 @@ def absolute(site: Site, path: str) -> str:
 def event_calendar_path(item_id: str) -> str:
     """One event's calendar file, for "Add to calendar": `/items/{id}.ics`."""
     return f"/items/{item_id}.ics"
+
+
+def email_form_path(topic: str | None) -> str:
+    """The sign-up form as an HTML fragment: `/email/form.html` for everything,
+    `/email/form/harm-reduction.html` for a topic."""
+    return f"{EMAIL_FORM_PREFIX}/{topic}.html" if topic else f"{EMAIL_FORM_PREFIX}.html"
 
 
 def topic_page_path(topic: str) -> str:

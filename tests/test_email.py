@@ -414,6 +414,7 @@ async def test_pages_offer_the_form_only_when_email_is_on(start, serve, folder):
     plain = await serve(Settings(config=folder, public_url=PUBLIC, watch=False))
     assert "email/subscribe" not in await (await plain.get("/topics/harm-reduction/")).text()
     assert (await plain.post("/email/subscribe", data={"email": READER})).status in (404, 405)
+    assert (await plain.get("/email/form.html")).status == 404
 
 
 def test_the_access_log_never_holds_an_email_links_token():
@@ -431,3 +432,24 @@ def test_the_access_log_never_holds_an_email_links_token():
     sink.flush()
     line = stream.getvalue()
     assert "/email/manage?token=(redacted)&x=1" in line and "eyJzZWNyZXQ" not in line
+
+
+async def test_the_form_as_a_fragment_signs_up_like_our_pages(start, sink):
+    from lxml import html as lxml_html
+
+    client = await start()
+    response = await client.get("/email/form/harm-reduction.html")
+    assert response.status == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    (form,) = lxml_html.fromstring(await response.text()).xpath("//form")
+    assert form.get("action") == f"{PUBLIC}/email/subscribe"
+    fields = {field.get("name"): field.get("value") or "" for field in form.xpath(".//input")}
+    fields |= {select.get("name"): select.xpath("./option")[0].get("value")
+               for select in form.xpath(".//select")}  # fmt: skip
+    fields["email"] = READER
+    assert fields["topic"] == "harm-reduction" and fields["website"] == ""
+    assert (await client.post(form.get("action").removeprefix(PUBLIC), data=fields)).status == 202
+    (message,) = await sink.wait_for(READER)
+    assert "Harm Reduction (as it happens)" in text_of(message)
+    everything = await (await client.get("/email/form.html")).text()
+    assert 'name="topic" value="*"' in everything
