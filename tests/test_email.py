@@ -453,3 +453,18 @@ async def test_the_form_as_a_fragment_signs_up_like_our_pages(start, sink):
     assert "Harm Reduction (as it happens)" in text_of(message)
     everything = await (await client.get("/email/form.html")).text()
     assert 'name="topic" value="*"' in everything
+
+
+async def test_sends_keep_to_the_rate_whatever_the_sessions_and_rounds(start, sink):
+    import time
+
+    client = await start()
+    mailer = client.service.mailer
+    await mailer.round()  # the first round: takes note of what is live, sends nothing
+    mailer.rate, mailer.connections = 20, 4
+    started = time.monotonic()
+    for n in range(10):  # each wakes the sender: several rounds, four sessions each
+        await sign_up(client, f"person{n}@example.org")
+    while len(sink.received) < 10:
+        await mailer.round()
+    assert time.monotonic() - started >= 9 / 20  # nine intervals of 1/20 s at least

@@ -131,7 +131,6 @@ def test_sigkill_mid_send_loses_nothing_and_repeats_at_most_what_the_relay_held(
     copies = Counter(to for to, _ in sink.received)
     assert set(copies) == set(addresses)
     twice = [to for to, n in copies.items() if n > 1]
-    print(f"killed after {before} of {RECIPIENTS}; sent twice: {len(twice)}")
     assert len(twice) <= 2 * CONNECTIONS, twice
     assert max(copies.values()) <= 2
     for to in twice:  # the same message again: mail clients show it once

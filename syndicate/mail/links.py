@@ -23,7 +23,12 @@ MAX_LENGTH = 1000
 
 
 class LinkError(ValueError):
-    """A link that proves nothing: forged, damaged, expired, or for something else."""
+    """A link that proves nothing: forged or damaged, or (`gone`) a real link that no longer
+    serves: expired, or for something else."""
+
+    def __init__(self, reason: str, gone: bool = False) -> None:
+        super().__init__(reason)
+        self.gone = gone
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ def verify(token: str, secret: bytes, purpose: str, now: datetime) -> Link:
     except (ValueError, TypeError):
         raise LinkError("this link is damaged") from None
     if link.purpose != purpose:
-        raise LinkError("this link is for something else")
+        raise LinkError("this link is for something else", gone=True)
     if link.expires and now.timestamp() > link.expires:
-        raise LinkError("this link has expired")
+        raise LinkError("this link has expired", gone=True)
     return link

@@ -79,6 +79,7 @@ class Mailer:
         self.holder = holder or socket.gethostname()
         self.wakeup = asyncio.Event()
         self.busy = asyncio.Lock()
+        self.next_send = 0.0  # the event loop's time the next email may go at
         self.announced_version: str | None = None
         self.secret = outbox.link_key(db.engine)
 
@@ -140,7 +141,6 @@ class Mailer:
         interval = 1.0 / self.rate
         pace = asyncio.Lock()
         loop = asyncio.get_running_loop()
-        next_send = loop.time()
         unreachable: list[str] = []
 
         async def session() -> None:
@@ -150,11 +150,11 @@ class Mailer:
                 while not queue.empty() and not unreachable:
                     message = queue.get_nowait()
                     async with pace:  # at most `rate` a second, all sessions together
-                        nonlocal next_send
-                        wait = next_send - loop.time()
+                        # (kept across rounds: a new round does not start the count again)
+                        wait = self.next_send - loop.time()
                         if wait > 0:
                             await asyncio.sleep(wait)
-                        next_send = max(loop.time(), next_send) + interval
+                        self.next_send = max(loop.time(), self.next_send) + interval
                     await self.send_one(connection, composer, message, unreachable, marking)
             finally:
                 await asyncio.gather(*marking)

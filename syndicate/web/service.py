@@ -94,6 +94,7 @@ class Service:
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
         self.mailer: Mailer | None = None
+        self.people: People | None = None
         people = None
         if settings.email:
             people = self._email(settings)
@@ -134,9 +135,10 @@ class Service:
             f"{socket.gethostname()}:{settings.port}:{self.member.index if self.member else 0}",
         )
         self.metrics.email_enabled = True
-        return People(
+        self.people = People(
             self.store, self.database, self.metrics, self.clock, self.mailer.wakeup.set
-        ).handle
+        )
+        return self.people.handle
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for aiohttp's `web.Server` (and its test server)."""

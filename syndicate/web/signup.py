@@ -335,7 +335,7 @@ class People:
             return links.verify(token, self.secret, purpose, self.clock.now())
         except LinkError as error:
             raise BadRequest(
-                400 if "damaged" in str(error) or "ours" in str(error) else 410,
+                410 if error.gone else 400,
                 f"This link does not work: {error}.",
             ) from None
 
