@@ -25,6 +25,7 @@ class Sink:
     """What the relay received, and how it answers."""
 
     received: list[tuple[str, EmailMessage]] = field(default_factory=list)  # (recipient, message)
+    raw: list[tuple[str, bytes]] = field(default_factory=list)  # (recipient, bytes as received)
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
     busy: int = 0  # answer 421 to the next `busy` messages
     delay: float = 0.0  # seconds each message takes to accept
@@ -47,6 +48,7 @@ class Sink:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         for recipient in envelope.rcpt_tos:
             self.received.append((recipient, message))  # type: ignore[arg-type]
+            self.raw.append((recipient, envelope.content))
         return "250 2.0.0 queued"
 
     def to(self, recipient: str) -> list[EmailMessage]:

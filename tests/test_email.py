@@ -5,6 +5,7 @@ Time is a fake clock the test moves (batches of 3 minutes, weekly digests)."""
 from __future__ import annotations
 
 import html
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,6 +151,62 @@ async def test_the_whole_path_from_the_form_to_an_item_and_out(start, folder, si
     )
     assert gone.status == 200
     assert rows(client, "subscribers") == []  # erased: nothing left to keep it for
+
+
+HOSTILE_TITLE = '<script>alert(1)</script> & "quotes" \u202eRTL\u202c 🎉 ' + "long " * 48
+HOSTILE_EVENT = f"""item:
+  id: hostile-event
+  type: events
+  title: {json.dumps(HOSTILE_TITLE, ensure_ascii=False)}
+  summary_html: '<p>Hi <script>alert(2)</script><img src=x onerror="alert(3)">
+    <a href="javascript:alert(4)">x</a> <a href="https://example.org/ok" onclick="alert(5)">ok</a></p>'
+  url: https://www.opensocietyfoundations.org/events/hostile?a=1&b=2
+  published: 2026-11-30T09:30
+  topics: [harm-reduction]
+  start: 2027-01-14T18:30
+  timezone: Europe/London
+  venue: '<b>Hall</b> & "Annex"'
+  address: <iframe src=https://evil.example></iframe>
+  city: '{{{{ 7 * 7 }}}} <style>*{{display:none}}</style>'
+  country: "\u202eeniltsaleP"
+"""
+
+
+async def test_html_in_every_field_of_an_item_is_text_in_its_email(start, folder, sink):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    await subscribed(client, sink)
+    (folder / "items" / "hostile.yaml").write_text(HOSTILE_EVENT)
+    assert await client.service.store.reload("test")
+    await client.service.mailer.round()
+    clock.advance(NOW + timedelta(minutes=4))
+    client.service.mailer.wakeup.set()
+    _, update = await sink.wait_for(READER, 2)
+    title = " ".join(HOSTILE_TITLE.split())  # titles are one line, their spaces collapsed
+    # Headers: the whole title, decoded as a mail client does, in lines RFC 5322 allows.
+    assert update["Subject"] == f"Open Society Foundations: {title}"
+    assert set(update.keys()) >= {"To", "Subject", "List-Unsubscribe"}
+    assert update.get_all("To") == [READER] and update.get_all("Bcc") is None
+    raw = [data for to, data in sink.raw if to == READER][-1]
+    assert max(map(len, raw.split(b"\n"))) <= 998
+    # HTML: only the template's elements, no script, handler or javascript: link survives.
+    from lxml import html as lxml_html
+
+    page = lxml_html.document_fromstring(html_of(update))
+    tags = {element.tag for element in page.iter() if isinstance(element.tag, str)}
+    assert tags <= {"html", "head", "meta", "title", "body", "h1", "h2", "div", "a", "p", "hr"}
+    assert not [n for e in page.iter() for n in e.attrib if n.lower().startswith("on")]
+    hrefs = [a.get("href") for a in page.iter("a")]
+    assert all(urlsplit(href).scheme in ("http", "https") for href in hrefs), hrefs
+    assert page.xpath("string(//h2)").strip() == title  # the title as text, every character
+    shown = page.xpath("string(//body)")
+    for text in ('<b>Hall</b> & "Annex"', "<iframe src=https://evil.example></iframe>",
+                 "{{ 7 * 7 }}", "\u202eeniltsaleP"):  # fmt: skip
+        assert text in shown and text in text_of(update)
+    assert "https://www.opensocietyfoundations.org/events/hostile?a=1&b=2" in hrefs
+    for code in ("alert(2)", "alert(3)", "alert(4)", "alert(5)"):  # the summary's scripts
+        assert code not in html_of(update) and code not in text_of(update)
+    assert "Hi x ok" in " ".join(shown.split())  # the summary's words, its markup gone
 
 
 async def test_nothing_is_sent_before_the_owner_confirms(start, folder, sink):

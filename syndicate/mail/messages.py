@@ -105,7 +105,7 @@ class Composer:
     def _shared(self, subject: str, text: str, html: str, slots: tuple[str, ...]) -> Template:
         return template(
             {"From": formataddr((header_value(self.site.title), self.sender)),
-             "Subject": subject,
+             "Subject": header_value(subject),
              "List-Id": f"{header_value(self.site.title)} <updates.{self.host}>",
              "Auto-Submitted": "auto-generated"},
             text, html, slots,

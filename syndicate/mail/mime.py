@@ -20,9 +20,33 @@ from email.header import Header
 BOUNDARY_PREFIX = "=_syndicate_"
 
 
+LINE = 78  # RFC 5322 2.1.1: lines SHOULD be no longer (and MUST be under 998)
+
+
 def header_value(value: str) -> str:
-    """A header value, RFC 2047-encoded when it is not ASCII."""
-    return value if value.isascii() else Header(value, "utf-8").encode()
+    """Text for a header: RFC 2047 encoded-words when it is not ASCII, or when it holds
+    something a mail client would decode as one ("=?"). A line break is refused: header
+    values come from editors' text and a break would let it write headers of its own."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("a header value cannot hold a line break")
+    if value.isascii() and "=?" not in value:
+        return value
+    # Encoded-words of at most 64 characters: one fits a line after any header name we use.
+    return Header(value, "utf-8", maxlinelen=64).encode(linesep="\n").replace("\n ", " ")
+
+
+def header_line(name: str, value: str) -> str:
+    """`name: value` folded at spaces into lines of at most 78 characters where the words
+    allow (a longer word keeps its line; none is near 998). `value` is ASCII already."""
+    if not value.isascii() or "\r" in value or "\n" in value:
+        raise ValueError(f"{name}: header values are one line of ASCII (see header_value)")
+    lines, line = [], f"{name}:"
+    for index, word in enumerate(value.split(" ")):
+        if index and len(line) + 1 + len(word) > LINE:
+            lines.append(line)
+            line = ""
+        line += " " + word
+    return "\n".join([*lines, line])
 
 
 def _qp(text: str) -> str:
@@ -54,7 +78,7 @@ def template(
         segments = pattern.split(body) if pattern else [body]
         found = pattern.findall(body) if pattern else []
         parts.append(Part(kind, tuple(_qp(segment) for segment in segments), tuple(found)))
-    head = "\n".join(f"{name}: {header_value(value)}" for name, value in headers.items())
+    head = "\n".join(header_line(name, value) for name, value in headers.items())
     return Template(head, BOUNDARY_PREFIX + secrets.token_hex(8), (parts[0], parts[1]))
 
 
@@ -64,7 +88,7 @@ def assemble(
     """One recipient's message: `headers` (To, Date, Message-ID...) after the template's,
     each slot filled from `text` in the text part and from `html` (escaped already) in the
     HTML part."""
-    own = [f"{name}: {header_value(value)}" for name, value in headers.items()]
+    own = [header_line(name, value) for name, value in headers.items()]
     kind = f'multipart/alternative; boundary="{template.boundary}"'
     lines = [template.head, *own, "MIME-Version: 1.0", f"Content-Type: {kind}", ""]
     for part, values in zip(template.parts, (text, html), strict=True):
