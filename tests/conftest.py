@@ -172,4 +172,4 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 # Databases of the people wing, on SQLite and on PostgreSQL (tests/people.py).
-from tests.people import engine, postgres_server  # noqa: E402, F401
+from tests.people import empty_engine, engine, postgres_server  # noqa: E402, F401

@@ -39,6 +39,14 @@ def fresh_database_url(kind: str, folder: Path, request: pytest.FixtureRequest) 
 
 
 @pytest.fixture(params=ENGINES)
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database on each engine, no schema yet."""
+    made = create_engine(database_url(fresh_database_url(request.param, tmp_path, request), None))
+    yield made
+    made.dispose()
+
+
+@pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated database on each engine."""
     made = create_engine(database_url(fresh_database_url(request.param, tmp_path, request), None))

@@ -48,16 +48,18 @@ def test_migrations_make_exactly_the_tables_the_code_uses(engine):
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
 
 
-def test_every_revision_upgrades_from_the_one_before_to_the_newest(engine):
+def test_every_revision_upgrades_from_the_one_before_to_the_newest(empty_engine):
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     revisions = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions()]
-    for revision in reversed(revisions):  # oldest first; already at head: each is a no-op
-        migrate(engine, revision)
-    migrate(engine)
-    with engine.connect() as connection:
-        assert connection.execute(sa.text("select version_num from alembic_version")).scalar() \
-            == revisions[0]  # fmt: skip
+    for revision in reversed(revisions):  # from empty, oldest first, one step at a time
+        migrate(empty_engine, revision)
+        with empty_engine.connect() as connection:
+            version = "select version_num from alembic_version"
+            assert connection.execute(sa.text(version)).scalar() == revision
+    migrate(empty_engine)  # at the newest already: nothing to do, and nothing fails
+    with empty_engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
 
 
 def test_the_link_key_is_made_once_and_kept(engine):
