@@ -39,7 +39,7 @@ def subscribed(
     detail = confirmation.detail
     assert subscriptions.confirm(engine, int(detail["subscription"]), str(detail["nonce"]),  # type: ignore[call-overload]
                                  frequency, NOW)  # fmt: skip
-    outbox.sent(engine, confirmation.id, NOW)
+    outbox.sent(engine, [confirmation.id], NOW)
     return confirmation.subscriber_id
 
 
@@ -58,6 +58,19 @@ def test_every_revision_upgrades_from_the_one_before_to_the_newest(empty_engine)
             version = "select version_num from alembic_version"
             assert connection.execute(sa.text(version)).scalar() == revision
     migrate(empty_engine)  # at the newest already: nothing to do, and nothing fails
+    with empty_engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+
+
+def test_a_database_of_the_first_version_keeps_its_people_through_the_upgrade(empty_engine):
+    migrate(empty_engine, "0001")  # as the first release left it, with someone subscribed
+    key = outbox.link_key(empty_engine)
+    someone = subscribed(empty_engine)
+    migrate(empty_engine)
+    assert [(r.id, r.address) for r in table(empty_engine, "subscribers")] == [
+        (someone, "reader@example.org")
+    ]
+    assert len(table(empty_engine, "subscriptions")) == 1 and outbox.link_key(empty_engine) == key
     with empty_engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
 
@@ -165,7 +178,7 @@ def test_a_sent_message_is_never_due_again_and_a_retried_one_waits(engine):
     assert outbox.due(engine, NOW, "test") == []
     (again,) = outbox.due(engine, NOW + timedelta(minutes=1), "test")
     assert again.attempts == 1 and again.key == message.key  # the same Message-ID
-    outbox.sent(engine, message.id, NOW)
+    outbox.sent(engine, [message.id], NOW)
     assert outbox.due(engine, NOW + timedelta(days=1), "test") == []
 
 

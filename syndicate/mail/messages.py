@@ -98,6 +98,7 @@ class Composer:
         self.sender = sender
         self.secret = secret
         self.rendered: dict[tuple[str, tuple[str, ...]], Template] = {}
+        self.live = {item.id: item for item in catalog.items if item.withdrawn is None}
 
     def link(self, path: str, link: Link) -> str:
         return f"{self.public_url}{path}?token={sign(link, self.secret)}"
@@ -151,7 +152,7 @@ class Composer:
         """The update or digest of `due`'s items still live; None when none is. Its bodies
         are rendered once for every message of the same items (a new item to ten thousand
         subscribers renders once), each subscriber's links put in afterwards."""
-        live = {item.id: item for item in self.catalog.items if item.withdrawn is None}
+        live = self.live
         items = tuple(item_id for item_id in due.items if item_id in live)
         if not items:
             return None

@@ -91,12 +91,17 @@ def assemble(
     own = [header_line(name, value) for name, value in headers.items()]
     kind = f'multipart/alternative; boundary="{template.boundary}"'
     lines = [template.head, *own, "MIME-Version: 1.0", f"Content-Type: {kind}", ""]
+    done: dict[str, str] = {}
     for part, values in zip(template.parts, (text, html), strict=True):
         lines += [f"--{template.boundary}", f'Content-Type: {part.kind}; charset="utf-8"',
                   "Content-Transfer-Encoding: quoted-printable", ""]  # fmt: skip
         body = part.segments[0]
         for slot, segment in zip(part.slots, part.segments[1:], strict=True):
-            body += "=\n" + _qp(values[slot]) + "=\n" + segment
+            value = values[slot]
+            encoded = done.get(value)
+            if encoded is None:  # a link is often the same in both parts (nothing to escape)
+                encoded = done[value] = _qp(value)
+            body += "=\n" + encoded + "=\n" + segment
         lines.append(body)
     lines += [f"--{template.boundary}--", ""]
     return "\n".join(lines).encode("ascii")

@@ -128,6 +128,8 @@ messages = sa.Table(
     sa.Column("claimed_until", UTCDateTime),
 )
 
+sa.Index("messages_by_subscriber", messages.c.subscriber_id, messages.c.kind)
+
 # Each item due to each address, recorded before any email: never twice, never lost.
 pending = sa.Table(
     "pending",

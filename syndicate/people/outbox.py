@@ -20,8 +20,7 @@ the database (the only SQL for it).
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from syndicate.people.database import (
+    UTCDateTime,
     announced,
     leases,
     messages,
@@ -78,16 +78,23 @@ def link_key(engine: Engine) -> bytes:
     return bytes.fromhex(value)
 
 
+def _insert(connection: Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT (for ON CONFLICT DO NOTHING)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
 def _insert_ignoring(connection: Connection, table: sa.Table, rows: list[dict[str, object]]) -> int:
     """Insert `rows`, skipping those a unique key already holds; for one row, whether it was
     new."""
     if not rows:
         return 0
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    statement = insert(table).on_conflict_do_nothing()
+    statement = _insert(connection, table).on_conflict_do_nothing()
     if len(rows) == 1:  # RETURNING names only a row inserted: a count every driver agrees on
         key = next(iter(table.primary_key.columns))
         return len(connection.execute(statement.returning(key), rows[0]).all())
@@ -129,30 +136,37 @@ def announce(engine: Engine, live: Iterable[Live], now: datetime) -> list[str]:
 
 
 def _fan_out(connection: Connection, item: Live, now: datetime) -> None:
+    """`item` pending for every confirmed, unbounced subscriber following it, in one
+    statement. Followed twice (a topic weekly, everything as it happens): the sooner wins."""
     follows = sa.and_(
         sa.or_(subscriptions.c.topic == EVERY, subscriptions.c.topic.in_(item.topics)),
         sa.or_(subscriptions.c.type == EVERY, subscriptions.c.type == item.type),
     )
-    rows = connection.execute(
-        sa.select(subscriptions.c.subscriber_id, subscriptions.c.frequency)
+    any_instant = sa.func.max(sa.case((subscriptions.c.frequency == INSTANT, 1), else_=0))
+    rows = (
+        sa.select(
+            subscriptions.c.subscriber_id,
+            sa.literal(item.id),
+            sa.case((any_instant == 1, INSTANT), else_=WEEKLY),
+            sa.literal(now, UTCDateTime),
+        )
         .join(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
         .where(
             follows, subscriptions.c.confirmed_at.is_not(None), subscribers.c.bounced_at.is_(None)
         )
-        .order_by(subscriptions.c.subscriber_id)
-    ).all()
-    frequency: dict[int, str] = {}
-    for subscriber_id, how in rows:  # followed twice (a topic and everything): soonest wins
-        if frequency.get(subscriber_id) != INSTANT:
-            frequency[subscriber_id] = how
-    _insert_ignoring(
-        connection,
-        pending,
-        [
-            {"subscriber_id": s, "item_id": item.id, "frequency": f, "live_at": now}
-            for s, f in frequency.items()
-        ],
+        .group_by(subscriptions.c.subscriber_id)
     )
+    columns = ["subscriber_id", "item_id", "frequency", "live_at"]
+    connection.execute(
+        _insert(connection, pending).from_select(columns, rows).on_conflict_do_nothing()
+    )
+
+
+def _random_key(connection: Connection) -> sa.ColumnElement[str]:
+    """A new random Message-ID key for each row, made by the database (32 hex digits)."""
+    if connection.dialect.name == "postgresql":
+        return sa.func.md5(sa.cast(sa.func.gen_random_uuid(), sa.Text))
+    return sa.func.lower(sa.func.hex(sa.func.randomblob(16)))
 
 
 def compose(
@@ -160,60 +174,66 @@ def compose(
 ) -> int:
     """Turn pending items into messages: a subscriber's as-it-happens items once the newest
     has waited `batch`; weekly ones gone live by `digest_moment` (the latest digest time, not
-    after now). In bulk: ten thousand subscribers are a few statements, not ten thousand
-    round trips. How many messages were made."""
+    after now). Set-based: ten thousand subscribers are a few statements run by the database,
+    not ten thousand rows through Python. How many messages were made."""
+    rounds: list[tuple[str, str, datetime | None]] = [(INSTANT, "update", None)]
+    if digest_moment is not None:
+        rounds.append((WEEKLY, "digest", digest_moment))
+    made = 0
     with engine.begin() as connection:
-        waiting = connection.execute(
-            sa.select(
-                pending.c.subscriber_id,
-                pending.c.frequency,
-                sa.func.max(pending.c.live_at).label("newest"),
-                sa.func.min(pending.c.live_at).label("oldest"),
+        for frequency, kind, moment in rounds:
+            unassigned = sa.and_(pending.c.message_id.is_(None), pending.c.frequency == frequency)
+            ready = (
+                sa.select(pending.c.subscriber_id)
+                .where(unassigned)
+                .group_by(pending.c.subscriber_id)
+                .having(
+                    sa.func.max(pending.c.live_at) <= now - batch
+                    if moment is None
+                    else sa.func.min(pending.c.live_at) <= moment
+                )
             )
-            .where(pending.c.message_id.is_(None))
-            .group_by(pending.c.subscriber_id, pending.c.frequency)
-        ).all()
-        ready: list[tuple[int, str, datetime]] = []  # subscriber, frequency, items live by
-        for subscriber_id, frequency, newest, oldest in waiting:
-            if frequency == INSTANT and newest <= now - batch:
-                ready.append((subscriber_id, frequency, newest))
-            elif frequency == WEEKLY and digest_moment is not None and oldest <= digest_moment:
-                ready.append((subscriber_id, frequency, digest_moment))
-        if not ready:
-            return 0
-        keys = [secrets.token_hex(16) for _ in ready]
-        connection.execute(
-            sa.insert(messages),
-            [{"subscriber_id": s, "kind": "update" if f == INSTANT else "digest", "key": k,
-              "created_at": now, "due_at": now} for (s, f, _), k in zip(ready, keys, strict=True)],
-        )  # fmt: skip
-        ids: dict[str, int] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            ids.update(connection.execute(
-                sa.select(messages.c.key, messages.c.id).where(messages.c.key.in_(chunk))
-            ).all())  # fmt: skip
-        connection.execute(
-            sa.update(pending)
-            .where(pending.c.subscriber_id == sa.bindparam("who"),
-                   pending.c.frequency == sa.bindparam("how"),
-                   pending.c.message_id.is_(None),
-                   pending.c.live_at <= sa.bindparam("by"))
-            .values(message_id=sa.bindparam("message")),
-            [{"who": s, "how": f, "by": by, "message": ids[k]}
-             for (s, f, by), k in zip(ready, keys, strict=True)],
-        )  # fmt: skip
-        # A message left with no item (another sender composed them meanwhile) goes.
-        made = list(ids.values())
-        kept = 0
-        for start in range(0, len(made), 500):
-            some = made[start : start + 500]
-            empty = ~sa.exists().where(pending.c.message_id == messages.c.id)
-            connection.execute(sa.delete(messages).where(messages.c.id.in_(some), empty))
-            kept += int(connection.execute(
-                sa.select(sa.func.count()).select_from(messages).where(messages.c.id.in_(some))
-            ).scalar_one())  # fmt: skip
-        return kept
+            made += (
+                connection.execute(
+                    sa.insert(messages)
+                    .from_select(
+                        ["subscriber_id", "kind", "key", "created_at", "due_at"],
+                        sa.select(
+                            ready.subquery().c.subscriber_id,
+                            sa.literal(kind),
+                            _random_key(connection),
+                            sa.literal(now, UTCDateTime),
+                            sa.literal(now, UTCDateTime),
+                        ),
+                    )
+                    .returning(messages.c.id)  # a count every driver gives (rowcount: not all)
+                )
+                .all()
+                .__len__()
+            )
+            # Each unassigned item of a ready subscriber (by the digest moment, for a digest)
+            # goes in the message just made for them: the newest of its kind made now.
+            newest = (
+                sa.select(sa.func.max(messages.c.id))
+                .where(
+                    messages.c.subscriber_id == pending.c.subscriber_id,
+                    messages.c.kind == kind,
+                    messages.c.created_at == sa.literal(now, UTCDateTime),
+                    messages.c.sent_at.is_(None),
+                    messages.c.claimed_by.is_(None),
+                )
+                .scalar_subquery()
+            )
+            connection.execute(
+                sa.update(pending)
+                .where(
+                    unassigned,
+                    pending.c.subscriber_id.in_(ready),
+                    sa.true() if moment is None else pending.c.live_at <= moment,
+                )
+                .values(message_id=newest)
+            )
+        return made
 
 
 def due(
@@ -287,10 +307,11 @@ def due(
     ]
 
 
-def sent(engine: Engine, message_id: int, now: datetime) -> None:
+def sent(engine: Engine, message_ids: Sequence[int], now: datetime) -> None:
+    """The relay said 250 to each of `message_ids` (one transaction for all)."""
     with engine.begin() as connection:
         connection.execute(
-            sa.update(messages).where(messages.c.id == message_id).values(sent_at=now)
+            sa.update(messages).where(messages.c.id.in_(list(message_ids))).values(sent_at=now)
         )
 
 

@@ -40,6 +40,8 @@ TASK = "email"
 TICK = 2.0
 LEASE_SECONDS = 30.0
 DUE_PER_SESSION = 500  # messages a round takes per relay session (each session is one connection)
+UNRECORDED = 8  # 250s a session may be ahead of the outbox (see Recorder)
+LINGER = 0.05  # seconds a 250 waits to be written with others when no session needs it
 FIRST_RETRY, LAST_RETRY = timedelta(minutes=1), timedelta(hours=1)
 
 
@@ -54,6 +56,56 @@ def digest_moment(site: Site, now: datetime) -> datetime:
 
 def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << min(attempts, 16)), LAST_RETRY)
+
+
+class Recorder:
+    """Records the relay's 250s in the outbox, every session's together, in few writes.
+
+    A session may run `UNRECORDED` 250s ahead of the outbox; when it needs its oldest
+    recorded before sending on (`settled`), everything gathered from every session goes in
+    one transaction. A 250 waits at most `LINGER` seconds to be written otherwise. Killed at
+    any moment, a session leaves at most `UNRECORDED` + 1 messages the relay took and the
+    outbox does not know as sent (those 250s, and the message in flight): the bound on
+    messages sent twice after a crash, per session."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db, self.clock = db, clock
+        self.waiting: dict[int, asyncio.Future[None]] = {}
+        self.writing: asyncio.Task[None] | None = None
+        self.lingering: asyncio.TimerHandle | None = None
+
+    def record(self, message_id: int) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self.waiting[message_id] = done
+        if self.lingering is None:
+            self.lingering = loop.call_later(LINGER, self._write_now)
+        return done
+
+    async def settled(self, done: asyncio.Future[None]) -> None:
+        """Wait until `done` (from `record`) is written, writing now if nothing is."""
+        if not done.done():
+            self._write_now()
+        await done
+
+    def _write_now(self) -> None:
+        if self.lingering is not None:
+            self.lingering.cancel()
+            self.lingering = None
+        if self.writing is None or self.writing.done():
+            self.writing = asyncio.ensure_future(self._write())
+
+    async def _write(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, {}
+            try:
+                await self.db.run(outbox.sent, list(batch), self.clock.now())
+            except BaseException as error:  # each session waiting hears of it
+                for done in batch.values():
+                    done.set_exception(error)
+                continue
+            for done in batch.values():
+                done.set_result(None)
 
 
 class Mailer:
@@ -142,10 +194,11 @@ class Mailer:
         pace = asyncio.Lock()
         loop = asyncio.get_running_loop()
         unreachable: list[str] = []
+        recorder = Recorder(self.db, self.clock)
 
         async def session() -> None:
             connection = Connection(self.relay)
-            marking: list[asyncio.Task[None]] = []  # this session's record of its last 250
+            marking: list[asyncio.Future[None]] = []  # this session's record of its last 250
             try:
                 while not queue.empty() and not unreachable:
                     message = queue.get_nowait()
@@ -155,9 +208,12 @@ class Mailer:
                         if wait > 0:
                             await asyncio.sleep(wait)
                         self.next_send = max(loop.time(), self.next_send) + interval
-                    await self.send_one(connection, composer, message, unreachable, marking)
+                    await self.send_one(
+                        connection, composer, message, unreachable, recorder, marking
+                    )
             finally:
-                await asyncio.gather(*marking)
+                for done in marking:
+                    await recorder.settled(done)
                 await connection.close()
 
         await asyncio.gather(*(session() for _ in range(min(self.connections, len(due)))))
@@ -175,13 +231,13 @@ class Mailer:
         composer: Composer,
         due: Due,
         unreachable: list[str],
-        marking: list[asyncio.Task[None]],
+        recorder: Recorder,
+        marking: list[asyncio.Future[None]],
     ) -> None:
-        """Send `due` and record the answer. A 250 is recorded while the session sends its
-        next message (the round trip to the database overlaps the relay's), one record
-        outstanding at a time: killed at any moment, a session leaves at most two messages
-        the relay took unrecorded (the one being recorded, the one in flight), which are
-        sent again at restart with the same Message-ID."""
+        """Send `due` and record the answer. A 250 is recorded while the session sends on
+        (`Recorder`: the session waits only when `UNRECORDED` of its 250s are not written
+        yet): killed at any moment, a session leaves at most `UNRECORDED` + 1 messages the
+        relay took unrecorded, which are sent again at restart with the same Message-ID."""
         now = self.clock.now()
         email = (
             composer.confirmation(due, now) if due.kind == "confirm" else composer.update(due, now)
@@ -192,11 +248,11 @@ class Mailer:
             return
         answer = await connection.send(email.data, self.sender, email.recipient)
         if answer.outcome is Outcome.SENT:
-            if marking:
-                await marking.pop()  # the previous 250, recorded before this one is
-            marking.append(
-                asyncio.ensure_future(self.db.run(outbox.sent, due.id, self.clock.now()))
-            )
+            if len(marking) >= UNRECORDED:
+                await recorder.settled(
+                    marking.pop(0)
+                )  # the previous 250, recorded before this one is
+            marking.append(recorder.record(due.id))
         elif answer.outcome is Outcome.BOUNCED:
             await self.db.run(outbox.bounced, due.id, due.subscriber_id, now, answer.reply)
             log.warning(
