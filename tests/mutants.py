@@ -108,7 +108,7 @@ MUTANTS = [
      "        if first:\n            return []\n", "\n"),
     ("a message marked sent before the relay answers", "syndicate/web/mailer.py",
      "        answer = await connection.send(email.data, self.sender, email.recipient)\n",
-     "        await self.db.run(outbox.sent, due.id, self.clock.now())\n"
+     "        await self.db.run(outbox.sent, [due.id], self.clock.now())\n"
      "        answer = await connection.send(email.data, self.sender, email.recipient)\n"),
     ("a bounce keeps the address mailed", "syndicate/people/outbox.py",
      "            sa.update(subscribers).where(subscribers.c.id == subscriber_id).values(bounced_at=now)",
