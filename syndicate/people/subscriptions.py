@@ -233,16 +233,17 @@ def unsubscribe(engine: Engine, subscriber_id: int, subscription_id: int | None 
             sa.select(sa.func.count()).where(subscriptions.c.subscriber_id == subscriber_id)
         ).scalar_one()
         if not left:
-            _erase(connection, subscriber_id)
+            erase_with(connection, subscriber_id)
 
 
 def erase(engine: Engine, subscriber_id: int) -> None:
     """Delete everything kept about a subscriber (the manage page's "delete everything")."""
     with engine.begin() as connection:
-        _erase(connection, subscriber_id)
+        erase_with(connection, subscriber_id)
 
 
-def _erase(connection: Connection, subscriber_id: int) -> None:
+def erase_with(connection: Connection, subscriber_id: int) -> None:
+    """`erase`, in the caller's transaction."""
     row = connection.execute(
         sa.select(subscribers.c.address, subscribers.c.bounced_at).where(
             subscribers.c.id == subscriber_id

@@ -12,6 +12,9 @@ Each round, the holder of the lease:
    to 1 h), 5xx bounced (never again). A relay that cannot be reached makes /healthz
    `degraded` (task "email") and everything waits; nothing is dropped.
 
+About once an hour it forgets what no longer serves (`people.retention`: addresses never
+confirmed whose links expired, messages sent 30 days ago).
+
 A round starts when the content changes, when a sign-up in this process queues a
 confirmation, and every `TICK` seconds (sign-ups taken by other workers, retries due).
 """
@@ -24,10 +27,11 @@ import socket
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from syndicate.mail.links import CONFIRM_LIFETIME
 from syndicate.mail.messages import Composer
 from syndicate.mail.relay import Connection, Outcome, Relay
 from syndicate.model import Site
-from syndicate.people import outbox
+from syndicate.people import outbox, retention
 from syndicate.people.database import Database
 from syndicate.people.outbox import Due, Live
 from syndicate.web.clock import Clock
@@ -42,6 +46,7 @@ LEASE_SECONDS = 30.0
 DUE_PER_SESSION = 500  # messages a round takes per relay session (each session is one connection)
 UNRECORDED = 8  # 250s a session may be ahead of the outbox (see Recorder)
 LINGER = 0.05  # seconds a 250 waits to be written with others when no session needs it
+TIDY_EVERY = timedelta(hours=1)  # how often what no longer serves is forgotten (retention.py)
 FIRST_RETRY, LAST_RETRY = timedelta(minutes=1), timedelta(hours=1)
 
 
@@ -133,6 +138,7 @@ class Mailer:
         self.busy = asyncio.Lock()
         self.next_send = 0.0  # the event loop's time the next email may go at
         self.announced_version: str | None = None
+        self.tidied_at: datetime | None = None
         self.secret = outbox.link_key(db.engine)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -171,6 +177,11 @@ class Mailer:
             if fresh:
                 log.info("%d new item(s) went live: due to their email subscribers", len(fresh))
             self.announced_version = snapshot.version
+        if self.tidied_at is None or now - self.tidied_at >= TIDY_EVERY:
+            forgotten = await self.db.run(retention.tidy, now, CONFIRM_LIFETIME)
+            if any(forgotten.values()):
+                log.info("forgotten as they no longer serve: %s", forgotten)
+            self.tidied_at = now
         moment = digest_moment(snapshot.catalog.site, now)
         await self.db.run(outbox.compose, now, moment, self.batch)
         # A round takes at most a minute's sends, each claimed for as long as they take and
