@@ -463,6 +463,32 @@ async def test_the_manage_page_changes_exports_and_erases(start, folder, sink):
     assert again.status == 410  # the link leads nowhere now
 
 
+async def test_the_manage_page_follows_more_at_once_and_refuses_what_is_not_there(
+    start, folder, sink
+):
+    from lxml import html as lxml_html
+
+    client, update = await an_update(start, folder, sink)
+    link = urlsplit(link_in(update, "/email/manage"))
+    page = lxml_html.fromstring(await (await client.get(f"{link.path}?{link.query}")).text())
+    (form,) = page.xpath("//form[.//input[@name='action'][@value='follow']]")
+    fields = dict(form.form_values())
+    assert "drug-policy" in form.xpath(".//select[@name='topic']/option/@value")
+    fields.update(topic="drug-policy", type="events", frequency="weekly")  # as a reader picks
+    action = urlsplit(form.get("action"))
+    added = await client.post(f"{action.path}?{action.query}", data=fields, allow_redirects=False)
+    assert added.status == 303
+    follows = {(r.topic, r.type): r for r in rows(client, "subscriptions")}
+    new = follows[("drug-policy", "events")]
+    assert new.frequency == "weekly" and new.confirmed_at is not None  # the link proved it
+    assert len(sink.to(READER)) == 2  # no confirmation asked: the owner is the one asking
+    refused = await client.post(
+        f"{action.path}?{action.query}", data={**fields, "topic": "<script>"}
+    )
+    assert refused.status == 400 and "There is no topic" in html.unescape(await refused.text())
+    assert len(rows(client, "subscriptions")) == 2
+
+
 async def test_pages_offer_the_form_only_when_email_is_on(start, serve, folder):
     client = await start()
     page = await (await client.get("/topics/harm-reduction/")).text()

@@ -19,7 +19,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from syndicate.people.database import messages, subscribers, subscriptions, suppressed
+from syndicate.people.database import (
+    UTCDateTime,
+    messages,
+    subscribers,
+    subscriptions,
+    suppressed,
+)
 
 ASKS_PER_DAY = 3
 INSTANT, WEEKLY = "instant", "weekly"
@@ -219,6 +225,30 @@ def set_frequency(engine: Engine, subscriber_id: int, subscription_id: int, freq
             )
             .values(frequency=frequency)
         )
+
+
+def follow(engine: Engine, subscriber_id: int, feed: Feed, frequency: str, now: datetime) -> None:
+    """From the manage page: `feed` added at `frequency`, confirmed now (the page's link went
+    to the address, so its owner is asking: the consent is recorded as of now). Followed
+    already: its frequency changes."""
+    with engine.begin() as connection:
+        updated = connection.execute(
+            sa.update(subscriptions)
+            .where(
+                subscriptions.c.subscriber_id == subscriber_id,
+                subscriptions.c.topic == feed.topic,
+                subscriptions.c.type == feed.type,
+            )
+            .values(frequency=frequency, confirmed_at=sa.func.coalesce(
+                subscriptions.c.confirmed_at, sa.literal(now, UTCDateTime)), nonce=None)
+        ).rowcount  # fmt: skip
+        if not updated:
+            connection.execute(
+                sa.insert(subscriptions).values(
+                    subscriber_id=subscriber_id, topic=feed.topic, type=feed.type,
+                    frequency=frequency, created_at=now, confirmed_at=now,
+                )
+            )  # fmt: skip
 
 
 def unsubscribe(engine: Engine, subscriber_id: int, subscription_id: int | None = None) -> None:

@@ -264,6 +264,8 @@ class People:
                 for s in subscriber.subscriptions
             },
             frequencies=[(f, FREQUENCY_TEXT[f].capitalize()) for f in FREQUENCIES],
+            topics=catalog.topics.values(),
+            types=catalog.types.values(),
         )
         return web.Response(body=body, content_type="text/html", charset="utf-8", headers=NO_STORE)
 
@@ -283,6 +285,14 @@ class People:
                     "you will get no more email updates."
                 ],
             )
+        if action == "follow":
+            feed = self._feed(fields.get("topic") or EVERY, fields.get("type") or EVERY)
+            frequency = fields.get("frequency") or INSTANT
+            if frequency not in FREQUENCIES:
+                raise BadRequest(400, f"frequency must be one of {', '.join(FREQUENCIES)}.")
+            now = self.clock.now()
+            await self.db.run(subscriptions.follow, subscriber.id, feed, frequency, now)
+            raise web.HTTPSeeOther(f"{MANAGE_PATH}?token={token}", headers=NO_STORE)
         try:
             subscription = int(fields.get("subscription", ""))
         except ValueError:
