@@ -101,7 +101,12 @@ def snapshot_for(
             raise ContentError([record])
         catalog = load_catalog(settings.config, now, cache, report, record)
         url, _ = public_url(settings, catalog.site)
-        site = replace(catalog.site, feeds_url=url, email_signup=settings.email)
+        site = replace(
+            catalog.site,
+            feeds_url=url,
+            email_signup=settings.email,
+            actors_key=settings.actors_key if settings.federating else None,
+        )
         catalog = replace(catalog, site=site)
         published = as_of(catalog, now)
         shown = preview_catalog(published) if settings.preview else published.catalog

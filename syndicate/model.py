@@ -80,6 +80,7 @@ class Site:
     digest_day: int = 0  # weekly email digests: Monday 0 ... Sunday 6
     digest_time: time = time(9, 0)  # in `timezone`
     email_signup: bool = False  # pages offer email updates (settings, never the YAML)
+    actors_key: str | None = None  # followable from the fediverse: the actors' public key
 
 
 @dataclass(frozen=True)

@@ -255,6 +255,22 @@ SETTINGS: tuple[Setting, ...] = (
         _batch,
         "Seconds an as-it-happens email waits for more items going live (0 to 3600).",
     ),
+    Setting(
+        "fediverse",
+        "SYNDICATE_FEDIVERSE",
+        False,
+        _bool,
+        "Make every topic, and the site, followable from Mastodon and other ActivityPub "
+        "servers (@topic@host): needs the public https URL and the database.",
+    ),
+    Setting(
+        "federation_allow_local",
+        "SYNDICATE_FEDERATION_ALLOW_LOCAL",
+        False,
+        _bool,
+        "For tests only: let the fediverse fetch and deliver to loopback addresses, over "
+        "plain HTTP too.",
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
     Setting(
         "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
@@ -266,7 +282,7 @@ SETTINGS: tuple[Setting, ...] = (
 SECRET = frozenset({"smtp_url", "database_url"})
 
 # Fields of `Settings` that are not settings: known only once the service runs.
-RUNTIME_FIELDS = ("served_url", "preview")
+RUNTIME_FIELDS = ("served_url", "preview", "actors_key")
 
 
 @dataclass(frozen=True)
@@ -291,6 +307,8 @@ class Settings:
     mail_rate: int = 10
     mail_connections: int = 2
     mail_batch: int = 180
+    fediverse: bool = False
+    federation_allow_local: bool = False
     access_log: bool = True
     log_level: str = "INFO"
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).
@@ -298,6 +316,9 @@ class Settings:
     served_url: str | None = None
     # Not a setting: `syndicate preview` (preview.py) rather than `serve`.
     preview: bool = False
+    # Not a setting: the public key fediverse actors name (PEM), read from the database at
+    # start when SYNDICATE_FEDIVERSE is on.
+    actors_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -321,6 +342,11 @@ class Settings:
         if settings.smtp_url and not settings.mail_from:
             raise SettingError("SYNDICATE_SMTP_URL needs SYNDICATE_MAIL_FROM, the sender address")
         return settings
+
+    @property
+    def federating(self) -> bool:
+        """Topics are followable from the fediverse (and not in a preview)."""
+        return self.fediverse and not self.preview
 
     @property
     def email(self) -> bool:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from syndicate import archives, assets, discovery, editor_schema, pages, templating, urls
+from syndicate.fediverse import documents as fediverse
 from syndicate.feeds import (
     DEFAULT_REFRESH_SECONDS,
     FeedView,
@@ -81,6 +82,8 @@ def discovery_documents(catalog: Catalog) -> dict[str, Document]:
                 functools.partial(pages.signup_fragment, slug=topic),
                 (),
             )
+    if catalog.site.actors_key is not None:
+        documents.update(fediverse_documents(catalog))
     for fmt in FORMATS.values():
         if not fmt.is_feed:
             continue
@@ -90,6 +93,47 @@ def discovery_documents(catalog: Catalog) -> dict[str, Document]:
             functools.partial(discovery.opml, format_name=fmt.name),
             (),
         )
+    return documents
+
+
+def _pure(render: Callable[..., bytes], *args: object) -> Renderer:
+    """A renderer of `render(catalog, *args)` (the feed listing unused)."""
+    return lambda catalog, listed: render(catalog, *args)
+
+
+def fediverse_documents(catalog: Catalog) -> dict[str, Document]:
+    """Actors, WebFinger answers, NodeInfo, outboxes and Notes (fediverse/documents.py)."""
+    json = "application/json; charset=utf-8"
+    activity = fediverse.ACTIVITY_JSON + "; charset=utf-8"
+    jrd = fediverse.JRD_JSON + "; charset=utf-8"
+    negotiated = (("Vary", "Accept, Accept-Encoding"),)
+    documents: dict[str, Document] = {
+        urls.NODEINFO_PATH: ("nodeinfo", json, _pure(fediverse.nodeinfo_links), ()),
+        urls.NODEINFO_DOCUMENT_PATH: (
+            "nodeinfo", fediverse.NODEINFO_JSON + "; charset=utf-8", _pure(fediverse.nodeinfo), ()
+        ),
+    }  # fmt: skip
+    for handle in fediverse.handles(catalog):
+        actor = urls.actor_path(handle)
+        documents[actor] = (
+            "ap-actor",
+            activity,
+            _pure(fediverse.actor_document, handle),
+            negotiated,
+        )
+        documents[urls.webfinger_document_path(handle)] = (
+            "webfinger", jrd, _pure(fediverse.webfinger, handle), ()
+        )  # fmt: skip
+        documents[f"{actor}/outbox"] = ("ap-outbox", activity, _pure(fediverse.outbox, handle), ())
+        for page in range(1, fediverse.pages_of(catalog, handle) + 1):
+            documents[urls.outbox_page_path(handle, page)] = (
+                "ap-outbox", activity, _pure(fediverse.outbox_page, handle, page), ()
+            )  # fmt: skip
+    for item in catalog.items:
+        if item.withdrawn is None:
+            documents[urls.note_path(item.id)] = (
+                "ap-note", activity, _pure(fediverse.note_document, item), negotiated
+            )  # fmt: skip
     return documents
 
 

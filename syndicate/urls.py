@@ -24,6 +24,17 @@ URL scheme (paths below the service's public base URL):
     /assets/pages.{hash}.{css,js}  our pages' style and script, immutable
     /healthz, /metrics             operations
 
+With SYNDICATE_FEDIVERSE on (fediverse/, web/fediverse.py), every topic is an ActivityPub
+actor `@{topic}@{host}` and the site is `@everything@{host}`:
+
+    /.well-known/webfinger?resource=acct:{handle}@{host}   WebFinger (RFC 7033)
+    /.well-known/nodeinfo, /nodeinfo/2.1                   NodeInfo
+    /ap/actors/{handle}            the actor (JSON-LD; a browser is sent to the topic page)
+    /ap/actors/{handle}/inbox      its inbox; /ap/inbox, the shared inbox
+    /ap/actors/{handle}/outbox     its posts, newest first, paged: .../outbox/{n}
+    /ap/actors/{handle}/followers  how many follow it (who: not public)
+    /ap/notes/{id}                 an item as a Note (a browser is sent to the item's page)
+
 Permanent ids are RFC 4151 tag URIs: `tag:{authority},{date}:{specific}`.
 """
 
@@ -48,6 +59,12 @@ EMAIL_FORM_PREFIX = "/email/form"  # its form as HTML fragments, for partners' s
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 OPML_FORMAT = "atom"  # the format `/feeds.opml` lists; readers import each feed once
+SITE_HANDLE = "everything"  # the site's fediverse actor, which follows every topic's items
+AP_PREFIX = "/ap/"
+SHARED_INBOX_PATH = "/ap/inbox"
+WEBFINGER_PATH = "/.well-known/webfinger"
+NODEINFO_PATH = "/.well-known/nodeinfo"
+NODEINFO_DOCUMENT_PATH = "/nodeinfo/2.1"
 
 # Names a content type's slug cannot take, because `/{type}.{ext}` (or, in a static build,
 # `{type}.html`) would be one of the service's own paths: name -> the path it would collide with.
@@ -201,6 +218,25 @@ def absolute(site: Site, path: str) -> str:
     if site.feeds_url is None:  # build.public_url settles it before anything is rendered
         raise ValueError("no public URL yet: render only a catalog from build.with_public_url")
     return site.feeds_url + path
+
+
+def actor_path(handle: str) -> str:
+    return f"/ap/actors/{handle}"
+
+
+def outbox_page_path(handle: str, page: int) -> str:
+    """Page `page` (1: the newest posts) of an actor's outbox."""
+    return f"{actor_path(handle)}/outbox/{page}"
+
+
+def note_path(item_id: str) -> str:
+    return f"/ap/notes/{item_id}"
+
+
+def webfinger_document_path(handle: str) -> str:
+    """Where the snapshot keeps the WebFinger answer for `handle` (served for
+    /.well-known/webfinger?resource=acct:{handle}@{host})."""
+    return f"{WEBFINGER_PATH}/{handle}"
 
 
 def event_calendar_path(item_id: str) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_FILE = "syndicate.sqlite3"
@@ -161,6 +161,105 @@ leases = sa.Table(
     sa.Column("holder", sa.String(64), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )
+
+
+# Following topics from the fediverse (ActivityPub) ---------------------------------------
+
+# Private keys the service signs with, made at first start, shared by every machine using
+# the database (a key in one machine's state folder would not match what another serves).
+keys = sa.Table(
+    "keys",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("private_pem", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A remote actor following one of ours (a topic's handle, or the site's).
+followers = sa.Table(
+    "followers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("actor", sa.String(100), nullable=False),  # our handle it follows
+    sa.Column("follower", sa.String(500), nullable=False),  # the remote actor's id (a URL)
+    sa.Column("inbox", sa.String(500), nullable=False),
+    sa.Column("shared_inbox", sa.String(500)),
+    sa.Column("host", sa.String(255), nullable=False),  # the remote server
+    sa.Column("follow_id", sa.String(500), nullable=False),  # its Follow, which Undo names
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("actor", "follower"),
+)
+sa.Index("followers_by_follower", followers.c.follower)
+
+# What followers were last told of each item: a change makes an Update, a withdrawal a Delete.
+posts = sa.Table(
+    "posts",
+    metadata,
+    sa.Column("item_id", sa.String(120), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),  # of the Note as last sent
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("told_at", UTCDateTime, nullable=False),
+)
+
+# Activities to deliver, each body exactly as it is signed and sent.
+activities = sa.Table(
+    "activities",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uri", sa.String(500), nullable=False, unique=True),
+    sa.Column("actor", sa.String(100), nullable=False),  # our handle that signs it
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One activity to one inbox (a server's shared inbox where it has one): never lost, retried.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "activity_id",
+        sa.Integer,
+        sa.ForeignKey("activities.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("inbox", sa.String(500), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("failed_at", UTCDateTime),  # given up: a permanent refusal, or kept too long
+    sa.Column("last_error", sa.String(300)),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_until", UTCDateTime),
+    sa.UniqueConstraint("activity_id", "inbox"),
+)
+sa.Index("deliveries_due", deliveries.c.delivered_at, deliveries.c.failed_at, deliveries.c.due_at)
+
+
+def dialect_insert(connection: Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT (for ON CONFLICT DO NOTHING)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def insert_ignoring(connection: Connection, table: sa.Table, rows: list[dict[str, object]]) -> int:
+    """Insert `rows`, skipping those a unique key already holds; for one row, whether it was
+    new."""
+    if not rows:
+        return 0
+    statement = dialect_insert(connection, table).on_conflict_do_nothing()
+    if len(rows) == 1:  # RETURNING names only a row inserted: a count every driver agrees on
+        key = next(iter(table.primary_key.columns))
+        return len(connection.execute(statement.returning(key), rows[0]).all())
+    connection.execute(statement, rows)
+    return len(rows)  # at most: the caller of many does not need the count
 
 
 def database_url(url: str | None, state_dir: Path | None) -> str:

@@ -31,6 +31,8 @@ from sqlalchemy.engine import Connection, Engine
 from syndicate.people.database import (
     UTCDateTime,
     announced,
+    dialect_insert,
+    insert_ignoring,
     leases,
     messages,
     pending,
@@ -78,30 +80,6 @@ def link_key(engine: Engine) -> bytes:
     return bytes.fromhex(value)
 
 
-def _insert(connection: Connection, table: sa.Table) -> Any:
-    """The dialect's INSERT (for ON CONFLICT DO NOTHING)."""
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        return insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
-def _insert_ignoring(connection: Connection, table: sa.Table, rows: list[dict[str, object]]) -> int:
-    """Insert `rows`, skipping those a unique key already holds; for one row, whether it was
-    new."""
-    if not rows:
-        return 0
-    statement = _insert(connection, table).on_conflict_do_nothing()
-    if len(rows) == 1:  # RETURNING names only a row inserted: a count every driver agrees on
-        key = next(iter(table.primary_key.columns))
-        return len(connection.execute(statement.returning(key), rows[0]).all())
-    connection.execute(statement, rows)
-    return len(rows)  # at most: the caller of many does not need the count
-
-
 def announce(engine: Engine, live: Iterable[Live], now: datetime) -> list[str]:
     """Record the items of `live` never announced, and each as pending for the confirmed
     subscriptions that follow it (not to bounced addresses); the ids newly announced. The
@@ -110,7 +88,7 @@ def announce(engine: Engine, live: Iterable[Live], now: datetime) -> list[str]:
     with engine.begin() as connection:
         # The first announcement of a database (of any worker) takes note only.
         first = bool(
-            _insert_ignoring(
+            insert_ignoring(
                 connection, settings, [{"name": "announcing_since", "value": now.isoformat()}]
             )
         )
@@ -126,7 +104,7 @@ def announce(engine: Engine, live: Iterable[Live], now: datetime) -> list[str]:
         new = [items[i] for i in items if i not in known]
         fresh = []
         for item in new:  # one by one: a second worker may announce the same item meanwhile
-            if _insert_ignoring(connection, announced, [{"item_id": item.id, "live_at": now}]):
+            if insert_ignoring(connection, announced, [{"item_id": item.id, "live_at": now}]):
                 fresh.append(item)
         if first:
             return []
@@ -158,7 +136,7 @@ def _fan_out(connection: Connection, item: Live, now: datetime) -> None:
     )
     columns = ["subscriber_id", "item_id", "frequency", "live_at"]
     connection.execute(
-        _insert(connection, pending).from_select(columns, rows).on_conflict_do_nothing()
+        dialect_insert(connection, pending).from_select(columns, rows).on_conflict_do_nothing()
     )
 
 
@@ -401,7 +379,7 @@ def hold_lease(engine: Engine, holder: str, now: datetime, seconds: float) -> bo
         if taken:
             return True
         return bool(
-            _insert_ignoring(
+            insert_ignoring(
                 connection, leases, [{"name": SENDER_LEASE, "holder": holder, "expires_at": until}]
             )
         )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from aiohttp import web
 
 from syndicate.conditional import accepts_gzip, is_not_modified, query_problem
+from syndicate.fediverse.documents import prefers_html
 from syndicate.feeds import holds_events
 from syndicate.headers import ALLOWED_METHODS, CORS, PREFLIGHT
 from syndicate.render import FORMATS, by_extension
@@ -51,10 +52,11 @@ def router(
     metrics: Metrics,
     health: Health,
     board: Board | None = None,
-    people: Handler | None = None,
+    wings: Sequence[tuple[str, Handler]] = (),
 ) -> Handler:
-    """The one handler of the service: /healthz, /metrics, every snapshot path, and with
-    email updates on, `people` (web/signup.py) for the paths under /email/.
+    """The one handler of the service: /healthz, /metrics, every snapshot path, and the
+    `wings` (path prefix, handler): email updates (web/signup.py) under /email/, the
+    fediverse (web/fediverse.py) for WebFinger and the /ap/ paths no snapshot holds.
 
     Three kinds of path need no router: the snapshot lookup is the common case and comes
     first; the two operational endpoints are compared by string.
@@ -68,7 +70,7 @@ def router(
         prepared = current.prepared.get(request.raw_path)
         method = request.method
         if prepared is not None and (method == "GET" or method == "HEAD"):
-            return _respond(request, prepared, count)
+            return respond(request, prepared, count)
         path = request.path
         prepared = current.prepare(path)  # first asked for, or an escaped spelling
         if (
@@ -76,21 +78,30 @@ def router(
             and (method == "GET" or method == "HEAD")
             and "?" not in request.raw_path
         ):
-            return _respond(request, prepared, count)  # an escaped spelling of a snapshot path
+            return respond(request, prepared, count)  # an escaped spelling of a snapshot path
         if path == HEALTH_PATH:
             return _operational(request, count, "healthz", lambda: _health(store, health, board))
         if path == METRICS_PATH:
             return _operational(request, count, "metrics", metrics.exposition)
-        if people is not None and path.startswith(EMAIL_PREFIX):
-            return await people(request)
+        for prefix, wing in wings:
+            if path.startswith(prefix):
+                return await wing(request)
         return _other(request, current, prepared, count)
 
     return handle
 
 
-def _respond(request: web.BaseRequest, prepared: Prepared, count: Counter) -> web.Response:
-    """200 or 304 for a GET or HEAD of an existing representation."""
+def respond(request: web.BaseRequest, prepared: Prepared, count: Counter) -> web.Response:
+    """200 or 304 for a GET or HEAD of an existing representation (a browser asking for a
+    fediverse actor or Note: 302 to its page)."""
     headers = request.headers
+    if prepared.browse is not None and prefers_html(headers.get("Accept")):
+        count(prepared.route, 302, 0)
+        return web.Response(
+            status=302,
+            headers={"Location": prepared.browse, "Vary": "Accept, Accept-Encoding",
+                     "Cache-Control": prepared.ok.get("Cache-Control", "no-cache")},
+        )  # fmt: skip
     gzip = accepts_gzip(headers.get("Accept-Encoding"))
     if is_not_modified(
         headers.get("If-None-Match"),
@@ -139,7 +150,7 @@ def _other(
             f"{prepared.rep.path} without one.\n"
         )
         return _text(400, message, route, count)
-    return _respond(request, prepared, count)
+    return respond(request, prepared, count)
 
 
 def _moved(request: web.BaseRequest, current: Current) -> str | None:

@@ -8,11 +8,12 @@ the caching policy lives) plus a strong ETag per encoding.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from syndicate.fediverse import documents as fediverse
 from syndicate.headers import cache_policies, representation_fields
 from syndicate.settings import Settings
 from syndicate.snapshot import Representation, Snapshot
@@ -38,6 +39,7 @@ class Prepared:
     ok_gzip: Headers
     not_modified: Headers
     not_modified_gzip: Headers
+    browse: str | None = None  # where a browser is sent instead (a fediverse actor or Note)
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,10 @@ class Current:
             rep = self.snapshot.representations.get(path)
             if rep is None:
                 return None
-            found = self.prepared[path] = _prepared(
-                rep, self.policies, self.snapshot.catalog.site.preview
-            )
+            found = _prepared(rep, self.policies, self.snapshot.catalog.site.preview)
+            if rep.format in fediverse.NEGOTIATED:
+                found = replace(found, browse=fediverse.browser_url(self.snapshot.catalog, path))
+            self.prepared[path] = found
         return found
 
     def __contains__(self, path: str) -> bool:

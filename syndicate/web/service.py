@@ -28,6 +28,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.mail.relay import parse_relay
 from syndicate.people.database import Database, open_database
+from syndicate.people.keys import public_pem, signing_key
 from syndicate.settings import Settings
 from syndicate.web import exporter as exporter_task
 from syndicate.web import mailer as mailer_task
@@ -38,7 +39,9 @@ from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server, connection_budget
 from syndicate.web.content import ContentStore
 from syndicate.web.exporter import Exporter
-from syndicate.web.handlers import Handler, router
+from syndicate.web.fediverse import PREFIXES as FEDIVERSE_PREFIXES
+from syndicate.web.fediverse import Fediverse
+from syndicate.web.handlers import EMAIL_PREFIX, Handler, router
 from syndicate.web.mailer import Mailer
 from syndicate.web.member import LEAD_WORKER, Member
 from syndicate.web.metrics import Metrics
@@ -78,12 +81,21 @@ class Service:
     def __init__(
         self, settings: Settings, clock: Clock | None = None, member: Member | None = None
     ) -> None:
-        self.settings = settings
         self.member = member
         _quiet_malformed_requests()
         self.metrics = Metrics()
         self.health = Health(self.metrics)
         self.clock = clock or Clock()
+        # People's data (email subscribers, fediverse followers): the database, migrated now.
+        self.database: Database | None = None
+        if settings.email or settings.federating:
+            self.database = Database(open_database(settings.database_url, settings.state_dir))
+        self.actors_private_key: str | None = None
+        if settings.federating:
+            assert self.database is not None
+            self.actors_private_key = signing_key(self.database.engine, self.clock.now())
+            settings = replace(settings, actors_key=public_pem(self.actors_private_key))
+        self.settings = settings
         store_settings = settings
         if member is not None and settings.state_dir is not None:  # a history per worker
             store_settings = replace(
@@ -98,7 +110,13 @@ class Service:
         people = None
         if settings.email:
             people = self._email(settings)
-        self.handle = router(self.store, self.metrics, self.health, self.board, people)
+        wings = [(EMAIL_PREFIX, people)] if people is not None else []
+        self.fediverse: Fediverse | None = None
+        if settings.federating:
+            assert self.database is not None
+            self.fediverse = Fediverse(self.store, self.database, self.metrics.count)
+            wings += [(prefix, self.fediverse.handle) for prefix in FEDIVERSE_PREFIXES]
+        self.handle = router(self.store, self.metrics, self.health, self.board, wings)
         # One worker of a pool tells the hubs (the others would repeat every ping); a
         # preview tells no one of anything.
         pinging = (member is None or member.index == LEAD_WORKER) and not settings.preview
@@ -118,8 +136,7 @@ class Service:
 
     def _email(self, settings: Settings) -> Handler:
         """Email updates: the database (migrated now), the sender and the /email/ endpoints."""
-        assert settings.smtp_url and settings.mail_from
-        self.database = Database(open_database(settings.database_url, settings.state_dir))
+        assert settings.smtp_url and settings.mail_from and self.database is not None
         self.mailer = Mailer(
             self.store,
             self.database,
@@ -224,7 +241,7 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        if self.mailer is not None:
+        if self.database is not None:
             await self.database.close()  # after the calls in flight
 
 

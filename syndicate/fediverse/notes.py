@@ -1,0 +1,135 @@
+"""An item as the fediverse shows it: a `Note` (the one type Mastodon displays whole), pure
+from the item and the site.
+
+* The text: the title in bold, the summary, for an event its status, when (in the event's
+  zone) and where, the link to the item's page, and a hashtag per topic. Every editor's
+  string is escaped here; Mastodon keeps `p`, `a`, `strong`, `br` and `span`.
+* `contentMap` with the item's (or the site's) language: language-filtered timelines drop a
+  post without it.
+* One Note per item, forever (`/ap/notes/{id}`), attributed to the item's first topic (the
+  site's actor when it has none). The other actors that carry the item announce it.
+* `digest`: what followers were told, so that a change is sent as an Update and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from syndicate import eventtext, urls
+from syndicate.model import Catalog, Item, Site
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+CONTEXT = "https://www.w3.org/ns/activitystreams"
+_NOT_IN_HASHTAG = re.compile(r"[^\w]+")
+
+
+def author(item: Item) -> str:
+    """The handle of the actor a Note is attributed to: the item's first topic."""
+    return item.topics[0] if item.topics else urls.SITE_HANDLE
+
+
+def carriers(item: Item) -> tuple[str, ...]:
+    """Every actor whose followers get the item: its topics, then the site's."""
+    return (*item.topics, urls.SITE_HANDLE)
+
+
+def actor_url(site: Site, handle: str) -> str:
+    return urls.absolute(site, urls.actor_path(handle))
+
+
+def hashtag(title: str) -> str:
+    """A topic's hashtag: its title's words run together ("Harm Reduction" -> HarmReduction);
+    letters and digits of any script stay."""
+    words = [w for w in _NOT_IN_HASHTAG.split(title.replace("_", " ")) if w]
+    return "".join(w[:1].upper() + w[1:] for w in words)
+
+
+def _paragraph(text: str) -> str:
+    return f"<p>{html.escape(text, quote=False)}</p>"
+
+
+def content(catalog: Catalog, item: Item) -> str:
+    """The Note's HTML: title, summary, the event's status, time and place, link, hashtags."""
+    site = catalog.site
+    parts = [f"<p><strong>{html.escape(item.title, quote=False)}</strong></p>"]
+    parts.append(_paragraph(item.summary.plain))
+    event = item.event
+    if event is not None:
+        status = eventtext.status_label(event)
+        if status:
+            parts.append(f"<p><strong>{html.escape(status, quote=False)}</strong></p>")
+        where = eventtext.where(event)
+        parts.append(_paragraph(f"{eventtext.when(event)}{f' · {where}' if where else ''}"))
+    link = html.escape(item.url)
+    parts.append(f'<p><a href="{link}">{link}</a></p>')
+    tags = []
+    for slug in item.topics:
+        topic = catalog.topics.get(slug)
+        name = hashtag(topic.title) if topic else ""
+        if name:
+            page = html.escape(urls.absolute(site, urls.topic_page_path(slug)))
+            tags.append(
+                f'<a href="{page}" class="mention hashtag" rel="tag">'
+                f"#<span>{html.escape(name, quote=False)}</span></a>"
+            )
+    if tags:
+        parts.append(f"<p>{' '.join(tags)}</p>")
+    return "".join(parts)
+
+
+def note(catalog: Catalog, item: Item) -> dict[str, Any]:
+    """The Note of `item` (without @context: it goes inside an activity or a document)."""
+    site = catalog.site
+    by = author(item)
+    body = content(catalog, item)
+    language = item.language or site.language
+    found: dict[str, Any] = {
+        "id": urls.absolute(site, urls.note_path(item.id)),
+        "type": "Note",
+        "attributedTo": actor_url(site, by),
+        "to": [PUBLIC],
+        "cc": [f"{actor_url(site, by)}/followers"],
+        "published": _iso(item.published),
+        "url": item.url,
+        "content": body,
+        "contentMap": {language: body},
+        "summary": None,
+        "sensitive": False,
+        "tag": [
+            {
+                "type": "Hashtag",
+                "href": urls.absolute(site, urls.topic_page_path(slug)),
+                "name": f"#{hashtag(catalog.topics[slug].title)}",
+            }
+            for slug in item.topics
+            if slug in catalog.topics and hashtag(catalog.topics[slug].title)
+        ],
+    }
+    if item.updated > item.published:
+        found["updated"] = _iso(item.updated)
+    if item.image is not None:
+        found["attachment"] = [
+            {
+                "type": "Image",
+                "mediaType": item.image.media_type,
+                "url": item.image.url,
+                "name": item.image.alt,
+            }
+        ]
+    return found
+
+
+def digest(found: dict[str, Any]) -> str:
+    """A fingerprint of what a Note says: equal Notes, equal digests."""
+    return hashlib.sha256(
+        json.dumps(found, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,82 @@
+"""Who follows our actors from the fediverse, as named functions over the database (the only
+SQL for it): a verified Follow adds a row, an Undo or the follower's Delete removes it.
+Followers are never listed publicly; only their count is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from syndicate.people.database import followers, insert_ignoring
+
+
+@dataclass(frozen=True)
+class Follower:
+    actor: str  # our handle
+    follower: str  # the remote actor's id
+    inbox: str
+    shared_inbox: str | None
+    follow_id: str
+
+
+def add(engine: Engine, found: Follower, now: datetime) -> bool:
+    """Record `found`; whether it is new (a repeated Follow changes nothing but its inbox
+    and Follow id, which the Accept and an Undo name)."""
+    host = urlsplit(found.follower).hostname or ""
+    with engine.begin() as connection:
+        new = insert_ignoring(connection, followers, [{
+            "actor": found.actor, "follower": found.follower, "inbox": found.inbox,
+            "shared_inbox": found.shared_inbox, "host": host, "follow_id": found.follow_id,
+            "created_at": now,
+        }])  # fmt: skip
+        if not new:
+            connection.execute(
+                sa.update(followers)
+                .where(followers.c.actor == found.actor, followers.c.follower == found.follower)
+                .values(inbox=found.inbox, shared_inbox=found.shared_inbox,
+                        follow_id=found.follow_id)
+            )  # fmt: skip
+        return bool(new)
+
+
+def remove(
+    engine: Engine, follower: str, actor: str | None = None, follow_id: str | None = None
+) -> int:
+    """An Undo of a Follow by `follower`: of our `actor`, or (when the Undo names the Follow
+    by id only) the Follow `follow_id`; with neither, everything it follows (its Delete).
+    How many rows went."""
+    query = sa.delete(followers).where(followers.c.follower == follower)
+    if actor is not None:
+        query = query.where(followers.c.actor == actor)
+    if follow_id is not None:
+        query = query.where(followers.c.follow_id == follow_id)
+    with engine.begin() as connection:
+        return int(connection.execute(query).rowcount)
+
+
+def count(engine: Engine, actor: str) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                sa.select(sa.func.count()).select_from(followers).where(followers.c.actor == actor)
+            ).scalar_one()
+        )
+
+
+def inboxes(engine: Engine, actors: tuple[str, ...]) -> dict[str, str]:
+    """Where to deliver to the followers of any of `actors`: each server's shared inbox where
+    it has one, else each follower's own; inbox -> its host. One delivery per inbox."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(followers.c.inbox, followers.c.shared_inbox, followers.c.host)
+            .where(followers.c.actor.in_(actors))
+            .distinct()
+        ).all()
+    found: dict[str, str] = {}
+    for inbox, shared, host in rows:
+        found[shared or inbox] = host
+    return found
