@@ -1,0 +1,171 @@
+"""HTTP signatures: ours as the draft-cavage spec builds them (the signing string written out
+here), RFC 9421 ones made by `http-message-signatures`' signer accepted, and every way a
+signature can fail to prove anything refused with its reason."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from http_message_signatures import HTTPMessageSigner, algorithms
+from http_message_signatures.resolvers import MappingKeyResolver
+from multidict import CIMultiDict
+
+from syndicate.fediverse.signatures import Received, SignatureError, key_id, sign, verify
+
+NOW = datetime(2026, 11, 30, 15, tzinfo=UTC)
+INBOX = "https://feeds.example.org/ap/inbox"
+KEY_ID = "https://mastodon.example/users/reader#main-key"
+BODY = b'{"type": "Follow", "id": "https://mastodon.example/follows/1"}'
+
+
+def _pems() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()  # fmt: skip
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+PRIVATE, PUBLIC = _pems()
+OTHER_PRIVATE, OTHER_PUBLIC = _pems()
+
+
+def received(headers: dict[str, str], body: bytes = BODY, url: str = INBOX) -> Received:
+    return Received("POST", url, CIMultiDict(headers), body)
+
+
+def test_our_signature_is_the_cavage_signing_string_signed_with_rsa_sha256():
+    headers = sign("POST", INBOX, KEY_ID, PRIVATE, NOW, BODY)
+    assert headers["Host"] == "feeds.example.org"
+    assert headers["Date"] == "Mon, 30 Nov 2026 15:00:00 GMT"
+    assert (
+        headers["Digest"] == "SHA-256=" + base64.b64encode(hashlib.sha256(BODY).digest()).decode()
+    )
+    params = dict(
+        part.split("=", 1) for part in headers["Signature"].split(",")
+    )  # no comma inside any value of ours
+    params = {k: v.strip('"') for k, v in params.items()}
+    assert params["keyId"] == KEY_ID and params["algorithm"] == "rsa-sha256"
+    assert params["headers"] == "(request-target) host date digest content-type"
+    signing_string = (
+        "(request-target): post /ap/inbox\n"
+        "host: feeds.example.org\n"
+        "date: Mon, 30 Nov 2026 15:00:00 GMT\n"
+        f"digest: {headers['Digest']}\n"
+        "content-type: application/activity+json"
+    )
+    public = serialization.load_pem_public_key(PUBLIC.encode())
+    public.verify(  # type: ignore[union-attr, call-arg]
+        base64.b64decode(params["signature"]), signing_string.encode(),
+        padding.PKCS1v15(), hashes.SHA256(),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_a_cavage_signature_of_ours_verifies_and_names_its_key():
+    headers = sign("POST", INBOX, KEY_ID, PRIVATE, NOW, BODY)
+    request = received(headers)
+    assert key_id(request) == KEY_ID
+    verify(request, PUBLIC, NOW + timedelta(minutes=5))
+
+
+def test_an_rfc_9421_signature_made_by_another_library_verifies():
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.RSA_V1_5_SHA256,
+        key_resolver=MappingKeyResolver(
+            public_keys={},
+            private_keys={KEY_ID: serialization.load_pem_private_key(PRIVATE.encode(), None)},
+        ),
+    )
+    request = received({"Content-Type": "application/activity+json"})
+    signer.sign(
+        request,
+        key_id=KEY_ID,
+        created=NOW,
+        covered_component_ids=("@method", "@target-uri", "content-digest"),
+        body=BODY,
+    )
+    assert "Signature-Input" in request.headers and key_id(request) == KEY_ID
+    verify(request, PUBLIC, NOW)
+    with pytest.raises(SignatureError, match="not verify"):
+        verify(received(dict(request.headers), body=BODY + b" "), PUBLIC, NOW)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (lambda h, b: ({}, b), "not signed"),
+        (lambda h, b: (h, b + b"x"), "Digest does not match"),
+        (lambda h, b: ({**h, "Signature": h["Signature"][:-6] + 'AAAA="'}, b), "does not match"),
+        (lambda h, b: ({**h, "Signature": "keyId=nope"}, b), "malformed"),
+        (lambda h, b: ({**h, "Signature": h["Signature"].replace(" digest", "")}, b),
+         "does not cover digest"),
+        (lambda h, b: ({k: v for k, v in h.items() if k != "Digest"}, b), "covers digest"),
+        (lambda h, b: ({**h, "Date": format_datetime(NOW - timedelta(hours=13), usegmt=True)}, b),
+         "more than 12 hours"),
+        (lambda h, b: ({**h, "Signature": h["Signature"].replace("rsa-sha256", "hmac-sha256")}, b),
+         "algorithm"),
+    ],
+    ids=["unsigned", "body changed", "forged", "malformed", "digest not covered",
+         "digest missing", "replayed", "other algorithm"],
+)  # fmt: skip
+def test_a_signature_that_proves_nothing_is_refused_with_its_reason(spoil, reason):
+    headers, body = spoil(sign("POST", INBOX, KEY_ID, PRIVATE, NOW, BODY), BODY)
+    with pytest.raises(SignatureError, match=reason):
+        request = received(headers, body)
+        key_id(request)
+        verify(request, PUBLIC, NOW)
+
+
+def test_a_signature_by_another_key_than_the_actor_s_is_refused():
+    headers = sign("POST", INBOX, KEY_ID, OTHER_PRIVATE, NOW, BODY)
+    with pytest.raises(SignatureError, match="does not match the signer's key"):
+        verify(received(headers), PUBLIC, NOW)
+
+
+def test_a_signature_for_another_inbox_is_refused():
+    headers = sign(
+        "POST", "https://feeds.example.org/ap/actors/x/inbox", KEY_ID, PRIVATE, NOW, BODY
+    )
+    with pytest.raises(SignatureError, match="does not match"):
+        verify(received(headers), PUBLIC, NOW)
+
+
+def test_a_signed_get_covers_its_target_host_date_and_accept():
+    headers = sign("GET", "https://mastodon.example/users/reader", KEY_ID, PRIVATE, NOW)
+    assert 'headers="(request-target) host date accept"' in headers["Signature"]
+    request = Received("GET", "https://mastodon.example/users/reader", CIMultiDict(headers), b"")
+    verify(request, PUBLIC, NOW)
+
+
+@pytest.mark.parametrize(
+    ("covered", "created", "reason"),
+    [
+        (("content-digest",), NOW, "method and the target"),
+        (("@method", "@target-uri", "content-digest"), NOW - timedelta(hours=13), "12 hours"),
+    ],
+    ids=["target not covered", "replayed"],
+)
+def test_an_rfc_9421_signature_that_proves_too_little_is_refused(covered, created, reason):
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.RSA_V1_5_SHA256,
+        key_resolver=MappingKeyResolver(
+            public_keys={},
+            private_keys={KEY_ID: serialization.load_pem_private_key(PRIVATE.encode(), None)},
+        ),
+    )
+    request = received({"Content-Type": "application/activity+json"})
+    signer.sign(request, key_id=KEY_ID, created=created, covered_component_ids=covered, body=BODY)
+    with pytest.raises(SignatureError, match=reason):
+        verify(request, PUBLIC, NOW)
