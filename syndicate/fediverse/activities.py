@@ -9,7 +9,7 @@ Update's id names the version it carries, and an Accept's id the Follow it answe
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from syndicate import urls
@@ -91,7 +91,7 @@ def delete(site: Site, item_id: str, by: str, when: datetime) -> dict[str, Any]:
         "object": {
             "id": note_id,
             "type": "Tombstone",
-            "deleted": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "deleted": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         },
     }
 

@@ -18,7 +18,7 @@ import contextlib
 import fcntl
 import functools
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +197,8 @@ posts = sa.Table(
     metadata,
     sa.Column("item_id", sa.String(120), primary_key=True),
     sa.Column("digest", sa.String(64), nullable=False),  # of the Note as last sent
+    sa.Column("author", sa.String(100), nullable=False),  # our handle its Note is by
+    sa.Column("audience", sa.Text, nullable=False),  # our handles whose followers got it (JSON)
     sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("told_at", UTCDateTime, nullable=False),
 )
@@ -260,6 +262,28 @@ def insert_ignoring(connection: Connection, table: sa.Table, rows: list[dict[str
         return len(connection.execute(statement.returning(key), rows[0]).all())
     connection.execute(statement, rows)
     return len(rows)  # at most: the caller of many does not need the count
+
+
+def lease(engine: Engine, name: str, holder: str, now: datetime, seconds: float) -> bool:
+    """Take or renew the lease `name` (one process at a time does what it names: sending
+    email, delivering to the fediverse) for `seconds`; whether `holder` holds it."""
+    until = now + timedelta(seconds=seconds)
+    with engine.begin() as connection:
+        taken = connection.execute(
+            sa.update(leases)
+            .where(
+                leases.c.name == name,
+                sa.or_(leases.c.holder == holder, leases.c.expires_at < now),
+            )
+            .values(holder=holder, expires_at=until)
+        ).rowcount
+        if taken:
+            return True
+        return bool(
+            insert_ignoring(
+                connection, leases, [{"name": name, "holder": holder, "expires_at": until}]
+            )
+        )
 
 
 def database_url(url: str | None, state_dir: Path | None) -> str:

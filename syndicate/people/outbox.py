@@ -33,7 +33,7 @@ from syndicate.people.database import (
     announced,
     dialect_insert,
     insert_ignoring,
-    leases,
+    lease,
     messages,
     pending,
     settings,
@@ -365,21 +365,5 @@ def counts(engine: Engine) -> dict[str, int]:
 
 
 def hold_lease(engine: Engine, holder: str, now: datetime, seconds: float) -> bool:
-    """Take or renew the sender's lease for `seconds`; whether `holder` holds it."""
-    until = now + timedelta(seconds=seconds)
-    with engine.begin() as connection:
-        taken = connection.execute(
-            sa.update(leases)
-            .where(
-                leases.c.name == SENDER_LEASE,
-                sa.or_(leases.c.holder == holder, leases.c.expires_at < now),
-            )
-            .values(holder=holder, expires_at=until)
-        ).rowcount
-        if taken:
-            return True
-        return bool(
-            insert_ignoring(
-                connection, leases, [{"name": SENDER_LEASE, "holder": holder, "expires_at": until}]
-            )
-        )
+    """Take or renew the email sender's lease for `seconds`; whether `holder` holds it."""
+    return lease(engine, SENDER_LEASE, holder, now, seconds)

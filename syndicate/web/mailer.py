@@ -34,6 +34,7 @@ from syndicate.model import Site
 from syndicate.people import outbox, retention
 from syndicate.people.database import Database
 from syndicate.people.outbox import Due, Live
+from syndicate.retrying import backoff
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
@@ -60,7 +61,7 @@ def digest_moment(site: Site, now: datetime) -> datetime:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    return min(FIRST_RETRY * (1 << min(attempts, 16)), LAST_RETRY)
+    return backoff(attempts, FIRST_RETRY, LAST_RETRY)
 
 
 class Recorder:

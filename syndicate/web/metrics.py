@@ -24,6 +24,11 @@ registry, so several apps (tests) never share counts.
     syndicate_email_signups_total{answer}         sign-up requests: asked, refused, limited
     syndicate_email_queued                        emails waiting in the outbox
     syndicate_email_subscribers                   confirmed subscribers (a count, no address)
+    syndicate_fediverse_deliveries_total{outcome} deliveries: delivered, retried, failed
+    syndicate_fediverse_inbox_total{answer}       inbound activities: accepted, refused...
+    syndicate_fediverse_queued                    deliveries waiting (due, or backing off)
+    syndicate_fediverse_oldest_queued_seconds     the age of the oldest waiting delivery
+    syndicate_fediverse_followers                 followers of every actor (a count)
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The counters a pool sums over its workers (gauges are the answering worker's own).
 COUNTERS = (
     "requests", "bytes_sent", "reloads", "background_failures", "websub_pings",
-    "connections_closed", "email_sent", "email_signups",
+    "connections_closed", "email_sent", "email_signups", "fediverse_deliveries",
+    "fediverse_inbox",
 )  # fmt: skip
 Counts = dict[str, list[list[Any]]]
 
@@ -75,6 +81,12 @@ class Metrics(Collector):
         self.email_queued = 0  # messages due or waiting (the sender's figures, from the database)
         self.email_subscribers = 0
         self.email_enabled = False
+        self.fediverse_deliveries: defaultdict[str, int] = defaultdict(int)  # by outcome
+        self.fediverse_inbox: defaultdict[str, int] = defaultdict(int)  # by answer
+        self.fediverse_queued = 0  # the deliverer's figures, from the database
+        self.fediverse_oldest = 0.0
+        self.fediverse_followers = 0
+        self.fediverse_enabled = False
         self.registry = CollectorRegistry(auto_describe=True)
         self.build_seconds = Histogram(
             "syndicate_snapshot_build_seconds",
@@ -245,6 +257,38 @@ class Metrics(Collector):
                 "syndicate_email_subscribers", "Confirmed email subscribers.",
                 value=self.email_subscribers,
             )  # fmt: skip
+
+        if self.fediverse_enabled:
+            yield from self._fediverse(merged)
+
+    def _fediverse(self, merged: dict[str, Any]) -> Iterator[Metric]:
+        deliveries = CounterMetricFamily(
+            "syndicate_fediverse_deliveries",
+            "Deliveries to followers' inboxes by outcome: delivered, retried, failed.",
+            labels=["outcome"],
+        )
+        for outcome, value in sorted(merged["fediverse_deliveries"].items()):
+            deliveries.add_metric([outcome], value)
+        yield deliveries
+        inbox = CounterMetricFamily(
+            "syndicate_fediverse_inbox", "Activities posted to our inboxes, by answer.",
+            labels=["answer"],
+        )  # fmt: skip
+        for answer, value in sorted(merged["fediverse_inbox"].items()):
+            inbox.add_metric([answer], value)
+        yield inbox
+        yield GaugeMetricFamily(
+            "syndicate_fediverse_queued", "Deliveries waiting (due, or backing off).",
+            value=self.fediverse_queued,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "syndicate_fediverse_oldest_queued_seconds",
+            "Seconds the oldest waiting delivery has waited.", value=self.fediverse_oldest,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "syndicate_fediverse_followers", "Followers of every actor (a count).",
+            value=self.fediverse_followers,
+        )  # fmt: skip
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition and its content type."""

@@ -22,14 +22,18 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from syndicate import urls
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
+from syndicate.fediverse import notes, remote
 from syndicate.mail.relay import parse_relay
 from syndicate.people.database import Database, open_database
 from syndicate.people.keys import public_pem, signing_key
 from syndicate.settings import Settings
+from syndicate.web import deliverer as deliverer_task
 from syndicate.web import exporter as exporter_task
 from syndicate.web import mailer as mailer_task
 from syndicate.web import publishing, reload, websub
@@ -38,6 +42,7 @@ from syndicate.web.board import BOARD_TASK, Board
 from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server, connection_budget
 from syndicate.web.content import ContentStore
+from syndicate.web.deliverer import Deliverer
 from syndicate.web.exporter import Exporter
 from syndicate.web.fediverse import PREFIXES as FEDIVERSE_PREFIXES
 from syndicate.web.fediverse import Fediverse
@@ -114,7 +119,8 @@ class Service:
         self.fediverse: Fediverse | None = None
         if settings.federating:
             assert self.database is not None
-            self.fediverse = Fediverse(self.store, self.database, self.metrics.count)
+            self.fediverse = Fediverse(self.store, self.database, self.metrics, self.clock)
+            self.metrics.fediverse_enabled = True
             wings += [(prefix, self.fediverse.handle) for prefix in FEDIVERSE_PREFIXES]
         self.handle = router(self.store, self.metrics, self.health, self.board, wings)
         # One worker of a pool tells the hubs (the others would repeat every ping); a
@@ -130,6 +136,8 @@ class Service:
             if settings.export_dir is not None and pinging
             else None
         )
+        self.deliverer: Deliverer | None = None
+        self._remote: aiohttp.ClientSession | None = None
         self._stop_watching = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._sighup = False
@@ -189,6 +197,8 @@ class Service:
         mailer = self.mailer
         if mailer is not None:
             self._background(mailer_task.TASK, lambda: mailer.run(self._stop_watching))
+        if self.fediverse is not None:
+            self._federate()
         exporter = self.exporter
         if exporter is not None:
             self._background(exporter_task.TASK, lambda: exporter.run(self._stop_watching))
@@ -200,6 +210,27 @@ class Service:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_sighup)
             self._sighup = True
+
+    def _federate(self) -> None:
+        """The fediverse's outgoing side: one HTTP session for every fetch and delivery
+        (remote.session: public addresses only), the actors' fetcher, the deliverer."""
+        assert self.fediverse is not None and self.database is not None
+        assert self.actors_private_key is not None
+        settings = self.settings
+        self._remote = remote.session(settings.federation_allow_local)
+        site = self.store.snapshot.catalog.site
+        site_key = f"{notes.actor_url(site, urls.SITE_HANDLE)}#main-key"
+        self.fediverse.actors = remote.Actors(
+            self._remote, settings.federation_allow_local, site_key, self.actors_private_key,
+            self.clock.now,
+        )  # fmt: skip
+        deliverer = self.deliverer = Deliverer(
+            self.store, self.database, self.actors_private_key, self.metrics, self.health,
+            self.clock, self._remote, f"{socket.gethostname()}:{settings.port}:"
+            f"{self.member.index if self.member else 0}",
+        )  # fmt: skip
+        self.fediverse.wake = deliverer.wakeup.set
+        self._background(deliverer_task.TASK, lambda: deliverer.run(self._stop_watching))
 
     def degraded(self) -> bool:
         return (
@@ -241,6 +272,9 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._remote is not None:
+            await self._remote.close()
+            self._remote = None
         if self.database is not None:
             await self.database.close()  # after the calls in flight
 

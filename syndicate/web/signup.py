@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -44,6 +43,7 @@ from syndicate.people.database import Database
 from syndicate.people.subscriptions import EVERY, FREQUENCIES, INSTANT, Feed
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
+from syndicate.web.limits import ClientLimiter
 from syndicate.web.metrics import Metrics
 
 PREFIX = "/email/"
@@ -53,7 +53,6 @@ MAX_BODY = 4096
 EXPORT_NAME = "my-email-updates.json"
 HONEYPOT = "website"  # a field people never see: filled in, it was a robot
 CLIENT_LIMIT, CLIENT_WINDOW = 10, 600.0  # sign-ups per client address per window (seconds)
-TRACKED_CLIENTS = 100_000
 NO_STORE = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -70,28 +69,6 @@ ASKED = (
     "Thank you. If this address can receive updates, a confirmation email is on its way: "
     "open the link in it to start getting them."
 )
-
-
-class ClientLimiter:
-    """At most `limit` requests per `window` seconds from one client address, in memory (per
-    process: with N workers, a client gets at most N times as many)."""
-
-    def __init__(self, limit: int = CLIENT_LIMIT, window: float = CLIENT_WINDOW) -> None:
-        self.limit, self.window = limit, window
-        self.seen: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def allow(self, client: str, now: float) -> float:
-        """0 if allowed (and counted); else the seconds until it would be."""
-        times = self.seen.pop(client, None) or deque()
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        self.seen[client] = times  # most recent last
-        if len(self.seen) > TRACKED_CLIENTS:
-            self.seen.popitem(last=False)
-        if len(times) >= self.limit:
-            return times[0] + self.window - now
-        times.append(now)
-        return 0.0
 
 
 class BadRequest(Exception):
@@ -113,7 +90,7 @@ class People:
     ) -> None:
         self.store, self.db, self.metrics, self.clock = store, db, metrics, clock
         self.wake_sender = wake_sender
-        self.limiter = ClientLimiter()
+        self.limiter = ClientLimiter(CLIENT_LIMIT, CLIENT_WINDOW)
         self.secret = outbox.link_key(db.engine)
         self.routes: dict[tuple[str, str], Callable[[web.BaseRequest], Awaitable[web.Response]]] = {
             ("POST", SUBSCRIBE_PATH): self.subscribe,

@@ -42,6 +42,8 @@ def upgrade() -> None:
         "posts",
         sa.Column("item_id", sa.String(120), primary_key=True),
         sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("author", sa.String(100), nullable=False),
+        sa.Column("audience", sa.Text, nullable=False),
         sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("told_at", UTCDateTime, nullable=False),
     )

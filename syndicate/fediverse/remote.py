@@ -1,0 +1,208 @@
+"""Talking to other servers safely: every fetch of a remote actor and every delivery goes
+through one aiohttp session whose resolver refuses private, loopback, link-local and other
+non-public addresses (checked on the address actually connected to, so a name that resolves
+to an internal address, or a redirect to one, is refused too), over HTTPS only, with time
+limits on every request and a size cap on every body read.
+
+`SYNDICATE_FEDERATION_ALLOW_LOCAL=true` (tests only) allows loopback addresses and plain
+HTTP, so that tests can run fake servers on 127.0.0.1.
+
+`Actors` fetches actor documents (signed GETs, for servers that require them) and keeps the
+public keys it found for a while: an inbox gets many activities from the same actors.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+
+from syndicate.fediverse import signatures
+
+FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5, sock_read=10)
+MAX_DOCUMENT = 1_000_000  # bytes: an actor document is a few kB
+ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+KEYS_KEPT = 3600.0  # seconds a fetched key is trusted before it is fetched again
+KEYS_HELD = 10_000  # actors whose keys are kept in memory at most
+USER_AGENT = "syndicate (+https://github.com/; ActivityPub)"
+
+
+class RemoteError(Exception):
+    """A remote server could not be asked, or answered nothing usable. `gone`: it said the
+    thing is gone for good (410)."""
+
+    def __init__(self, reason: str, gone: bool = False) -> None:
+        super().__init__(reason)
+        self.gone = gone
+
+
+def public_address(address: str) -> bool:
+    """Whether `address` is on the public internet (not private, loopback, link-local,
+    multicast, reserved or unspecified)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class SafeResolver(AbstractResolver):
+    """Resolves as usual, then keeps public addresses only (and loopback when allowed)."""
+
+    def __init__(self, allow_local: bool) -> None:
+        self.allow_local = allow_local
+        self.inner = DefaultResolver()
+
+    def allowed(self, address: str) -> bool:
+        if public_address(address):
+            return True
+        return self.allow_local and ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = [r for r in await self.inner.resolve(host, port, family) if self.allowed(r["host"])]
+        if not found:
+            raise OSError(f"{host} has no public address: not fetched")
+        return found
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def check_url(url: str, allow_local: bool) -> str:
+    """`url` if it may be fetched: https (or http when local is allowed), with a host."""
+    parts = urlsplit(url)
+    schemes = ("https", "http") if allow_local else ("https",)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise RemoteError(f"{url[:200]!r} is not an https URL")
+    return url
+
+
+def session(allow_local: bool) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        resolver=SafeResolver(allow_local), limit=64, limit_per_host=4, ttl_dns_cache=300
+    )
+    return aiohttp.ClientSession(
+        connector=connector, timeout=FETCH_TIMEOUT, headers={"User-Agent": USER_AGENT}
+    )
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A remote actor, as much of it as we need."""
+
+    id: str
+    inbox: str
+    shared_inbox: str | None
+    key_id: str
+    public_pem: str
+
+
+def _actor(document: dict[str, Any]) -> Remote:
+    key = document.get("publicKey")
+    if isinstance(key, list):
+        key = key[0] if key else None
+    if not isinstance(key, dict):
+        raise RemoteError("the actor has no public key")
+    inbox = document.get("inbox")
+    endpoints = document.get("endpoints")
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
+    fields = (document.get("id"), inbox, key.get("id"), key.get("publicKeyPem"))
+    if not all(isinstance(f, str) and f for f in fields):
+        raise RemoteError("the actor document lacks its id, inbox or key")
+    if key.get("owner", document["id"]) != document["id"]:
+        raise RemoteError("the actor's key belongs to another actor")
+    return Remote(
+        str(document["id"]), str(inbox), shared if isinstance(shared, str) else None,
+        str(key["id"]), str(key["publicKeyPem"]),
+    )  # fmt: skip
+
+
+async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body of `response`, RemoteError past `cap` bytes (read no further)."""
+    if (response.content_length or 0) > cap:
+        raise RemoteError(f"{str(response.url)[:200]} is over {cap} bytes")
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > cap:
+            raise RemoteError(f"{str(response.url)[:200]} is over {cap} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Actors:
+    """Fetches remote actors for one process, keeping their keys for `KEYS_KEPT` s."""
+
+    def __init__(
+        self,
+        client: aiohttp.ClientSession,
+        allow_local: bool,
+        key_id: str,
+        private_pem: str,
+        now: Any,
+    ) -> None:
+        self.client, self.allow_local = client, allow_local
+        self.key_id, self.private_pem, self.now = key_id, private_pem, now
+        self.kept: OrderedDict[str, tuple[float, Remote]] = OrderedDict()
+
+    async def document(self, url: str) -> dict[str, Any]:
+        """The JSON document at `url`, by a signed GET."""
+        check_url(url, self.allow_local)
+        now: datetime = self.now()
+        headers = signatures.sign("GET", url, self.key_id, self.private_pem, now, accept=ACCEPT)
+        try:
+            async with self.client.get(url, headers=headers, allow_redirects=True) as response:
+                if response.status == 410:
+                    raise RemoteError(f"{url[:200]} is gone (410)", gone=True)
+                if response.status != 200:
+                    raise RemoteError(f"{url[:200]} answered {response.status}")
+                check_url(str(response.url), self.allow_local)  # after any redirect
+                body = await response.content.read(MAX_DOCUMENT + 1)
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise RemoteError(
+                f"{urlsplit(url).hostname} could not be asked: {error}"[:300]
+            ) from None
+        if len(body) > MAX_DOCUMENT:
+            raise RemoteError(f"{url[:200]} is over {MAX_DOCUMENT} bytes")
+        try:
+            found = json.loads(body)
+        except ValueError:
+            raise RemoteError(f"{url[:200]} is not JSON") from None
+        if not isinstance(found, dict):
+            raise RemoteError(f"{url[:200]} is not a JSON object")
+        return found
+
+    async def by_key(self, key_id: str, fresh: bool = False) -> Remote:
+        """The actor whose key is `key_id` (the key id's document, or its owner's)."""
+        url = urldefrag(key_id).url
+        kept = self.kept.get(key_id)
+        if kept is not None and not fresh and time.monotonic() - kept[0] < KEYS_KEPT:
+            self.kept.move_to_end(key_id)
+            return kept[1]
+        document = await self.document(url)
+        if "publicKeyPem" in document and "inbox" not in document:  # a key, not an actor
+            owner = document.get("owner")
+            if not isinstance(owner, str):
+                raise RemoteError("the key names no owner")
+            document = await self.document(owner)
+        remote = _actor(document)
+        if remote.key_id != key_id:
+            raise RemoteError("the key id is not the key its actor names")
+        self.kept[key_id] = (time.monotonic(), remote)
+        while len(self.kept) > KEYS_HELD:
+            self.kept.popitem(last=False)
+        return remote
+
+    async def by_id(self, actor_id: str) -> Remote:
+        return _actor(await self.document(actor_id))

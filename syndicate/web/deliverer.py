@@ -1,0 +1,214 @@
+"""The fediverse's deliverer: a supervised background task, run by every process but
+delivering from one at a time (the database lease `fediverse-deliverer`).
+
+Each round, the holder of the lease:
+1. tells followers what the snapshot it serves changed (`deliveries.tell`): a new item is a
+   Create (and an Announce by each other actor carrying it), a changed one an Update, a
+   withdrawn one a Delete; each recorded with a delivery per inbox before any is made;
+2. delivers what is due: signed POSTs (draft-cavage rsa-sha256, Digest), `CONCURRENCY` at
+   once and `PER_HOST` to one server, and records each answer: 2xx delivered; 4xx other
+   than 408 and 429 refused for good; anything else tried again after 60 s x 2^n, for up
+   to `KEPT` (7 days). A server that fails 5 times within 10 minutes is left alone for 30
+   (its circuit opens: retrying.Circuits), its deliveries due again when it closes.
+
+A remote server down never slows serving or reloads: all of this is in its own task, off
+the request path. /healthz is `degraded` (task "fediverse") only when deliveries due stay
+undelivered for `STUCK` seconds, which means the deliverer itself is not working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import aiohttp
+
+from syndicate.fediverse import activities, notes, signatures
+from syndicate.fediverse.remote import read_capped
+from syndicate.model import Catalog
+from syndicate.people import deliveries
+from syndicate.people.database import Database
+from syndicate.people.deliveries import CREATE, DELETE, Delivery, Live, Outgoing
+from syndicate.retrying import Circuits, backoff
+from syndicate.web.clock import Clock
+from syndicate.web.content import ContentStore
+from syndicate.web.metrics import Metrics
+from syndicate.web.supervise import Health, wait_or_stop
+
+log = logging.getLogger("syndicate.fediverse")
+TASK = "fediverse"
+TICK = 5.0
+LEASE_SECONDS = 60.0
+CONCURRENCY = 16  # POSTs at once, all servers together
+PER_HOST = 2  # POSTs at once to one server
+DUE_PER_ROUND = 1000
+FIRST_RETRY, LAST_RETRY = timedelta(seconds=60), timedelta(hours=12)
+KEPT = timedelta(days=7)
+STUCK = 600.0
+POST_TIMEOUT = aiohttp.ClientTimeout(total=20, connect=5)
+PERMANENT = frozenset(range(400, 500)) - {408, 429}
+
+
+def _body(activity: dict[str, object]) -> str:
+    return json.dumps(activity, ensure_ascii=False, separators=(",", ":"))
+
+
+def maker(catalog: Catalog, now: datetime) -> deliveries.Maker:
+    """The activities `deliveries.tell` records for an item that needs telling."""
+    site = catalog.site
+    items = {item.id: item for item in catalog.items}
+
+    def outgoing(found: dict[str, object], by: str, audience: tuple[str, ...]) -> Outgoing:
+        return Outgoing(str(found["id"]), by, _body(found), audience)
+
+    def make(item_id: str, kind: str, author: str, audience: tuple[str, ...]) -> list[Outgoing]:
+        item = items.get(item_id)
+        if kind == DELETE or item is None or item.withdrawn is not None:
+            when = item.withdrawn.date if item is not None and item.withdrawn else now
+            return [outgoing(activities.delete(site, item_id, author, when), author, audience)]
+        if kind == CREATE:  # to the author's followers; each other carrier announces it
+            made = [outgoing(activities.create(catalog, item), author, (author,))]
+            made += [outgoing(activities.announce(catalog, item, handle), handle, (handle,))
+                     for handle in audience if handle != author]  # fmt: skip
+            return made
+        found = activities.update(catalog, item, notes.digest(notes.note(catalog, item)))
+        return [outgoing(found, author, audience)]
+
+    return make
+
+
+def live_of(catalog: Catalog) -> list[Live]:
+    return [
+        Live(item.id, notes.digest(notes.note(catalog, item)), notes.author(item),
+             notes.carriers(item))
+        for item in catalog.items
+        if item.withdrawn is None
+    ]  # fmt: skip
+
+
+class Deliverer:
+    def __init__(
+        self,
+        store: ContentStore,
+        db: Database,
+        private_pem: str,
+        metrics: Metrics,
+        health: Health,
+        clock: Clock,
+        client: aiohttp.ClientSession,
+        holder: str = "",
+    ) -> None:
+        self.store, self.db, self.private_pem = store, db, private_pem
+        self.metrics, self.health, self.clock, self.client = metrics, health, clock, client
+        self.holder = holder or socket.gethostname()
+        self.wakeup = asyncio.Event()
+        self.busy = asyncio.Lock()
+        self.told_version: str | None = None
+        self.circuits = Circuits()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.wakeup.clear()
+            await self.round()
+            waits = [asyncio.ensure_future(self.wakeup.wait()),
+                     asyncio.ensure_future(stop.wait())]  # fmt: skip
+            await asyncio.wait(waits, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
+        await wait_or_stop(stop, 0)
+
+    async def round(self) -> None:
+        """Lease, tell, deliver, count. Raises (for `supervise`) on a database fault."""
+        async with self.busy:
+            await self._round()
+
+    async def _round(self) -> None:
+        now = self.clock.now()
+        if await self.db.run(deliveries.hold_lease, self.holder, now, LEASE_SECONDS):
+            snapshot = self.store.snapshot
+            if snapshot.version != self.told_version:
+                catalog = snapshot.catalog
+                told = await self.db.run(
+                    deliveries.tell, live_of(catalog), maker(catalog, now), now
+                )
+                if any(told.values()):
+                    log.info("told followers: %s", told)
+                self.told_version = snapshot.version
+            closed = self.circuits.opened(now)
+            due = await self.db.run(deliveries.due, now, self.holder, DUE_PER_ROUND, 300.0, closed)
+            if due:
+                await self.deliver(due)
+        counts = await self.db.run(deliveries.counts, self.clock.now())
+        self.metrics.fediverse_queued = counts["queued"]
+        self.metrics.fediverse_oldest = counts["oldest_seconds"]
+        self.metrics.fediverse_followers = counts["followers"]
+        stuck = await self.db.run(deliveries.stuck, self.clock.now())
+        if stuck > STUCK:
+            self.health.fail(
+                TASK, f"deliveries due for {int(stuck)} s are not being made; see the log"
+            )
+        else:
+            self.health.ok(TASK)
+
+    async def deliver(self, due: Sequence[Delivery]) -> None:
+        everyone = asyncio.Semaphore(CONCURRENCY)
+        hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(PER_HOST)
+        )
+        done: list[int] = []
+
+        async def one(delivery: Delivery) -> None:
+            async with everyone, hosts[delivery.host]:
+                if self.circuits.is_open(delivery.host, self.clock.now()):
+                    return  # opened during this round: due again when it closes
+                await self.deliver_one(delivery, done)
+
+        await asyncio.gather(*(one(d) for d in due))
+        if done:
+            await self.db.run(deliveries.delivered, done, self.clock.now())
+
+    async def deliver_one(self, delivery: Delivery, done: list[int]) -> None:
+        body = delivery.activity.encode("utf-8")
+        now = self.clock.now()
+        key_id = f"{notes.actor_url(self.store.snapshot.catalog.site, delivery.actor)}#main-key"
+        headers = signatures.sign("POST", delivery.inbox, key_id, self.private_pem, now, body)
+        try:
+            async with self.client.post(
+                delivery.inbox, data=body, headers=headers, timeout=POST_TIMEOUT,
+                allow_redirects=False,
+            ) as response:  # fmt: skip
+                status = response.status
+                await read_capped(response, 65536)
+        except Exception as error:  # any fault of the remote side or the network
+            status, reason = 0, f"{type(error).__name__}: {error}"[:300]
+        else:
+            reason = f"HTTP {status}"
+        if 200 <= status < 300:
+            self.circuits.succeeded(delivery.host)
+            self.metrics.fediverse_deliveries["delivered"] += 1
+            done.append(delivery.id)
+            return
+        if status in PERMANENT:
+            await self.db.run(deliveries.failed, delivery.id, now, reason)
+            self.metrics.fediverse_deliveries["failed"] += 1
+            log.info("%s refused a delivery for good (%s): not tried again", delivery.host, reason)
+            return
+        opened = self.circuits.failed(delivery.host, now)
+        if opened is not None:
+            log.warning("%s failed 5 times in 10 minutes (%s): left alone until %s",
+                        delivery.host, reason, opened.isoformat())  # fmt: skip
+            await self.db.run(deliveries.postpone, delivery.host, opened)
+        if now - delivery.created_at >= KEPT:
+            await self.db.run(deliveries.failed, delivery.id, now, f"kept 7 days: {reason}")
+            self.metrics.fediverse_deliveries["failed"] += 1
+            return
+        at = now + backoff(delivery.attempts, FIRST_RETRY, LAST_RETRY)
+        if opened is not None:
+            at = max(at, opened)
+        await self.db.run(deliveries.retry, delivery.id, at, reason)
+        self.metrics.fediverse_deliveries["retried"] += 1
