@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from syndicate import assets, templating, urls
 from syndicate.discovery import Listed
@@ -194,6 +195,23 @@ def _common(catalog: Catalog) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class Account:
+    """An actor as a page shows it: its handle to search for, its actor URL."""
+
+    handle: str
+    actor: str
+
+
+def _account(catalog: Catalog, handle: str) -> Account | None:
+    """The fediverse account of `handle` when the site is followable there."""
+    site = catalog.site
+    if site.actors_key is None:
+        return None
+    host = urlsplit(urls.absolute(site, "/")).netloc
+    return Account(f"@{handle}@{host}", urls.absolute(site, urls.actor_path(handle)))
+
+
 def front_page(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
     """`/`: the topics first, then everything, then every feed URL."""
     site = catalog.site
@@ -218,6 +236,7 @@ def front_page(catalog: Catalog, listed: tuple[Listed, ...]) -> bytes:
         ],
         json_url=urls.absolute(site, urls.FEEDS_JSON_PATH),
         rows=_listed_rows(catalog, rows(listed, everything=True)),
+        account=_account(catalog, urls.SITE_HANDLE),
     )
 
 
@@ -246,6 +265,7 @@ def topic_page(catalog: Catalog, listed: tuple[Listed, ...], slug: str) -> bytes
         embed_style=urls.absolute(site, urls.embed_style_path(1)),
         row_height=ROW_HEIGHT,
         heading_height=HEADING_HEIGHT,
+        account=_account(catalog, slug),
     )
 
 

@@ -219,3 +219,24 @@ async def test_without_the_setting_there_is_no_fediverse(serve, tmp_path):
     for path in ("/ap/actors/harm-reduction", "/.well-known/nodeinfo",
                  f"/.well-known/webfinger?resource=acct:harm-reduction@{HOST}"):  # fmt: skip
         assert (await plain.get(path)).status == 404
+
+
+async def test_pages_name_the_handle_and_link_the_actor_for_servers_to_find(client):
+    from lxml import html as lxml_html
+
+    for path, handle in (("/topics/harm-reduction/", "harm-reduction"), ("/", "everything")):
+        page = lxml_html.fromstring(await (await client.get(path)).read())
+        (link,) = page.xpath("//link[@rel='alternate'][@type='application/activity+json']")
+        assert link.get("href") == f"{PUBLIC}/ap/actors/{handle}"
+        (line,) = page.xpath("//p[@class='fediverse']")
+        assert line.xpath("string(code)") == f"@{handle}@{HOST}"
+        assert line.xpath("button/@data-copy") == [f"@{handle}@{HOST}"]
+
+
+async def test_pages_say_nothing_of_the_fediverse_without_it(serve):
+    plain = await serve(
+        Settings(config=CONTENT, public_url=PUBLIC, watch=False, access_log=False),
+        FakeClock(NOW),
+    )
+    page = await (await plain.get("/topics/harm-reduction/")).text()
+    assert "activity+json" not in page and "Mastodon" not in page

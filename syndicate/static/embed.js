@@ -18,8 +18,8 @@ const CSS = `
 --fg-link:var(--syndicate-link,#a8c7fa);--rule:var(--syndicate-rule,#45474a);--bg:var(--syndicate-background,#1f2023)}
 [part~=box]{background:var(--bg);color:inherit;border:1px solid var(--rule);
 border-radius:var(--syndicate-radius,.5em);padding:var(--pad-y) var(--pad-x);box-sizing:border-box;
-min-height:calc(var(--head) + var(--rows,5) * var(--row) + var(--form,0px) + 2 * var(--pad-y) + 2px)}
-:host{min-height:calc(var(--head) + var(--rows,5) * var(--row) + var(--form,0px) + 2 * var(--pad-y) + 2px)}
+min-height:calc(var(--head) + var(--rows,5) * var(--row) + var(--form,0px) + var(--follow,0px) + 2 * var(--pad-y) + 2px)}
+:host{min-height:calc(var(--head) + var(--rows,5) * var(--row) + var(--form,0px) + var(--follow,0px) + 2 * var(--pad-y) + 2px)}
 [part~=heading]{margin:0;font-size:1.15em;height:calc(var(--head) / 1.15);line-height:calc(var(--head) / 1.15);overflow:hidden;
 white-space:nowrap;text-overflow:ellipsis}
 ul{list-style:none;margin:0;padding:0}
@@ -45,6 +45,11 @@ border-top:1px solid var(--rule);box-sizing:border-box;font-size:.9em}
 [part~=signup-button]{font:inherit;padding:.2em .8em}
 [part~=signup-status]{margin:0;flex-basis:100%;color:var(--fg-muted)}
 [part~=signup-status]:empty{display:none}
+:host([follow]){--follow:var(--syndicate-follow-height,2.4em)}
+[part~=follow]{display:flex;flex-wrap:wrap;gap:.4em;align-items:center;min-height:var(--follow);margin:0;
+padding:.3em 0;border-top:1px solid var(--rule);box-sizing:border-box;font-size:.9em}
+[part~=follow-handle]{overflow-wrap:anywhere}
+[part~=follow-copy]{font:inherit;padding:.1em .6em}
 .loaded slot,.box:not(.loaded) .feed{display:none}
 `;
 const SHEET = new CSSStyleSheet();
@@ -99,7 +104,7 @@ function formatDay(value, lang) {
 }
 
 class SyndicateFeed extends HTMLElement {
-  static observedAttributes = ["src", "limit", "type", "view", "lang", "signup"];
+  static observedAttributes = ["src", "limit", "type", "view", "lang", "signup", "follow"];
 
   constructor() {
     super();
@@ -184,6 +189,7 @@ class SyndicateFeed extends HTMLElement {
     }
     wrapper.append(heading, list.childElementCount ? list : el("p", "empty", "Nothing here yet."));
     if (this.hasAttribute("signup")) wrapper.append(this.signupForm(base));
+    if (this.hasAttribute("follow")) wrapper.append(this.followLine(base));
     this.box.replaceChildren(document.createElement("slot"), wrapper);
     this.box.classList.add("loaded");
     // As many rows as there are items: fewer than `limit` leaves no blank block (`loaded`
@@ -209,6 +215,25 @@ class SyndicateFeed extends HTMLElement {
       this.signup(base, input, button, status);
     });
     return form;
+  }
+
+  /** Following the feed's topic (or the whole site) from Mastodon (docs/fediverse.md): the
+   * handle to search for, and a button that copies it. */
+  followLine(base) {
+    const topic = /^\/topics\/([a-z0-9][a-z0-9-]*)\//.exec(base.pathname);
+    const handle = `@${topic ? topic[1] : "everything"}@${base.host}`;
+    const line = el("p", "follow", "On Mastodon: ");
+    const button = Object.assign(el("button", "follow-copy", "Copy"), { type: "button" });
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(handle);
+        button.textContent = "Copied";
+      } catch (error) {
+        button.textContent = "Copy it by hand";
+      }
+    });
+    line.append(el("code", "follow-handle", handle), " ", button);
+    return line;
   }
 
   async signup(base, input, button, status) {
