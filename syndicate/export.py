@@ -29,6 +29,7 @@ from pathlib import Path
 
 from syndicate import urls
 from syndicate.atomic import replace_file
+from syndicate.fediverse import documents as fediverse
 from syndicate.headers import CORS, PREFLIGHT, cache_policies, representation_fields
 from syndicate.progress import Report, quiet
 from syndicate.settings import Settings
@@ -56,7 +57,8 @@ def write_export(
 ) -> int:
     """Write the files, `_headers` and `_nginx.conf` under `out`; the number of files."""
     sync_export(snapshot, settings, out, listen, report)
-    return len(snapshot.representations)
+    return sum(1 for rep in snapshot.representations.values()
+               if rep.format not in fediverse.FORMATS)  # fmt: skip
 
 
 def sync_export(
@@ -73,8 +75,14 @@ def sync_export(
     manifest: dict[str, str] = {}
     fields: dict[str, dict[str, str]] = {}
     written = 0
-    total = len(snapshot.representations)
-    for done, (path, rep) in enumerate(snapshot.representations.items(), 1):
+    # The fediverse's documents are left out: a follow needs the service's inbox, and a
+    # static host can neither negotiate an actor nor answer WebFinger's query.
+    exported = {
+        path: rep for path, rep in snapshot.representations.items()
+        if rep.format not in fediverse.FORMATS
+    }  # fmt: skip
+    total = len(exported)
+    for done, (path, rep) in enumerate(exported.items(), 1):
         report("writing files", done, total)
         target = out / urls.file_path(path)
         stamp = manifest[path] = f"{rep.etag} {rep.last_modified.timestamp():.0f}"

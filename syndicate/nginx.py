@@ -20,6 +20,9 @@ What it makes nginx do, and why (docs/deployment.md has the long form):
 * Headers from the workers (CORS, Link, ETag, Cache-Control, CSP) pass unchanged;
   `X-Cache-Status` says HIT, MISS, STALE, UPDATING, REVALIDATED or BYPASS.
 * Cache hits keep their files open (`open_file_cache`): a third more hits a second here.
+* The fediverse's paths: `/ap/` keys by whether a browser asked (an actor or Note redirects
+  browsers to its page, and gives servers JSON), passes the Host as the sender signed it,
+  and lets activities of up to 1 MB through; WebFinger keys by its query.
 """
 
 from __future__ import annotations
@@ -64,6 +67,61 @@ QUERY_MAP = r"""map $args $syndicate_uncached_query {
 """
 
 
+# Whether a request is a browser's (HTML wanted, no ActivityPub type): a fediverse actor or
+# Note redirects browsers to its page and answers servers with JSON.
+BROWSER_MAP = r"""map $http_accept $syndicate_browser {
+    default 0;
+    "~*(activity|ld)\+json" 0;
+    "~*text/html" 1;
+}
+"""
+FEDIVERSE_EXTRA = (
+    "proxy_set_header Host $http_host;  # as signed: with its port, as the sender wrote it",
+    "client_max_body_size 1100k;  # an activity is at most 1 MB (the service says so past it)",
+)
+
+
+def _location(match: str, key: str, extra: Sequence[str] = (), keyed_by_query: bool = False) -> str:
+    """One location block: the proxy and cache settings every path shares, the cache key,
+    and `extra` directives. `keyed_by_query`: the key holds the query, so none bypasses."""
+    own = "".join(f"        {line}\n" for line in extra)
+    host = "" if any("Host" in line for line in extra) else "        proxy_set_header Host $host;\n"
+    bypass = (
+        ""
+        if keyed_by_query
+        else (
+            "        proxy_cache_bypass $syndicate_uncached_query;\n"
+            "        proxy_no_cache $syndicate_uncached_query;\n"
+        )
+    )
+    return f"""    location {match} {{
+        proxy_pass http://syndicate_workers;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+{host}        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header Accept-Encoding $syndicate_encoding;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 30s;
+        proxy_next_upstream error timeout http_502 http_503 http_504;
+
+        proxy_cache syndicate;
+        proxy_cache_key {key};
+{bypass}        proxy_ignore_headers Vary;
+        proxy_cache_revalidate on;
+        proxy_cache_background_update on;
+        proxy_cache_lock on;
+        proxy_cache_lock_timeout 5s;
+        if_modified_since before;
+        # Cache hits keep their file open: nginx writes a new entry aside and renames it
+        # in place, so a descriptor kept open never serves an older entry's bytes.
+        open_file_cache max=10000 inactive=60s;
+        open_file_cache_valid 30s;
+{own}        add_header X-Cache-Status $upstream_cache_status always;
+    }}
+"""
+
+
 @dataclass(frozen=True)
 class CacheTier:
     upstreams: Sequence[str] = ("127.0.0.1:8080",)
@@ -90,6 +148,7 @@ def cache_tier(tier: CacheTier) -> str:
 {warning}
 {encoding_map()}
 {QUERY_MAP}
+{BROWSER_MAP}
 proxy_cache_path {tier.cache_dir} levels=1:2 keys_zone=syndicate:16m
                  max_size={tier.cache_size} inactive=30d use_temp_path=off;
 
@@ -101,33 +160,11 @@ server {{
     listen {tier.listen};
     server_name {tier.server_name};
 
-    location / {{
-        proxy_pass http://syndicate_workers;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_set_header Accept-Encoding $syndicate_encoding;
-        proxy_connect_timeout 2s;
-        proxy_read_timeout 30s;
-        proxy_next_upstream error timeout http_502 http_503 http_504;
-
-        proxy_cache syndicate;
-        proxy_cache_key "$syndicate_encoding $uri";
-        proxy_cache_bypass $syndicate_uncached_query;
-        proxy_no_cache $syndicate_uncached_query;
-        proxy_ignore_headers Vary;
-        proxy_cache_revalidate on;
-        proxy_cache_background_update on;
-        proxy_cache_lock on;
-        proxy_cache_lock_timeout 5s;
-        if_modified_since before;
-        # Cache hits keep their file open: nginx writes a new entry aside and renames it
-        # in place, so a descriptor kept open never serves an older entry's bytes.
-        open_file_cache max=10000 inactive=60s;
-        open_file_cache_valid 30s;
-        add_header X-Cache-Status $upstream_cache_status always;
-    }}
-}}
+{_location("/", '"$syndicate_encoding $uri"')}
+    # The fediverse (SYNDICATE_FEDIVERSE). Actors and Notes answer a browser with a redirect
+    # to the page and a server with JSON (Vary: Accept): the key says which one asked.
+    # Inboxes take signed POSTs (never cached), passed with the Host the sender signed.
+{_location("/ap/", '"$syndicate_encoding $syndicate_browser $uri"', FEDIVERSE_EXTRA)}
+    # WebFinger's answer depends on its query (?resource=acct:topic@host): keyed by it.
+{_location("= /.well-known/webfinger", '"$syndicate_encoding $uri?$args"', keyed_by_query=True)}}}
 """

@@ -9,6 +9,7 @@ service directly against what it gets through the cache. Bounded: a few hundred 
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import shutil
 import subprocess
@@ -89,14 +90,21 @@ def lasting_tier(tmp_path: Path) -> Iterator[Tier]:
     yield from tier_with(tmp_path, 300)
 
 
-def tier_with(tmp_path: Path, max_age: int) -> Iterator[Tier]:
+@pytest.fixture
+def federating_tier(tmp_path: Path) -> Iterator[Tier]:
+    """A tier in front of workers that make topics followable from the fediverse."""
+    yield from tier_with(tmp_path, 300, SYNDICATE_FEDIVERSE="true",
+                         SYNDICATE_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
+
+
+def tier_with(tmp_path: Path, max_age: int, **env: str) -> Iterator[Tier]:
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
     port = free_port()
     nginx_url = f"http://127.0.0.1:{port}"
     with live_pool(content, tmp_path / "service.log", 2, SYNDICATE_MAX_AGE=str(max_age),
                    SYNDICATE_STALE_WHILE_REVALIDATE="30", SYNDICATE_STALE_IF_ERROR="3600",
-                   SYNDICATE_PUBLIC_URL=nginx_url, SYNDICATE_WATCH="true") as service:  # fmt: skip
+                   SYNDICATE_PUBLIC_URL=nginx_url, SYNDICATE_WATCH="true", **env) as service:  # fmt: skip
         upstream = service.url.removeprefix("http://")
         include = tmp_path / "syndicate-nginx.conf"
         generated = subprocess.run(
@@ -111,7 +119,6 @@ def tier_with(tmp_path: Path, max_age: int) -> Iterator[Tier]:
 
 def sample_paths(tier: Tier) -> list[str]:
     feeds = request(tier.service.url, "/feeds.json")
-    import json
 
     listed = [urllib.parse.urlsplit(f["url"]).path for f in json.loads(feeds.body)["feeds"]]
     return sorted(set(listed[:40]) | {"/", "/feeds.opml", "/embed/v1.js", "/embed/v1.css"})
@@ -222,3 +229,34 @@ def test_an_edit_reaches_clients_through_the_cache_after_max_age(tier: Tier):
     while b"Edited " not in request(tier.nginx, "/feed.atom").body:
         assert time.monotonic() < deadline, "the edit never came through the cache"
         time.sleep(0.3)
+
+
+AP = "application/activity+json"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_s_redirect_is_never_served_to_a_fediverse_server(federating_tier: Tier):
+    path = "/ap/actors/harm-reduction"
+    for _ in range(2):  # the second time from the cache, each to its own kind of client
+        browser = request(federating_tier.nginx, path, Accept=BROWSER)
+        server = request(federating_tier.nginx, path, Accept=AP)
+        assert browser.status == 302 and browser.headers["location"].endswith(
+            "/topics/harm-reduction/"
+        )
+        assert server.status == 200 and server.headers["content-type"].startswith(AP)
+        assert json.loads(server.body)["preferredUsername"] == "harm-reduction"
+    assert (browser.cache, server.cache) == ("HIT", "HIT")
+
+
+def test_webfinger_answers_each_resource_through_the_cache(federating_tier: Tier):
+    host = urllib.parse.urlsplit(federating_tier.nginx).netloc
+    for _ in range(2):
+        for handle in ("harm-reduction", "drug-policy", "everything"):
+            answer = request(
+                federating_tier.nginx, f"/.well-known/webfinger?resource=acct:{handle}@{host}"
+            )
+            assert answer.status == 200
+            assert json.loads(answer.body)["subject"] == f"acct:{handle}@{host}"
+    assert answer.cache == "HIT"
+    missing = request(federating_tier.nginx, f"/.well-known/webfinger?resource=acct:nobody@{host}")
+    assert missing.status == 404

@@ -244,3 +244,24 @@ def test_a_path_the_nginx_maps_do_not_name_yet_gets_the_feeds_cache_control(expo
     assert block, "no Cache-Control map"
     _, fields, _ = get(export.service.url, "/feed.atom")
     assert block.group(1) == f'"{fields["cache-control"]}"'  # a live export's new archive page
+
+
+def test_an_export_leaves_the_fediverse_out(tmp_path: Path):
+    """A follow needs the service's inbox, and a static host can neither negotiate an actor
+    nor answer WebFinger's query: the export holds none of it (docs/fediverse.md)."""
+    from syndicate.build import snapshot_for
+    from syndicate.export import sync_export
+    from syndicate.settings import Settings
+    from tests.fediverse import ALICE_PUBLIC
+
+    settings = Settings(config=CONTENT, public_url="https://feeds.example.org", fediverse=True,
+                        actors_key=ALICE_PUBLIC)  # fmt: skip
+    snapshot = snapshot_for(settings, None)
+    fediverse = [p for p in snapshot.representations if p.startswith(("/ap/", "/.well-known/"))]
+    assert fediverse  # served by the service...
+    out = tmp_path / "out"
+    synced = sync_export(snapshot, settings, out)
+    assert synced.written == len(snapshot.representations) - len(fediverse) - 1  # and NodeInfo
+    names = set(files(out))
+    assert not [n for n in names if n.startswith(("ap/", ".well-known/", "nodeinfo/"))]
+    assert "_nginx.conf" in names and "feed.atom" in names

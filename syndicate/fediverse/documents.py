@@ -192,6 +192,8 @@ def note_document(catalog: Catalog, item: Item) -> bytes:
 
 
 NEGOTIATED = frozenset({"ap-actor", "ap-note"})  # representations a browser is redirected from
+# Every representation format of the fediverse's documents (snapshot.fediverse_documents).
+FORMATS = frozenset({"ap-actor", "ap-note", "ap-outbox", "webfinger", "nodeinfo"})
 
 
 def browser_url(catalog: Catalog, path: str) -> str | None:
