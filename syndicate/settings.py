@@ -65,6 +65,15 @@ def _folder_or_none(text: str) -> Path | None:
     return Path(text) if text.strip() else None
 
 
+def _file_or_none(text: str) -> Path | None:
+    if not text.strip():
+        return None
+    path = Path(text)
+    if not path.is_file():
+        raise ValueError("expected a file that exists")
+    return path
+
+
 def _seconds(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 31_536_000:
@@ -271,6 +280,14 @@ SETTINGS: tuple[Setting, ...] = (
         "For tests only: let the fediverse fetch and deliver to loopback addresses, over "
         "plain HTTP too.",
     ),
+    Setting(
+        "federation_ca_file",
+        "SYNDICATE_FEDERATION_CA_FILE",
+        None,
+        _file_or_none,
+        "A PEM file of certificate authorities to trust, instead of the system's, for "
+        "fetches from and deliveries to other servers (a private deployment, tests).",
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
     Setting(
         "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
@@ -309,6 +326,7 @@ class Settings:
     mail_batch: int = 180
     fediverse: bool = False
     federation_allow_local: bool = False
+    federation_ca_file: Path | None = None
     access_log: bool = True
     log_level: str = "INFO"
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).

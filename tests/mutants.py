@@ -71,7 +71,7 @@ MUTANTS = [
     ("items loaded before a site change reused after it", "syndicate/loader.py",
      "        if context != self.context:\n            return False\n", ""),
     ("the nginx cache keeps gzip and identity under one key", "syndicate/nginx.py",
-     'proxy_cache_key "$syndicate_encoding $uri";', 'proxy_cache_key "$uri";'),
+     """{_location("/", '"$syndicate_encoding $uri"')}""", """{_location("/", '"$uri"')}"""),
     ("a dead worker is not restarted", "syndicate/web/pool.py",
      "                self.start(index)\n        return None", "                pass\n        return None"),
     ("the static export's files dated now, not by Last-Modified", "syndicate/export.py",

@@ -16,10 +16,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import ssl
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
@@ -88,10 +90,14 @@ def check_url(url: str, allow_local: bool) -> str:
     return url
 
 
-def session(allow_local: bool) -> aiohttp.ClientSession:
+def session(allow_local: bool, ca_file: Path | None = None) -> aiohttp.ClientSession:
+    """The one session for every fetch and delivery; `ca_file`, certificate authorities to
+    trust instead of the system's (SYNDICATE_FEDERATION_CA_FILE)."""
+    trust = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
     connector = aiohttp.TCPConnector(
-        resolver=SafeResolver(allow_local), limit=64, limit_per_host=4, ttl_dns_cache=300
-    )
+        resolver=SafeResolver(allow_local), limit=64, limit_per_host=4, ttl_dns_cache=300,
+        ssl=trust,
+    )  # fmt: skip
     return aiohttp.ClientSession(
         connector=connector, timeout=FETCH_TIMEOUT, headers={"User-Agent": USER_AGENT}
     )

@@ -217,7 +217,7 @@ class Service:
         assert self.fediverse is not None and self.database is not None
         assert self.actors_private_key is not None
         settings = self.settings
-        self._remote = remote.session(settings.federation_allow_local)
+        self._remote = remote.session(settings.federation_allow_local, settings.federation_ca_file)
         site = self.store.snapshot.catalog.site
         site_key = f"{notes.actor_url(site, urls.SITE_HANDLE)}#main-key"
         self.fediverse.actors = remote.Actors(
