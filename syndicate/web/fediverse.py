@@ -202,7 +202,7 @@ class Fediverse:
         try:
             key_id = signatures.key_id(received)
         except signatures.SignatureError as error:
-            raise Refused(401, str(error).capitalize() + ".") from None
+            raise Refused(401, _sentence(error)) from None
         try:
             remote = await self.actors.by_key(key_id)
         except RemoteError as error:
@@ -221,7 +221,7 @@ class Fediverse:
                 remote = await self.actors.by_key(key_id, fresh=True)
                 signatures.verify(received, remote.public_pem, now)
             except (RemoteError, signatures.SignatureError):
-                raise Refused(401, str(first).capitalize() + ".") from None
+                raise Refused(401, _sentence(first)) from None
         if remote.id != activity["actor"]:
             raise Refused(401, "The activity is signed by another actor than its own.")
         return remote
@@ -270,6 +270,12 @@ class Fediverse:
         else:
             return self._accepted("ignored", "only Undo of a Follow is acted on here")
         return self._accepted("unfollowed", f"{removed} follow(s) removed")
+
+
+def _sentence(error: Exception) -> str:
+    """`error`'s words as a sentence: its first letter capitalised, a full stop."""
+    words = str(error)
+    return f"{words[:1].upper()}{words[1:]}."
 
 
 def _id(value: object) -> str:
