@@ -59,6 +59,14 @@ $(AXE): tests/browser_deps/package.json tests/browser_deps/package-lock.json
 	  npm ci --prefix tests/browser_deps --no-audit --no-fund --silent; \
 	else echo "npm is not installed: the accessibility checks will skip"; fi
 
+# Fedify, the JavaScript ActivityPub library Ghost's service is built on, for the fediverse
+# interop tests' peer server (tests/fedify_peer, pinned by its package-lock.json).
+FEDIFY := tests/fedify_peer/node_modules/@fedify/fedify/package.json
+$(FEDIFY): tests/fedify_peer/package.json tests/fedify_peer/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/fedify_peer --no-audit --no-fund --silent; \
+	else echo "npm is not installed: the Fedify interop tests will skip"; fi
+
 # Serve the sample on http://127.0.0.1:8080/ (SYNDICATE_* variables change settings).
 run: install
 	$(BIN)/syndicate serve --config $(CONFIG)
@@ -90,7 +98,7 @@ preview: install
 PYTEST_WORKERS ?= 4
 PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
-test: install-test system-deps $(AXE)
+test: install-test system-deps $(AXE) $(FEDIFY)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) --durations=15
 
 # The property tests with many more examples than `make test` runs.
