@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from syndicate.people import outbox
-from syndicate.web import mailer
-from syndicate.web.mailer import Recorder
+from syndicate.web import recorder as recording
+from syndicate.web.recorder import Recorder
 from tests.fakeclock import FakeClock
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -34,7 +34,7 @@ class Writes:
 
 async def test_250s_recorded_while_a_write_is_in_flight_go_in_the_next_one() -> None:
     db = Writes()
-    recorder = Recorder(db, FakeClock(NOW))  # type: ignore[arg-type]
+    recorder = Recorder(db, FakeClock(NOW), outbox.sent)  # type: ignore[arg-type]
     first = recorder.record(1)
     await asyncio.sleep(0)
     waiting = asyncio.ensure_future(recorder.settled(first))
@@ -49,15 +49,15 @@ async def test_250s_recorded_while_a_write_is_in_flight_go_in_the_next_one() -> 
 async def test_a_250_nobody_waits_for_is_written_after_the_linger(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(mailer, "LINGER", 0.02)
+    monkeypatch.setattr(recording, "LINGER", 0.02)
     db = Writes()
-    done = Recorder(db, FakeClock(NOW)).record(7)  # type: ignore[arg-type]
+    done = Recorder(db, FakeClock(NOW), outbox.sent).record(7)  # type: ignore[arg-type]
     await asyncio.wait_for(asyncio.shield(done), 1)
     assert db.written == [[7]]
 
 
 async def test_a_failed_write_reaches_every_session_waiting_on_it() -> None:
-    recorder = Recorder(Writes(fail=True), FakeClock(NOW))  # type: ignore[arg-type]
+    recorder = Recorder(Writes(fail=True), FakeClock(NOW), outbox.sent)  # type: ignore[arg-type]
     marks = [recorder.record(n) for n in (1, 2)]
     for done in marks:
         with pytest.raises(OSError, match="unreachable"):

@@ -26,7 +26,8 @@ class Follower:
 def add(engine: Engine, found: Follower, now: datetime) -> bool:
     """Record `found`; whether it is new (a repeated Follow changes nothing but its inbox
     and Follow id, which the Accept and an Undo name)."""
-    host = urlsplit(found.follower).hostname or ""
+    # The server deliveries go to (host and port: a circuit and a limit each).
+    host = urlsplit(found.shared_inbox or found.inbox).netloc
     with engine.begin() as connection:
         new = insert_ignoring(connection, followers, [{
             "actor": found.actor, "follower": found.follower, "inbox": found.inbox,

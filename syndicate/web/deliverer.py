@@ -38,6 +38,7 @@ from syndicate.retrying import Circuits, backoff
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
+from syndicate.web.recorder import Recorder
 from syndicate.web.supervise import Health, wait_or_stop
 
 log = logging.getLogger("syndicate.fediverse")
@@ -156,23 +157,29 @@ class Deliverer:
             self.health.ok(TASK)
 
     async def deliver(self, due: Sequence[Delivery]) -> None:
+        """Deliver `due`, `CONCURRENCY` at once. A delivery keeps its place until its 2xx is
+        written (a `Recorder` gathers them into few writes): killed at any moment, at most
+        `CONCURRENCY` deliveries have reached their inbox unrecorded, the only ones a
+        restart makes again."""
         everyone = asyncio.Semaphore(CONCURRENCY)
         hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(PER_HOST)
         )
-        done: list[int] = []
+        recorder = Recorder(self.db, self.clock, deliveries.delivered)
 
         async def one(delivery: Delivery) -> None:
-            async with everyone, hosts[delivery.host]:
-                if self.circuits.is_open(delivery.host, self.clock.now()):
-                    return  # opened during this round: due again when it closes
-                await self.deliver_one(delivery, done)
+            async with everyone:
+                async with hosts[delivery.host]:
+                    if self.circuits.is_open(delivery.host, self.clock.now()):
+                        return  # opened during this round: due again when it closes
+                    made = await self.deliver_one(delivery)
+                if made:
+                    await recorder.settled(recorder.record(delivery.id))
 
         await asyncio.gather(*(one(d) for d in due))
-        if done:
-            await self.db.run(deliveries.delivered, done, self.clock.now())
 
-    async def deliver_one(self, delivery: Delivery, done: list[int]) -> None:
+    async def deliver_one(self, delivery: Delivery) -> bool:
+        """POST `delivery` and record a failure; whether its inbox took it (2xx)."""
         body = delivery.activity.encode("utf-8")
         now = self.clock.now()
         key_id = f"{notes.actor_url(self.store.snapshot.catalog.site, delivery.actor)}#main-key"
@@ -191,13 +198,12 @@ class Deliverer:
         if 200 <= status < 300:
             self.circuits.succeeded(delivery.host)
             self.metrics.fediverse_deliveries["delivered"] += 1
-            done.append(delivery.id)
-            return
+            return True
         if status in PERMANENT:
             await self.db.run(deliveries.failed, delivery.id, now, reason)
             self.metrics.fediverse_deliveries["failed"] += 1
             log.info("%s refused a delivery for good (%s): not tried again", delivery.host, reason)
-            return
+            return False
         opened = self.circuits.failed(delivery.host, now)
         if opened is not None:
             log.warning("%s failed 5 times in 10 minutes (%s): left alone until %s",
@@ -206,9 +212,10 @@ class Deliverer:
         if now - delivery.created_at >= KEPT:
             await self.db.run(deliveries.failed, delivery.id, now, f"kept 7 days: {reason}")
             self.metrics.fediverse_deliveries["failed"] += 1
-            return
+            return False
         at = now + backoff(delivery.attempts, FIRST_RETRY, LAST_RETRY)
         if opened is not None:
             at = max(at, opened)
         await self.db.run(deliveries.retry, delivery.id, at, reason)
         self.metrics.fediverse_deliveries["retried"] += 1
+        return False

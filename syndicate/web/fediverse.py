@@ -251,7 +251,7 @@ class Fediverse:
         outgoing = Outgoing(str(accept["id"]), handle,
                             json.dumps(accept, ensure_ascii=False, separators=(",", ":")),
                             (handle,))  # fmt: skip
-        inbox_host = urlsplit(remote.inbox).hostname or host
+        inbox_host = urlsplit(remote.inbox).netloc
         await self.db.run(deliveries.enqueue, outgoing, {remote.inbox: inbox_host}, now)
         self.wake()
         log.info("a follow of @%s from %s", handle, host)

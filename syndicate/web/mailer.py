@@ -38,6 +38,7 @@ from syndicate.retrying import backoff
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
+from syndicate.web.recorder import Recorder
 from syndicate.web.supervise import Health, wait_or_stop
 
 log = logging.getLogger("syndicate.email")
@@ -46,7 +47,6 @@ TICK = 2.0
 LEASE_SECONDS = 30.0
 DUE_PER_SESSION = 500  # messages a round takes per relay session (each session is one connection)
 UNRECORDED = 8  # 250s a session may be ahead of the outbox (see Recorder)
-LINGER = 0.05  # seconds a 250 waits to be written with others when no session needs it
 TIDY_EVERY = timedelta(hours=1)  # how often what no longer serves is forgotten (retention.py)
 FIRST_RETRY, LAST_RETRY = timedelta(minutes=1), timedelta(hours=1)
 
@@ -62,56 +62,6 @@ def digest_moment(site: Site, now: datetime) -> datetime:
 
 def retry_delay(attempts: int) -> timedelta:
     return backoff(attempts, FIRST_RETRY, LAST_RETRY)
-
-
-class Recorder:
-    """Records the relay's 250s in the outbox, every session's together, in few writes.
-
-    A session may run `UNRECORDED` 250s ahead of the outbox; when it needs its oldest
-    recorded before sending on (`settled`), everything gathered from every session goes in
-    one transaction. A 250 waits at most `LINGER` seconds to be written otherwise. Killed at
-    any moment, a session leaves at most `UNRECORDED` + 1 messages the relay took and the
-    outbox does not know as sent (those 250s, and the message in flight): the bound on
-    messages sent twice after a crash, per session."""
-
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db, self.clock = db, clock
-        self.waiting: dict[int, asyncio.Future[None]] = {}
-        self.writing: asyncio.Task[None] | None = None
-        self.lingering: asyncio.TimerHandle | None = None
-
-    def record(self, message_id: int) -> asyncio.Future[None]:
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        self.waiting[message_id] = done
-        if self.lingering is None:
-            self.lingering = loop.call_later(LINGER, self._write_now)
-        return done
-
-    async def settled(self, done: asyncio.Future[None]) -> None:
-        """Wait until `done` (from `record`) is written, writing now if nothing is."""
-        if not done.done():
-            self._write_now()
-        await done
-
-    def _write_now(self) -> None:
-        if self.lingering is not None:
-            self.lingering.cancel()
-            self.lingering = None
-        if self.writing is None or self.writing.done():
-            self.writing = asyncio.ensure_future(self._write())
-
-    async def _write(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting, {}
-            try:
-                await self.db.run(outbox.sent, list(batch), self.clock.now())
-            except BaseException as error:  # each session waiting hears of it
-                for done in batch.values():
-                    done.set_exception(error)
-                continue
-            for done in batch.values():
-                done.set_result(None)
 
 
 class Mailer:
@@ -206,7 +156,7 @@ class Mailer:
         pace = asyncio.Lock()
         loop = asyncio.get_running_loop()
         unreachable: list[str] = []
-        recorder = Recorder(self.db, self.clock)
+        recorder = Recorder(self.db, self.clock, outbox.sent)
 
         async def session() -> None:
             connection = Connection(self.relay)
