@@ -18,6 +18,7 @@ against two independent implementations (tests/test_fediverse_interop.py).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -78,7 +79,9 @@ def body_digest(body: bytes) -> str:
     return f"SHA-256={_b64(hashlib.sha256(body).digest())}"
 
 
+@functools.lru_cache(maxsize=4)
 def _private(pem: str) -> rsa.RSAPrivateKey:
+    """The key of `pem`, loaded once: loading checks the key, which takes tens of ms."""
     key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("the actors' key is not an RSA key")
@@ -170,6 +173,7 @@ def key_id(received: Received) -> str:
     raise SignatureError("the request is not signed (no Signature or Signature-Input header)")
 
 
+@functools.lru_cache(maxsize=1024)
 def _public(pem: str) -> rsa.RSAPublicKey | ed25519.Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(pem.encode("ascii"))

@@ -79,6 +79,7 @@ class ContentStore:
         self.content_swapped = asyncio.Event()  # set at every swap, for the WebSub publisher
         self.export_due = asyncio.Event()  # set at every swap, for the live export
         self.email_due = asyncio.Event()  # set at every swap, for the email sender
+        self.fediverse_due = asyncio.Event()  # and for the fediverse's deliverer
         self._lock = asyncio.Lock()
         self.load_cache = LoadCache()  # builds run one at a time (the lock), never together
         started = time.perf_counter()
@@ -186,6 +187,7 @@ class ContentStore:
         self.content_swapped.set()
         self.export_due.set()
         self.email_due.set()
+        self.fediverse_due.set()
         if built.save_error:
             self.health.fail(STATE_TASK, built.save_error)
         elif self.state is not None:

@@ -115,8 +115,10 @@ class Deliverer:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self.wakeup.clear()
+            self.store.fediverse_due.clear()
             await self.round()
             waits = [asyncio.ensure_future(self.wakeup.wait()),
+                     asyncio.ensure_future(self.store.fediverse_due.wait()),
                      asyncio.ensure_future(stop.wait())]  # fmt: skip
             await asyncio.wait(waits, timeout=TICK, return_when=asyncio.FIRST_COMPLETED)
             for waiting in waits:
@@ -168,12 +170,12 @@ class Deliverer:
         recorder = Recorder(self.db, self.clock, deliveries.delivered)
 
         async def one(delivery: Delivery) -> None:
-            async with everyone:
-                async with hosts[delivery.host]:
-                    if self.circuits.is_open(delivery.host, self.clock.now()):
-                        return  # opened during this round: due again when it closes
-                    made = await self.deliver_one(delivery)
-                if made:
+            # A server's turn first, then a place: waiting for a busy server holds no place
+            # another server's delivery could use.
+            async with hosts[delivery.host], everyone:
+                if self.circuits.is_open(delivery.host, self.clock.now()):
+                    return  # opened during this round: due again when it closes
+                if await self.deliver_one(delivery):
                     await recorder.settled(recorder.record(delivery.id))
 
         await asyncio.gather(*(one(d) for d in due))
