@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from serving import (
     CONNECTIONS,
@@ -195,6 +196,14 @@ def email_updates(recipients: int = 10_000) -> dict[str, float]:
     return dict(json.loads(result.stdout))
 
 
+def fediverse_delivery() -> dict[str, object]:
+    """bench/fediverse_delivery.py: one item to 10,000 followers on 500 servers."""
+    result = subprocess.run([PYTHON, str(ROOT / "bench" / "fediverse_delivery.py")],
+                            check=True, capture_output=True, text=True, cwd=ROOT,
+                            timeout=900)  # fmt: skip
+    return dict(json.loads(result.stdout))
+
+
 def row(name: str, value: float, target: str, ok: bool | None, unit: str = "") -> str:
     verdict = "" if ok is None else ("ok" if ok else "MISSED")
     return f"{name:<58} {value:>9.3f}{unit:<3} {target:>10}  {verdict}"
@@ -212,6 +221,7 @@ def main() -> None:
         edits = sorted(edit_to_nginx(tmp))
         small = large(tmp, 10_000, 50)
         mail = email_updates()
+        fediverse = fediverse_delivery()
         big = large(tmp, 100_000, 500) if os.environ.get("BENCH_LARGE", "1") != "0" else None
 
     print(f"\nGET {PATH} ({size} bytes), each server on one core, wrk -t1 -c{CONNECTIONS} "
@@ -297,6 +307,12 @@ def main() -> None:
     print(row(f"email: ours, until the sink has all {recipients} (s)", mail["ours_s"], "info",
               None, " s"))  # fmt: skip
     print(row("email: sign-up POST, median alone (ms)", mail["signup_idle_ms"], "info", None))
+    slow: Any = fediverse["answer_50ms"]
+    fast: Any = fediverse["answer_0ms"]
+    print(row("fediverse: 10,000 followers on 500 servers answering in 50 ms, bare / ours",
+              slow["ratio"], ">= 0.80", slow["ratio"] >= 0.8))  # fmt: skip
+    print(row("fediverse: the same, servers answering at once, bare / ours", fast["ratio"],
+              "info", None))  # fmt: skip
     print(row("email: sign-up POST, median with 50 clients at once (ms)", mail["signup_ms"],
               "info", None))  # fmt: skip
     print(f"\nbench took {time.monotonic() - started:.0f} s")  # fmt: skip

@@ -1,5 +1,6 @@
 """Many fake fediverse servers in one process of their own (so that killing the service
-under test leaves them standing): each port of `ports` on 127.0.0.1 is a server whose
+under test leaves them standing): each of `servers` ports on 127.0.0.1 (chosen by the system
+as they are bound: no race for free ports) is a server whose
 inboxes (`/inbox/{n}`) answer 202 after `delay` seconds and count what they receive; GET
 `/_counts` on any of them returns {"port/inbox": count} for all. Bounded: it stops when the
 test ends (terminate) and never sends anything."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import multiprocessing.connection
 import time
 import urllib.request
 from collections import Counter
@@ -18,7 +20,7 @@ from contextlib import contextmanager
 from aiohttp import web
 
 
-def _serve(ports: list[int], delay: float, ready: multiprocessing.synchronize.Event) -> None:
+def _serve(servers: int, delay: float, bound: multiprocessing.connection.Connection) -> None:
     counts: Counter[str] = Counter()
 
     async def inbox(request: web.Request) -> web.Response:
@@ -37,23 +39,24 @@ def _serve(ports: list[int], delay: float, ready: multiprocessing.synchronize.Ev
         application.router.add_get("/_counts", report)
         runner = web.AppRunner(application, access_log=None)
         await runner.setup()
-        for port in ports:
-            await web.TCPSite(runner, "127.0.0.1", port, backlog=512).start()
-        ready.set()
+        for _ in range(servers):
+            await web.TCPSite(runner, "127.0.0.1", 0, backlog=512).start()
+        bound.send([address[1] for address in runner.addresses])
         await asyncio.Event().wait()
 
     asyncio.run(main())
 
 
 @contextmanager
-def inbox_farm(ports: list[int], delay: float = 0.0) -> Iterator[str]:
-    """Run the farm; yields the URL of its counts."""
-    ready = multiprocessing.Event()
-    process = multiprocessing.Process(target=_serve, args=(ports, delay, ready), daemon=True)
+def inbox_farm(servers: int, delay: float = 0.0) -> Iterator[tuple[list[int], str]]:
+    """Run the farm; yields its servers' ports and the URL of its counts."""
+    theirs, ours = multiprocessing.Pipe()
+    process = multiprocessing.Process(target=_serve, args=(servers, delay, theirs), daemon=True)
     process.start()
     try:
-        assert ready.wait(20), "the inbox farm did not start"
-        yield f"http://127.0.0.1:{ports[0]}/_counts"
+        assert ours.poll(30), "the inbox farm did not start"
+        ports: list[int] = ours.recv()
+        yield ports, f"http://127.0.0.1:{ports[0]}/_counts"
     finally:
         process.terminate()
         process.join(10)

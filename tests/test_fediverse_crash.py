@@ -75,9 +75,8 @@ def test_sigkill_mid_delivery_loses_nothing_and_repeats_at_most_what_was_in_flig
     folder, state = tmp_path / "content", tmp_path / "state"
     shutil.copytree(CONTENT, folder)
     database = state / "syndicate.sqlite3"
-    ports = [free_port() for _ in range(SERVERS)]
     port = free_port()
-    with inbox_farm(ports, delay=0.02) as farm:
+    with inbox_farm(SERVERS, delay=0.02) as (ports, farm):
         with live_server(folder, tmp_path / "first.log", port=port, **env(state)) as first:
             wait_until(lambda: telling(database), 30, "the deliverer never started")
             inboxes = add_followers(database, ports)
@@ -102,8 +101,7 @@ def test_of_three_workers_exactly_one_delivers(tmp_path: Path):
     folder, state = tmp_path / "content", tmp_path / "state"
     shutil.copytree(CONTENT, folder)
     database = state / "syndicate.sqlite3"
-    ports = [free_port() for _ in range(4)]
-    with inbox_farm(ports) as farm, live_pool(folder, tmp_path / "pool.log", 3,
+    with inbox_farm(4) as (ports, farm), live_pool(folder, tmp_path / "pool.log", 3,
                                                 **env(state)) as pool:  # fmt: skip
         wait_until(lambda: telling(database), 30, "the deliverer never started")
         inboxes = add_followers(database, ports)
