@@ -240,3 +240,20 @@ async def test_pages_say_nothing_of_the_fediverse_without_it(serve):
     )
     page = await (await plain.get("/topics/harm-reduction/")).text()
     assert "activity+json" not in page and "Mastodon" not in page
+
+
+async def test_an_event_s_note_says_when_in_its_zone_where_and_its_online_link(client):
+    (london,) = [i for i in fixture_items() if i["id"] == "drugs-in-documentary-films"]
+    note = await get_json(client, f"/ap/notes/{london['id']}")
+    assert note["startTime"] == "2027-01-14T18:30:00+00:00"  # Europe/London, in January
+    assert note["endTime"] == "2027-01-14T21:00:00+00:00"
+    assert note["location"]["type"] == "Place" and note["location"]["name"] == london["venue"]
+    assert london["city"] in note["location"]["address"]
+    (online,) = [i for i in fixture_items() if i["id"] == "talking-about-race-harm-reduction"]
+    note = await get_json(client, f"/ap/notes/{online['id']}")
+    from lxml import html as lxml_html
+
+    links = lxml_html.fromstring(note["content"]).xpath("//a/@href")
+    assert online["online_url"] in links
+    assert "location" not in note  # online only: no place
+    assert note["startTime"].startswith("2026-12-10T13:00:00-05:00")  # the site's zone

@@ -19,6 +19,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from syndicate import eventtext, urls
 from syndicate.model import Catalog, Item, Site
@@ -65,6 +66,9 @@ def content(catalog: Catalog, item: Item) -> str:
             parts.append(f"<p><strong>{html.escape(status, quote=False)}</strong></p>")
         where = eventtext.where(event)
         parts.append(_paragraph(f"{eventtext.when(event)}{f' · {where}' if where else ''}"))
+        if event.online_url:
+            online = html.escape(event.online_url)
+            parts.append(f'<p>Online: <a href="{online}">{online}</a></p>')
     link = html.escape(item.url)
     parts.append(f'<p><a href="{link}">{link}</a></p>')
     tags = []
@@ -112,6 +116,15 @@ def note(catalog: Catalog, item: Item) -> dict[str, Any]:
     }
     if item.updated > item.published:
         found["updated"] = _iso(item.updated)
+    event = item.event
+    if event is not None:  # ActivityStreams' own properties: servers that look read them
+        zone = ZoneInfo(event.timezone)
+        found["startTime"] = event.start.astimezone(zone).isoformat()
+        if event.end is not None:
+            found["endTime"] = event.end.astimezone(zone).isoformat()
+        place = ", ".join(p for p in (event.venue, event.address, event.city, event.country) if p)
+        if place:
+            found["location"] = {"type": "Place", "name": event.venue or place, "address": place}
     if item.image is not None:
         found["attachment"] = [
             {
