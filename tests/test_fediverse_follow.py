@@ -286,3 +286,30 @@ def test_inbox_posts_carry_no_data_of_people_into_metrics_labels():
     metrics.fediverse_inbox["followed"] += 1
     text = metrics.exposition()[0].decode()
     assert 'syndicate_fediverse_inbox_total{answer="followed"} 1.0' in text
+
+
+async def test_deliveries_nobody_makes_are_degraded_in_healthz_and_counted_in_metrics(
+    client, remote
+):
+    from syndicate.people.database import lease
+
+    service = client.service
+    await followed(client, remote)
+    engine = service.database.engine
+    later = NOW + timedelta(minutes=11)
+    # Another machine takes the lease (ours lapsed) and dies holding it.
+    assert lease(engine, "fediverse-deliverer", "another-machine", NOW + timedelta(minutes=2), 3600)
+    body, headers = remote.sign(f"{PUBLIC}/ap/inbox", {**follow_of(remote, "drug-policy"),
+                                "id": f"{remote.alice}#follows/2"}, NOW)  # fmt: skip
+    response = await client.post("/ap/inbox", data=body,
+                                 headers={**headers, "Host": "feeds.example.org"})  # fmt: skip
+    assert response.status == 202  # its Accept is queued, and nobody will deliver it
+    service.clock.advance(later)
+    await service.deliverer.round()
+    health = json.loads(await (await client.get("/healthz")).read())
+    assert health["status"] == "degraded"
+    assert any("deliveries due" in reason for reason in health["reasons"]), health["reasons"]
+    metrics = (await (await client.get("/metrics")).read()).decode()
+    assert "syndicate_fediverse_queued 1.0" in metrics
+    assert "syndicate_fediverse_followers 2.0" in metrics
+    assert "syndicate_fediverse_oldest_queued_seconds 660.0" in metrics
