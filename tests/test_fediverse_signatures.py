@@ -11,12 +11,13 @@ from email.utils import format_datetime
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 from http_message_signatures import HTTPMessageSigner, algorithms
 from http_message_signatures.resolvers import MappingKeyResolver
 from multidict import CIMultiDict
 
 from syndicate.fediverse.signatures import Received, SignatureError, key_id, sign, verify
+from tests.fediverse import rsa_pems
 
 NOW = datetime(2026, 11, 30, 15, tzinfo=UTC)
 INBOX = "https://feeds.example.org/ap/inbox"
@@ -24,22 +25,19 @@ KEY_ID = "https://mastodon.example/users/reader#main-key"
 BODY = b'{"type": "Follow", "id": "https://mastodon.example/follows/1"}'
 
 
-def _pems() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()  # fmt: skip
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
+PRIVATE, PUBLIC = rsa_pems()
+OTHER_PRIVATE, OTHER_PUBLIC = rsa_pems()
+
+
+def rfc9421_signer() -> HTTPMessageSigner:
+    """RFC 9421 signatures of our test key, by another library than ours."""
+    return HTTPMessageSigner(
+        signature_algorithm=algorithms.RSA_V1_5_SHA256,
+        key_resolver=MappingKeyResolver(
+            public_keys={},
+            private_keys={KEY_ID: serialization.load_pem_private_key(PRIVATE.encode(), None)},
+        ),
     )
-    return private, public
-
-
-PRIVATE, PUBLIC = _pems()
-OTHER_PRIVATE, OTHER_PUBLIC = _pems()
 
 
 def received(headers: dict[str, str], body: bytes = BODY, url: str = INBOX) -> Received:
@@ -81,13 +79,7 @@ def test_a_cavage_signature_of_ours_verifies_and_names_its_key():
 
 
 def test_an_rfc_9421_signature_made_by_another_library_verifies():
-    signer = HTTPMessageSigner(
-        signature_algorithm=algorithms.RSA_V1_5_SHA256,
-        key_resolver=MappingKeyResolver(
-            public_keys={},
-            private_keys={KEY_ID: serialization.load_pem_private_key(PRIVATE.encode(), None)},
-        ),
-    )
+    signer = rfc9421_signer()
     request = received({"Content-Type": "application/activity+json"})
     signer.sign(
         request,
@@ -158,13 +150,7 @@ def test_a_signed_get_covers_its_target_host_date_and_accept():
     ids=["target not covered", "replayed"],
 )
 def test_an_rfc_9421_signature_that_proves_too_little_is_refused(covered, created, reason):
-    signer = HTTPMessageSigner(
-        signature_algorithm=algorithms.RSA_V1_5_SHA256,
-        key_resolver=MappingKeyResolver(
-            public_keys={},
-            private_keys={KEY_ID: serialization.load_pem_private_key(PRIVATE.encode(), None)},
-        ),
-    )
+    signer = rfc9421_signer()
     request = received({"Content-Type": "application/activity+json"})
     signer.sign(request, key_id=KEY_ID, created=created, covered_component_ids=covered, body=BODY)
     with pytest.raises(SignatureError, match=reason):

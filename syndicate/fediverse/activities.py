@@ -23,19 +23,18 @@ def _followers(site: Site, handle: str) -> str:
     return f"{actor_url(site, handle)}/followers"
 
 
+def _carrying(kind: str, found: dict[str, Any], activity_id: str, when: str) -> dict[str, Any]:
+    """An activity of the Note's author carrying the whole Note, to its audience."""
+    return {
+        "@context": CONTEXT, "id": activity_id, "type": kind, "actor": found["attributedTo"],
+        "published": when, "to": found["to"], "cc": found["cc"], "object": found,
+    }  # fmt: skip
+
+
 def create(catalog: Catalog, item: Item) -> dict[str, Any]:
     """The Create of `item`'s Note, by its author."""
     found = note(catalog, item)
-    return {
-        "@context": CONTEXT,
-        "id": f"{found['id']}/activity",
-        "type": "Create",
-        "actor": found["attributedTo"],
-        "published": found["published"],
-        "to": found["to"],
-        "cc": found["cc"],
-        "object": found,
-    }
+    return _carrying("Create", found, f"{found['id']}/activity", found["published"])
 
 
 def announce(catalog: Catalog, item: Item, handle: str) -> dict[str, Any]:
@@ -66,16 +65,8 @@ def update(catalog: Catalog, item: Item, version: str) -> dict[str, Any]:
     """The Update of `item`'s Note (the same id, forever) to what it says now; `version`,
     the new Note's digest, makes each Update's id unique."""
     found = note(catalog, item)
-    return {
-        "@context": CONTEXT,
-        "id": f"{found['id']}/updates/{version[:16]}",
-        "type": "Update",
-        "actor": found["attributedTo"],
-        "published": found.get("updated", found["published"]),
-        "to": found["to"],
-        "cc": found["cc"],
-        "object": found,
-    }
+    when = found.get("updated", found["published"])
+    return _carrying("Update", found, f"{found['id']}/updates/{version[:16]}", when)
 
 
 def delete(site: Site, item_id: str, by: str, when: datetime) -> dict[str, Any]:

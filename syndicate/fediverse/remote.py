@@ -1,8 +1,8 @@
 """Talking to other servers safely: every fetch of a remote actor and every delivery goes
-through one aiohttp session whose resolver refuses private, loopback, link-local and other
-non-public addresses (checked on the address actually connected to, so a name that resolves
-to an internal address, or a redirect to one, is refused too), over HTTPS only, with time
-limits on every request and a size cap on every body read.
+through one aiohttp session whose connector refuses private, loopback, link-local and other
+non-public addresses (checked on the address actually connected to, so a literal address, a
+name that resolves to an internal one, or a redirect to either, is refused too), over HTTPS
+only, with time limits on every request and a size cap on every body read.
 
 `SYNDICATE_FEDERATION_ALLOW_LOCAL=true` (tests only) allows loopback addresses and plain
 HTTP, so that tests can run fake servers on 127.0.0.1.
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import socket
 import ssl
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,8 +26,7 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
+from aiohttp.abc import ResolveResult
 
 from syndicate.fediverse import signatures
 
@@ -57,28 +56,33 @@ def public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-class SafeResolver(AbstractResolver):
-    """Resolves as usual, then keeps public addresses only (and loopback when allowed)."""
+def allowed(address: str, allow_local: bool) -> bool:
+    """Whether the service may connect to `address`: a public one, or loopback in tests."""
+    if public_address(address):
+        return True
+    return allow_local and ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
 
-    def __init__(self, allow_local: bool) -> None:
+
+class NotPublic(OSError):
+    """A host that is not on the public internet: never connected to."""
+
+
+class SafeConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, keeping only the addresses `allowed` of every host it connects
+    to: names as they resolve, and literal addresses (which aiohttp does not resolve)."""
+
+    def __init__(self, allow_local: bool, **options: Any) -> None:
+        super().__init__(**options)
         self.allow_local = allow_local
-        self.inner = DefaultResolver()
 
-    def allowed(self, address: str) -> bool:
-        if public_address(address):
-            return True
-        return self.allow_local and ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    async def _resolve_host(
+        self, host: str, port: int, traces: Sequence[Any] | None = None
     ) -> list[ResolveResult]:
-        found = [r for r in await self.inner.resolve(host, port, family) if self.allowed(r["host"])]
-        if not found:
-            raise OSError(f"{host} has no public address: not fetched")
-        return found
-
-    async def close(self) -> None:
-        await self.inner.close()
+        found = await super()._resolve_host(host, port, traces)
+        kept = [r for r in found if allowed(r["host"], self.allow_local)]
+        if not kept:
+            raise NotPublic(f"{host} has no public address: not fetched")
+        return kept
 
 
 def check_url(url: str, allow_local: bool) -> str:
@@ -94,10 +98,7 @@ def session(allow_local: bool, ca_file: Path | None = None) -> aiohttp.ClientSes
     """The one session for every fetch and delivery; `ca_file`, certificate authorities to
     trust instead of the system's (SYNDICATE_FEDERATION_CA_FILE)."""
     trust = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
-    connector = aiohttp.TCPConnector(
-        resolver=SafeResolver(allow_local), limit=64, limit_per_host=4, ttl_dns_cache=300,
-        ssl=trust,
-    )  # fmt: skip
+    connector = SafeConnector(allow_local, limit=64, limit_per_host=4, ttl_dns_cache=300, ssl=trust)
     return aiohttp.ClientSession(
         connector=connector, timeout=FETCH_TIMEOUT, headers={"User-Agent": USER_AGENT}
     )
@@ -174,13 +175,12 @@ class Actors:
                 if response.status != 200:
                     raise RemoteError(f"{url[:200]} answered {response.status}")
                 check_url(str(response.url), self.allow_local)  # after any redirect
-                body = await response.content.read(MAX_DOCUMENT + 1)
+                body = await read_capped(response, MAX_DOCUMENT)
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
-            raise RemoteError(
-                f"{urlsplit(url).hostname} could not be asked: {error}"[:300]
-            ) from None
-        if len(body) > MAX_DOCUMENT:
-            raise RemoteError(f"{url[:200]} is over {MAX_DOCUMENT} bytes")
+            # A refused address is the connector's NotPublic, inside aiohttp's error.
+            cause = error.os_error if isinstance(error, aiohttp.ClientConnectorError) else error
+            host = urlsplit(url).hostname
+            raise RemoteError(f"{host} could not be asked: {cause}"[:300]) from None
         try:
             found = json.loads(body)
         except ValueError:
