@@ -146,8 +146,9 @@ def test_a_signed_get_covers_its_target_host_date_and_accept():
     [
         (("content-digest",), NOW, "method and the target"),
         (("@method", "@target-uri", "content-digest"), NOW - timedelta(hours=13), "12 hours"),
+        (("@method", "@target-uri"), NOW, "does not cover the body's Content-Digest"),
     ],
-    ids=["target not covered", "replayed"],
+    ids=["target not covered", "replayed", "body not covered"],
 )
 def test_an_rfc_9421_signature_that_proves_too_little_is_refused(covered, created, reason):
     signer = rfc9421_signer()
