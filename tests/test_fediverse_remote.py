@@ -4,7 +4,10 @@ that resolves inward nor a redirect gets through), and only https is fetched."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -19,6 +22,26 @@ from syndicate.fediverse.remote import (
 )
 from syndicate.fediverse.remote import session as remote_session
 from tests.fediverse import ALICE_PRIVATE
+
+
+@asynccontextmanager
+async def fetching(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]], allow_local: bool
+) -> AsyncIterator[Callable[[], Awaitable[dict[str, Any]]]]:
+    """A server on 127.0.0.1 answering /users/a with `handler`, and a fetch of it through
+    the service's session (`allow_local`: whether that session may reach loopback)."""
+    application = web.Application()
+    application.router.add_get("/users/a", handler)
+    server = TestServer(application, host="127.0.0.1")
+    await server.start_server()
+    client = remote_session(allow_local=allow_local)
+    actors = Actors(client, True, "https://feeds.example.org/ap/actors/x#main-key",
+                    ALICE_PRIVATE, lambda: datetime.now(UTC))  # fmt: skip
+    try:
+        yield lambda: actors.document(f"http://127.0.0.1:{server.port}/users/a")
+    finally:
+        await client.close()
+        await server.close()
 
 
 @pytest.mark.parametrize(
@@ -57,19 +80,9 @@ async def test_a_literal_private_address_is_not_fetched() -> None:
     async def actor(request: web.Request) -> web.Response:
         return web.json_response({})
 
-    application = web.Application()
-    application.router.add_get("/users/a", actor)
-    server = TestServer(application, host="127.0.0.1")
-    await server.start_server()
-    client = remote_session(allow_local=False)
-    try:
-        actors = Actors(client, True, "https://feeds.example.org/ap/actors/x#main-key",
-                        ALICE_PRIVATE, lambda: datetime.now(UTC))  # fmt: skip
+    async with fetching(actor, allow_local=False) as fetch:
         with pytest.raises(RemoteError, match="no public address"):
-            await actors.document(f"http://127.0.0.1:{server.port}/users/a")
-    finally:
-        await client.close()
-        await server.close()
+            await fetch()
 
 
 @pytest.mark.parametrize("url", ["http://mastodon.example/users/a", "ftp://x/y", "https:///x"])
@@ -85,20 +98,10 @@ async def test_a_redirect_inward_is_not_followed() -> None:
     async def moved(request: web.Request) -> web.Response:
         raise web.HTTPFound("http://10.0.0.1:1/secret")
 
-    application = web.Application()
-    application.router.add_get("/users/a", moved)
-    server = TestServer(application, host="127.0.0.1")
-    await server.start_server()
-    client = remote_session(allow_local=True)
-    try:
-        actors = Actors(client, True, "https://feeds.example.org/ap/actors/x#main-key",
-                        ALICE_PRIVATE, lambda: datetime.now(UTC))  # fmt: skip
-        # Loopback is allowed here (the test's server), but not where it redirects.
+    # Loopback is allowed here (the test's server), but not where it redirects.
+    async with fetching(moved, allow_local=True) as fetch:
         with pytest.raises(RemoteError, match="no public address"):
-            await actors.document(f"http://127.0.0.1:{server.port}/users/a")
-    finally:
-        await client.close()
-        await server.close()
+            await fetch()
 
 
 async def test_a_document_over_the_cap_is_not_read_whole() -> None:
@@ -109,16 +112,6 @@ async def test_a_document_over_the_cap_is_not_read_whole() -> None:
             await response.write(b" " * 65536)
         return response
 
-    application = web.Application()
-    application.router.add_get("/users/a", huge)
-    server = TestServer(application, host="127.0.0.1")
-    await server.start_server()
-    client = remote_session(allow_local=True)
-    try:
-        actors = Actors(client, True, "https://feeds.example.org/ap/actors/x#main-key",
-                        ALICE_PRIVATE, lambda: datetime.now(UTC))  # fmt: skip
+    async with fetching(huge, allow_local=True) as fetch:
         with pytest.raises(RemoteError, match="is over 1000000 bytes"):
-            await actors.document(f"http://127.0.0.1:{server.port}/users/a")
-    finally:
-        await client.close()
-        await server.close()
+            await fetch()
