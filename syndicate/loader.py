@@ -45,7 +45,7 @@ from syndicate.sources import (
     parse_data,
     read_config,
 )
-from syndicate.urls import RESERVED_NAMES, SITE_HANDLE
+from syndicate.urls import EVENTS_HANDLE, RESERVED_NAMES, SITE_HANDLE
 
 
 @dataclass(frozen=True)
@@ -417,12 +417,13 @@ def _topic(definition: Definition) -> tuple[Topic, SourceRef, int] | None:
     values = definition.reader.read(definition.node, definition.path, TOPIC)
     if values is None or any(f.required and f.name not in values for f in TOPIC):
         return None
-    if values["slug"] == SITE_HANDLE:
+    if values["slug"] in (SITE_HANDLE, EVENTS_HANDLE):
         definition.reader.problem(
             line_of(definition.node, "slug"),
             f"{definition.path}.slug",
-            f"'{SITE_HANDLE}' is reserved: it is the site's handle on the fediverse "
-            f"(@{SITE_HANDLE}@your-host follows everything); choose another slug",
+            f"'{values['slug']}' is reserved: it is one of the site's own handles on the "
+            f"fediverse (@{SITE_HANDLE}@your-host, @{EVENTS_HANDLE}@your-host); choose "
+            "another slug",
         )
         return None
     topic = Topic(

@@ -134,6 +134,10 @@ def fediverse_documents(catalog: Catalog) -> dict[str, Document]:
             documents[urls.note_path(item.id)] = (
                 "ap-note", activity, _pure(fediverse.note_document, item), negotiated
             )  # fmt: skip
+            if item.event is not None:
+                documents[urls.event_object_path(item.id)] = (
+                    "ap-event", activity, _pure(fediverse.event_document, item), negotiated
+                )  # fmt: skip
     return documents
 
 

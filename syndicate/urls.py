@@ -34,6 +34,7 @@ actor `@{topic}@{host}` and the site is `@everything@{host}`:
     /ap/actors/{handle}/outbox     its posts, newest first, paged: .../outbox/{n}
     /ap/actors/{handle}/followers  how many follow it (who: not public)
     /ap/notes/{id}                 an item as a Note (a browser is sent to the item's page)
+    /ap/events/{id}                an event as an Event, for event software (@events@{host})
 
 Permanent ids are RFC 4151 tag URIs: `tag:{authority},{date}:{specific}`.
 """
@@ -60,6 +61,7 @@ HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 OPML_FORMAT = "atom"  # the format `/feeds.opml` lists; readers import each feed once
 SITE_HANDLE = "everything"  # the site's fediverse actor, which follows every topic's items
+EVENTS_HANDLE = "events"  # the actor for event software: every event as an Event object
 AP_PREFIX = "/ap/"
 SHARED_INBOX_PATH = "/ap/inbox"
 WEBFINGER_PATH = "/.well-known/webfinger"
@@ -231,6 +233,11 @@ def outbox_page_path(handle: str, page: int) -> str:
 
 def note_path(item_id: str) -> str:
     return f"/ap/notes/{item_id}"
+
+
+def event_object_path(item_id: str) -> str:
+    """An event as an ActivityStreams `Event`, for event software (Mobilizon, Gancio)."""
+    return f"/ap/events/{item_id}"
 
 
 def webfinger_document_path(handle: str) -> str:

@@ -144,7 +144,10 @@ async def test_nodeinfo_says_what_this_server_is(client):
     assert info["version"] == "2.1" and info["protocols"] == ["activitypub"]
     assert info["software"]["name"] == "syndicate" and info["openRegistrations"] is False
     topics = yaml.safe_load((CONTENT / "topics.yaml").read_text())["topics"]
-    assert info["usage"]["users"]["total"] == len(topics) + 1  # and the site
+    types = yaml.safe_load((CONTENT / "types.yaml").read_text())["types"]
+    events = any(kind.get("kind") == "event" for kind in types)
+    assert events
+    assert info["usage"]["users"]["total"] == len(topics) + 1 + 1  # the site's, the events
     assert info["usage"]["localPosts"] == len(live_ids())
 
 
@@ -257,3 +260,32 @@ async def test_an_event_s_note_says_when_in_its_zone_where_and_its_online_link(c
     assert online["online_url"] in links
     assert "location" not in note  # online only: no place
     assert note["startTime"].startswith("2026-12-10T13:00:00-05:00")  # the site's zone
+
+
+async def test_event_software_finds_an_events_actor_whose_outbox_holds_every_event(client):
+    found = await get_json(
+        client, f"/.well-known/webfinger?resource=acct:events@{HOST}", "application/jrd+json"
+    )
+    assert found["subject"] == f"acct:events@{HOST}"
+    outbox = await get_json(client, "/ap/actors/events/outbox")
+    events = {i["id"] for i in fixture_items() if "start" in i and "withdrawn" not in i}
+    assert outbox["totalItems"] == len(events)
+    page = await get_json(client, outbox["first"])
+    assert {a["type"] for a in page["orderedItems"]} == {"Create"}
+    assert {a["object"]["type"] for a in page["orderedItems"]} == {"Event"}
+    assert {a["object"]["id"].rsplit("/", 1)[1] for a in page["orderedItems"]} == events
+
+
+async def test_an_event_object_says_what_event_software_reads(client):
+    (london,) = [i for i in fixture_items() if i["id"] == "drugs-in-documentary-films"]
+    event = await get_json(client, f"/ap/events/{london['id']}")
+    assert event["type"] == "Event" and event["name"] == london["title"]
+    assert event["attributedTo"] == f"{PUBLIC}/ap/actors/events"
+    assert event["startTime"] == "2027-01-14T18:30:00+00:00"
+    assert event["timezone"] == "Europe/London" and event["ical:status"] == "CONFIRMED"
+    assert event["location"]["name"] == london["venue"] and event["url"] == london["url"]
+    assert "ical" in json.dumps(event["@context"])
+    browser = await client.get(
+        f"/ap/events/{london['id']}", headers={"Accept": "text/html"}, allow_redirects=False
+    )
+    assert browser.status == 302 and browser.headers["Location"] == london["url"]

@@ -313,3 +313,59 @@ async def test_deliveries_nobody_makes_are_degraded_in_healthz_and_counted_in_me
     assert "syndicate_fediverse_queued 1.0" in metrics
     assert "syndicate_fediverse_followers 2.0" in metrics
     assert "syndicate_fediverse_oldest_queued_seconds 660.0" in metrics
+
+
+NEW_EVENT = """item:
+  id: naloxone-training
+  type: events
+  title: Naloxone training
+  summary: How to reverse an overdose.
+  url: https://www.opensocietyfoundations.org/events/naloxone-training
+  published: 2026-11-30T09:30
+  topics: [harm-reduction]
+  start: 2027-02-04T18:00
+  end: 2027-02-04T20:00
+  timezone: America/New_York
+  city: Baltimore
+"""
+
+
+async def test_event_software_following_events_gets_events_not_notes(client, remote, folder):
+    response = await post(client, remote, follow_of(remote, "events"))
+    assert response.status == 202
+    service = client.service
+    await service.deliverer.round()
+    (folder / "items" / "training.yaml").write_text(NEW_EVENT)
+    assert await service.store.reload("test")
+    await service.deliverer.round()
+    (create,) = remote.of_type("Create")
+    assert create["object"]["type"] == "Event"
+    assert create["actor"] == f"{PUBLIC}/ap/actors/events"
+    assert create["object"]["startTime"] == "2027-02-04T18:00:00-05:00"
+    assert remote.of_type("Announce") == []  # no Note comes to event software
+    (folder / "items" / "training.yaml").write_text(
+        NEW_EVENT + "  status: cancelled\n  changes:\n    - date: 2026-11-30T09:45\n"
+        "      note: Cancelled.\n"
+    )
+    assert await service.store.reload("test")
+    await service.deliverer.round()
+    (update,) = remote.of_type("Update")
+    assert update["object"]["id"] == create["object"]["id"]
+    assert update["object"]["ical:status"] == "CANCELLED"
+    (folder / "items" / "training.yaml").write_text(
+        NEW_EVENT + "  withdrawn:\n    date: 2026-11-30T09:50\n    reason: Published in error.\n"
+    )
+    assert await service.store.reload("test")
+    await service.deliverer.round()
+    (delete,) = remote.of_type("Delete")
+    assert delete["object"]["id"] == create["object"]["id"]
+    assert delete["actor"] == f"{PUBLIC}/ap/actors/events"
+
+
+async def test_a_topic_s_follower_gets_an_event_as_a_note_only(client, remote, folder):
+    await followed(client, remote)
+    (folder / "items" / "training.yaml").write_text(NEW_EVENT)
+    assert await client.service.store.reload("test")
+    await client.service.deliverer.round()
+    (create,) = remote.of_type("Create")
+    assert create["object"]["type"] == "Note"

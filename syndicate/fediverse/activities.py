@@ -13,10 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syndicate import urls
-from syndicate.fediverse.notes import CONTEXT, PUBLIC, actor_url, author, note
+from syndicate.fediverse.notes import CONTEXT, PUBLIC, actor_url, author, event_object, note
 from syndicate.model import Catalog, Item, Site
 
 SECURITY = "https://w3id.org/security/v1"
+# Events as event software reads them: iCalendar's status, Mobilizon's time zone.
+EVENT_CONTEXT: list[Any] = [
+    CONTEXT,
+    {"ical": "http://www.w3.org/2002/12/cal/ical#", "mz": "https://joinmobilizon.org/ns#",
+     "timezone": "mz:timezone"},
+]  # fmt: skip
 
 
 def _followers(site: Site, handle: str) -> str:
@@ -55,10 +61,32 @@ def announce(catalog: Catalog, item: Item, handle: str) -> dict[str, Any]:
 
 
 def listed(catalog: Catalog, item: Item, handle: str) -> dict[str, Any]:
-    """How `item` appears in `handle`'s outbox: its Create, or an Announce of it."""
+    """How `item` appears in `handle`'s outbox: its Create, an Announce of it, or (the
+    events actor's) the Create of its Event."""
+    if handle == urls.EVENTS_HANDLE:
+        return create_event(catalog, item)
     if author(item) == handle:
         return create(catalog, item)
     return announce(catalog, item, handle)
+
+
+def _event_activity(
+    kind: str, found: dict[str, Any], activity_id: str, when: str
+) -> dict[str, Any]:
+    return {**_carrying(kind, found, activity_id, when), "@context": EVENT_CONTEXT}
+
+
+def create_event(catalog: Catalog, item: Item) -> dict[str, Any]:
+    """The events actor's Create of `item`'s Event."""
+    found = event_object(catalog, item)
+    return _event_activity("Create", found, f"{found['id']}/activity", found["published"])
+
+
+def update_event(catalog: Catalog, item: Item, version: str) -> dict[str, Any]:
+    """The Update of `item`'s Event (a change of time, place or status: a cancellation)."""
+    found = event_object(catalog, item)
+    when = found.get("updated", found["published"])
+    return _event_activity("Update", found, f"{found['id']}/updates/{version[:16]}", when)
 
 
 def update(catalog: Catalog, item: Item, version: str) -> dict[str, Any]:
@@ -70,8 +98,10 @@ def update(catalog: Catalog, item: Item, version: str) -> dict[str, Any]:
 
 
 def delete(site: Site, item_id: str, by: str, when: datetime) -> dict[str, Any]:
-    """The Delete of a withdrawn item's Note: a Tombstone in its place."""
-    note_id = urls.absolute(site, urls.note_path(item_id))
+    """The Delete of a withdrawn item's Note (by the events actor: of its Event): a
+    Tombstone in its place."""
+    path = urls.event_object_path if by == urls.EVENTS_HANDLE else urls.note_path
+    note_id = urls.absolute(site, path(item_id))
     return {
         "@context": CONTEXT,
         "id": f"{note_id}/delete",

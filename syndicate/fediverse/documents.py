@@ -20,9 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from syndicate import urls
-from syndicate.fediverse.activities import SECURITY, listed
-from syndicate.fediverse.notes import CONTEXT, actor_url, carriers, note
-from syndicate.model import Catalog, Item, Site, newest_first
+from syndicate.fediverse.activities import EVENT_CONTEXT, SECURITY, listed
+from syndicate.fediverse.notes import CONTEXT, actor_url, carriers, event_object, note
+from syndicate.model import Catalog, Item, Kind, Site, newest_first
 
 ACTIVITY_JSON = "application/activity+json"
 JRD_JSON = "application/jrd+json"
@@ -50,13 +50,15 @@ def host(site: Site) -> str:
 
 
 def handles(catalog: Catalog) -> tuple[str, ...]:
-    """Every actor: each topic, then the site."""
-    return (*catalog.topics, urls.SITE_HANDLE)
+    """Every actor: each topic, the site, and (when it has a type of events) the events
+    actor, which gives event software each event as an `Event`."""
+    events = any(kind.kind == Kind.EVENT for kind in catalog.types.values())
+    return (*catalog.topics, urls.SITE_HANDLE, *((urls.EVENTS_HANDLE,) if events else ()))
 
 
 def profile_url(catalog: Catalog, handle: str) -> str:
     """The page a person sees for the actor: the topic page, or the front page."""
-    if handle == urls.SITE_HANDLE:
+    if handle in (urls.SITE_HANDLE, urls.EVENTS_HANDLE):
         return urls.absolute(catalog.site, urls.INDEX_PATH)
     return urls.absolute(catalog.site, urls.topic_page_path(handle))
 
@@ -74,6 +76,12 @@ def actor(catalog: Catalog, handle: str) -> dict[str, Any]:
     me = actor_url(site, handle)
     if handle == urls.SITE_HANDLE:
         name, about = site.title, site.description or f"Everything {site.title} publishes."
+    elif handle == urls.EVENTS_HANDLE:
+        name = f"{site.title}: events"
+        about = (
+            f"Every event {site.title} announces, as calendar events: for Mobilizon, "
+            "Gancio and other event software. On Mastodon, follow a topic instead."
+        )
     else:
         topic = catalog.topics[handle]
         name = topic.title
@@ -191,9 +199,15 @@ def note_document(catalog: Catalog, item: Item) -> bytes:
     return _json({"@context": CONTEXT, **note(catalog, item)})
 
 
-NEGOTIATED = frozenset({"ap-actor", "ap-note"})  # representations a browser is redirected from
+def event_document(catalog: Catalog, item: Item) -> bytes:
+    return _json({"@context": EVENT_CONTEXT, **event_object(catalog, item)})
+
+
+NEGOTIATED = frozenset(
+    {"ap-actor", "ap-note", "ap-event"}
+)  # representations a browser is redirected from
 # Every representation format of the fediverse's documents (snapshot.fediverse_documents).
-FORMATS = frozenset({"ap-actor", "ap-note", "ap-outbox", "webfinger", "nodeinfo"})
+FORMATS = frozenset({"ap-actor", "ap-note", "ap-event", "ap-outbox", "webfinger", "nodeinfo"})
 
 
 def browser_url(catalog: Catalog, path: str) -> str | None:
@@ -202,7 +216,7 @@ def browser_url(catalog: Catalog, path: str) -> str | None:
     prefix = urls.actor_path("")
     if path.startswith(prefix):
         return profile_url(catalog, path.removeprefix(prefix))
-    item_id = path.removeprefix(urls.note_path(""))
+    item_id = path.removeprefix(urls.note_path("")).removeprefix(urls.event_object_path(""))
     for item in catalog.items:
         if item.id == item_id:
             return item.url

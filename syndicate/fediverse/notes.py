@@ -35,8 +35,10 @@ def author(item: Item) -> str:
 
 
 def carriers(item: Item) -> tuple[str, ...]:
-    """Every actor whose followers get the item: its topics, then the site's."""
-    return (*item.topics, urls.SITE_HANDLE)
+    """Every actor whose followers get the item: its topics, the site's, and for an event
+    the events actor's (which gives it as an `Event`, not a Note)."""
+    events = (urls.EVENTS_HANDLE,) if item.event is not None else ()
+    return (*item.topics, urls.SITE_HANDLE, *events)
 
 
 def actor_url(site: Site, handle: str) -> str:
@@ -146,3 +148,43 @@ def digest(found: dict[str, Any]) -> str:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+ICAL_STATUS = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}  # the rest: CONFIRMED
+
+
+def event_object(catalog: Catalog, item: Item) -> dict[str, Any]:
+    """`item` (an event) as an ActivityStreams `Event`, as event software reads it
+    (Mobilizon, Gancio): name, description, start and end in the event's zone, place, its
+    page, and its status as iCalendar says it. By the events actor, never a topic's."""
+    event = item.event
+    assert event is not None
+    site = catalog.site
+    by = actor_url(site, urls.EVENTS_HANDLE)
+    zone = ZoneInfo(event.timezone)
+    summary = f"<p>{html.escape(item.summary.plain, quote=False)}</p>"
+    found: dict[str, Any] = {
+        "id": urls.absolute(site, urls.event_object_path(item.id)),
+        "type": "Event",
+        "name": item.title,
+        "attributedTo": by,
+        "to": [PUBLIC],
+        "cc": [f"{by}/followers"],
+        "published": _iso(item.published),
+        "url": item.url,
+        "content": summary,
+        "contentMap": {item.language or site.language: summary},
+        "startTime": event.start.astimezone(zone).isoformat(),
+        "timezone": event.timezone,
+        "ical:status": ICAL_STATUS.get(event.status.value, "CONFIRMED"),
+    }
+    if event.end is not None:
+        found["endTime"] = event.end.astimezone(zone).isoformat()
+    if item.updated > item.published:
+        found["updated"] = _iso(item.updated)
+    place = ", ".join(p for p in (event.venue, event.address, event.city, event.country) if p)
+    if place:
+        found["location"] = {"type": "Place", "name": event.venue or place, "address": place}
+    if event.online_url:
+        found["attachment"] = [{"type": "Link", "name": "Online", "href": event.online_url}]
+    return found

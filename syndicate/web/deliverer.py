@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
+from syndicate import urls
 from syndicate.fediverse import activities, notes, signatures
 from syndicate.fediverse.remote import read_capped
 from syndicate.model import Catalog
@@ -69,16 +70,30 @@ def maker(catalog: Catalog, now: datetime) -> deliveries.Maker:
 
     def make(item_id: str, kind: str, author: str, audience: tuple[str, ...]) -> list[Outgoing]:
         item = items.get(item_id)
+        events = urls.EVENTS_HANDLE in audience  # event software gets the Event, not the Note
+        notes_to = tuple(handle for handle in audience if handle != urls.EVENTS_HANDLE)
+        made: list[Outgoing] = []
         if kind == DELETE or item is None or item.withdrawn is not None:
             when = item.withdrawn.date if item is not None and item.withdrawn else now
-            return [outgoing(activities.delete(site, item_id, author, when), author, audience)]
-        if kind == CREATE:  # to the author's followers; each other carrier announces it
-            made = [outgoing(activities.create(catalog, item), author, (author,))]
-            made += [outgoing(activities.announce(catalog, item, handle), handle, (handle,))
-                     for handle in audience if handle != author]  # fmt: skip
+            made.append(outgoing(activities.delete(site, item_id, author, when), author, notes_to))
+            if events:
+                gone = activities.delete(site, item_id, urls.EVENTS_HANDLE, when)
+                made.append(outgoing(gone, urls.EVENTS_HANDLE, (urls.EVENTS_HANDLE,)))
             return made
-        found = activities.update(catalog, item, notes.digest(notes.note(catalog, item)))
-        return [outgoing(found, author, audience)]
+        if kind == CREATE:  # to the author's followers; each other carrier announces it
+            made.append(outgoing(activities.create(catalog, item), author, (author,)))
+            made += [outgoing(activities.announce(catalog, item, handle), handle, (handle,))
+                     for handle in notes_to if handle != author]  # fmt: skip
+            if events and item.event is not None:
+                made.append(outgoing(activities.create_event(catalog, item),
+                                     urls.EVENTS_HANDLE, (urls.EVENTS_HANDLE,)))  # fmt: skip
+            return made
+        version = notes.digest(notes.note(catalog, item))
+        made.append(outgoing(activities.update(catalog, item, version), author, notes_to))
+        if events and item.event is not None:
+            made.append(outgoing(activities.update_event(catalog, item, version),
+                                 urls.EVENTS_HANDLE, (urls.EVENTS_HANDLE,)))  # fmt: skip
+        return made
 
     return make
 
