@@ -87,7 +87,13 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+def target() -> str:
+    """The handle the Fedify server follows (a test may ask for another)."""
+    return "harm-reduction"
+
+
+@pytest.fixture
+async def world(tmp_path: Path, target: str) -> AsyncIterator[World]:
     fedify_installed()
     ca = trustme.CA()
     ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -117,13 +123,13 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     process = await asyncio.create_subprocess_exec(
         "node", str(PEER / "peer.mjs"), cwd=str(PEER), stdout=subprocess.PIPE,
         env={**os.environ, "PORT": str(peer_port), "CERT": str(cert_file),
-             "KEY": str(key_file), "TARGET": f"harm-reduction@{host}",
+             "KEY": str(key_file), "TARGET": f"{target}@{host}",
              "NODE_EXTRA_CA_CERTS": str(ca_file)},
     )  # fmt: skip
     peer = FedifyPeer(process)
     reading = asyncio.ensure_future(peer.read())
     try:
-        yield World(service, peer, folder, f"https://{host}/ap/actors/harm-reduction")
+        yield World(service, peer, folder, f"https://{host}/ap/actors/{target}")
     finally:
         process.terminate()
         await process.wait()
@@ -175,3 +181,16 @@ async def test_fedify_gets_an_event_s_create_update_and_delete(world: World):
     assert delete["id"] == create["id"]
     inbox = [e["status"] for e in world.peer.of_type("inbox")]
     assert inbox == [202] * 4, inbox  # Accept, Create, Update, Delete: each verified
+
+
+@pytest.mark.parametrize("target", ["events"])
+async def test_fedify_following_the_events_actor_gets_an_event_as_an_event(world: World):
+    (followed,) = await world.peer.wait_for("followed")
+    assert followed["topic"] == world.topic
+    await delivered(world, "Accept")
+    (world.folder / "items" / "fedify.yaml").write_text(NEW_ITEM)
+    assert await world.service.store.reload("test")
+    create = await delivered(world, "Create")
+    assert create["actor"] == world.topic and create["kind"] == "Event"  # Fedify's own class
+    assert create["id"].endswith("/ap/events/fedify-item")
+    assert [e["status"] for e in world.peer.of_type("inbox")] == [202, 202]
