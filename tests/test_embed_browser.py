@@ -230,13 +230,15 @@ def test_light_and_dark_follow_the_system_and_are_screenshotted(service, partner
     assert light == (scheme == "light"), color
 
 
-def late_script_page(service: str, src: str, stylesheet: bool) -> str:
+def late_script_page(
+    service: str, src: str, stylesheet: bool, attributes: str = 'limit="4" summary'
+) -> str:
     """The snippet, with the script arriving a second after the first paint (a slow network)."""
     link = f'<link rel="stylesheet" href="{service}/embed/v1.css">' if stylesheet else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A partner</title>{link}</head>
 <body><h1>A partner's page</h1>
-<syndicate-feed src="{src}" limit="4" summary>{FALLBACK}</syndicate-feed>
+<syndicate-feed src="{src}" {attributes}>{FALLBACK}</syndicate-feed>
 <p id="below">The partner's own content, below the embed.</p>
 <script>setTimeout(() => {{
   const script = document.createElement("script");

@@ -15,7 +15,7 @@ import pytest
 from tests.browser import accessibility_violations, wait_for
 from tests.conftest import CONTENT
 from tests.live import LiveServer, live_server
-from tests.test_embed_browser import FALLBACK, LOADED, SHADOW, snippet
+from tests.test_embed_browser import LOADED, SHADOW, late_script_page, snippet
 
 
 @pytest.fixture(scope="module")
@@ -58,18 +58,7 @@ def test_a_site_wide_feed_gives_the_site_s_handle(federating, partner, page):
 
 def test_the_follow_line_s_space_is_reserved_before_the_script_runs(federating, partner, page):
     src = f"{federating.url}/topics/harm-reduction/feed.json"
-    body = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>A partner</title>
-<link rel="stylesheet" href="{federating.url}/embed/v1.css"></head>
-<body><h1>A partner's page</h1>
-<syndicate-feed src="{src}" limit="3" follow>{FALLBACK}</syndicate-feed>
-<p id="below">The partner's own content, below the embed.</p>
-<script>setTimeout(() => {{
-  const script = document.createElement("script");
-  script.type = "module"; script.src = "{federating.url}/embed/v1.js";
-  document.head.append(script);
-}}, 1000);</script>
-</body></html>"""
+    body = late_script_page(federating.url, src, True, 'limit="3" follow')
     page.get(partner.page("/follow-late.html", body))
     wait_for(page, LOADED)
     page.execute_script("return new Promise((done) => setTimeout(done, 300))")
