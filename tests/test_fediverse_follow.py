@@ -5,6 +5,7 @@ an inbox that believes nothing unsigned, misdated, oversized or signed by someon
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -369,3 +370,32 @@ async def test_a_topic_s_follower_gets_an_event_as_a_note_only(client, remote, f
     await client.service.deliverer.round()
     (create,) = remote.of_type("Create")
     assert create["object"]["type"] == "Note"
+
+
+async def test_a_large_activity_sent_in_chunks_is_read_whole(client, remote):
+    """A body may arrive in many pieces (chunked, no Content-Length): all of it is read,
+    up to the cap, before it is judged."""
+    activity = {**follow_of(remote), "summary": "x" * 300_000}  # well under 1 MB
+    body, headers = remote.sign(f"{PUBLIC}/ap/inbox", activity, NOW)
+
+    async def pieces():  # type: ignore[no-untyped-def]
+        for start in range(0, len(body), 16_384):
+            yield body[start : start + 16_384]
+            await asyncio.sleep(0.005)  # the service reads while the rest is on its way
+
+    response = await client.post(
+        "/ap/inbox", data=pieces(), headers={**headers, "Host": "feeds.example.org"}
+    )
+    assert response.status == 202, await response.text()
+    assert len(rows(client, "followers")) == 1
+
+
+async def test_a_chunked_body_over_the_cap_is_refused_part_read(client, remote):
+    async def endless():  # type: ignore[no-untyped-def]
+        for _ in range(100):  # 1.6 MB, never announced
+            yield b" " * 16_384
+
+    response = await client.post(
+        "/ap/inbox", data=endless(), headers={"Content-Type": "application/activity+json"}
+    )
+    assert response.status == 413

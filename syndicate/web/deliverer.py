@@ -151,9 +151,9 @@ class Deliverer:
             snapshot = self.store.snapshot
             if snapshot.version != self.told_version:
                 catalog = snapshot.catalog
-                told = await self.db.run(
-                    deliveries.tell, live_of(catalog), maker(catalog, now), now
-                )
+                # Each live item's Note, digested: off the event loop, as the telling is.
+                live = await asyncio.to_thread(live_of, catalog)
+                told = await self.db.run(deliveries.tell, live, maker(catalog, now), now)
                 if any(told.values()):
                     log.info("told followers: %s", told)
                 self.told_version = snapshot.version

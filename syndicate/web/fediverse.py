@@ -36,7 +36,7 @@ from syndicate.people.deliveries import Outgoing
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
 from syndicate.web.handlers import respond
-from syndicate.web.limits import ClientLimiter
+from syndicate.web.limits import ClientLimiter, capped_body
 from syndicate.web.metrics import Metrics
 
 log = logging.getLogger("syndicate.fediverse")
@@ -160,10 +160,8 @@ class Fediverse:
         wait = self.clients.allow(request.remote or "?", time.monotonic())
         if wait:
             raise Refused(429, f"Too many activities from here; try again in {int(wait) + 1} s.")
-        if (request.content_length or 0) > MAX_INBOX:
-            raise Refused(413, f"An activity is at most {MAX_INBOX} bytes.")
-        body = await request.content.read(MAX_INBOX + 1)
-        if len(body) > MAX_INBOX or not request.content.at_eof():
+        body = await capped_body(request, MAX_INBOX)
+        if body is None:
             raise Refused(413, f"An activity is at most {MAX_INBOX} bytes.")
         if request.content_type not in INBOX_TYPES:
             raise Refused(415, f"An activity is {documents.ACTIVITY_JSON}, not "

@@ -1,9 +1,12 @@
-"""Limits on what one client may ask of a process in a while (sign-ups, inbox posts): a
-sliding window per key, in memory, bounded in the keys it tracks."""
+"""Limits on what one client may ask of a process: in a while (sign-ups, inbox posts), a
+sliding window per key, in memory, bounded in the keys it tracks; and in one request, a
+body read whole but never past a cap."""
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+
+from aiohttp import web
 
 TRACKED_CLIENTS = 100_000
 
@@ -28,3 +31,17 @@ class ClientLimiter:
             return times[0] + self.window - now
         times.append(now)
         return 0.0
+
+
+async def capped_body(request: web.BaseRequest, cap: int) -> bytes | None:
+    """The whole body, however many pieces it arrives in (a read returns what has come so
+    far, not all); None past `cap` bytes, read no further."""
+    if request.content_length is not None and request.content_length > cap:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -43,7 +43,7 @@ from syndicate.people.database import Database
 from syndicate.people.subscriptions import EVERY, FREQUENCIES, INSTANT, Feed
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
-from syndicate.web.limits import ClientLimiter
+from syndicate.web.limits import ClientLimiter, capped_body
 from syndicate.web.metrics import Metrics
 
 PREFIX = "/email/"
@@ -372,10 +372,8 @@ class People:
 
 async def _fields(request: web.BaseRequest) -> dict[str, str]:
     """A POST's fields, form-encoded or JSON; at most MAX_BODY bytes."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise BadRequest(413, f"The request is over {MAX_BODY} bytes.")
-    data = await request.content.read(MAX_BODY + 1)
-    if len(data) > MAX_BODY:
+    data = await capped_body(request, MAX_BODY)
+    if data is None:
         raise BadRequest(413, f"The request is over {MAX_BODY} bytes.")
     kind = request.content_type
     try:
