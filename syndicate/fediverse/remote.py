@@ -209,6 +209,3 @@ class Actors:
         while len(self.kept) > KEYS_HELD:
             self.kept.popitem(last=False)
         return remote
-
-    async def by_id(self, actor_id: str) -> Remote:
-        return _actor(await self.document(actor_id))

@@ -33,6 +33,7 @@ from syndicate.people.database import (
     posts,
     settings,
 )
+from syndicate.people.followers import inboxes_within
 
 DELIVERER_LEASE = "fediverse-deliverer"
 CREATE, UPDATE, DELETE = "create", "update", "delete"
@@ -75,16 +76,6 @@ class Delivery:
     host: str
     attempts: int
     created_at: datetime
-
-
-def _inboxes(connection: Connection, audience: Iterable[str]) -> dict[str, str]:
-    """Inbox -> host for the followers of `audience`: a server's shared inbox once."""
-    rows = connection.execute(
-        sa.select(followers.c.inbox, followers.c.shared_inbox, followers.c.host)
-        .where(followers.c.actor.in_(list(audience)))
-        .distinct()
-    ).all()
-    return {shared or inbox: host for inbox, shared, host in rows}
 
 
 def _enqueue(
@@ -160,7 +151,7 @@ def tell(engine: Engine, live: Sequence[Live], make: Maker, now: datetime) -> di
             return told
         for item_id, kind, author, audience in changes:
             for outgoing in make(item_id, kind, author, audience):
-                _enqueue(connection, outgoing, _inboxes(connection, outgoing.audience), now)
+                _enqueue(connection, outgoing, inboxes_within(connection, outgoing.audience), now)
             told[kind] += 1
     return told
 

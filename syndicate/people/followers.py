@@ -4,12 +4,13 @@ Followers are never listed publicly; only their count is."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from syndicate.people.database import followers, insert_ignoring
 
@@ -68,16 +69,18 @@ def count(engine: Engine, actor: str) -> int:
         )
 
 
-def inboxes(engine: Engine, actors: tuple[str, ...]) -> dict[str, str]:
+def inboxes_within(connection: Connection, actors: Iterable[str]) -> dict[str, str]:
     """Where to deliver to the followers of any of `actors`: each server's shared inbox where
     it has one, else each follower's own; inbox -> its host. One delivery per inbox."""
+    rows = connection.execute(
+        sa.select(followers.c.inbox, followers.c.shared_inbox, followers.c.host)
+        .where(followers.c.actor.in_(list(actors)))
+        .distinct()
+    ).all()
+    return {shared or inbox: host for inbox, shared, host in rows}
+
+
+def inboxes(engine: Engine, actors: Iterable[str]) -> dict[str, str]:
+    """`inboxes_within`, in a connection of its own."""
     with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(followers.c.inbox, followers.c.shared_inbox, followers.c.host)
-            .where(followers.c.actor.in_(actors))
-            .distinct()
-        ).all()
-    found: dict[str, str] = {}
-    for inbox, shared, host in rows:
-        found[shared or inbox] = host
-    return found
+        return inboxes_within(connection, actors)
