@@ -124,10 +124,13 @@ def fediverse_documents(catalog: Catalog) -> dict[str, Document]:
         documents[urls.webfinger_document_path(handle)] = (
             "webfinger", jrd, _pure(fediverse.webfinger, handle), ()
         )  # fmt: skip
-        documents[f"{actor}/outbox"] = ("ap-outbox", activity, _pure(fediverse.outbox, handle), ())
-        for page in range(1, fediverse.pages_of(catalog, handle) + 1):
+        carried = fediverse.carried(catalog, handle)  # once: every page is a slice of it
+        documents[f"{actor}/outbox"] = (
+            "ap-outbox", activity, _pure(fediverse.outbox, handle, carried), ()
+        )  # fmt: skip
+        for page in range(1, fediverse.pages_of(carried) + 1):
             documents[urls.outbox_page_path(handle, page)] = (
-                "ap-outbox", activity, _pure(fediverse.outbox_page, handle, page), ()
+                "ap-outbox", activity, _pure(fediverse.outbox_page, handle, carried, page), ()
             )  # fmt: skip
     for item in catalog.items:
         if item.withdrawn is None:

@@ -289,3 +289,37 @@ async def test_an_event_object_says_what_event_software_reads(client):
         f"/ap/events/{london['id']}", headers={"Accept": "text/html"}, allow_redirects=False
     )
     assert browser.status == 302 and browser.headers["Location"] == london["url"]
+
+
+async def test_an_outbox_of_many_items_pages_through_all_once(serve, tmp_path):
+    folder = tmp_path / "many"
+    shutil.copytree(CONTENT, folder)
+    items = "items:\n" + "".join(
+        f"""  - id: voice-{n:02d}
+    type: voices
+    title: Voice number {n}
+    summary: One of many.
+    url: https://www.opensocietyfoundations.org/voices/voice-{n:02d}
+    published: 2026-10-{1 + n % 28:02d}T{n % 24:02d}:00
+    topics: [drug-policy]
+"""
+        for n in range(45)
+    )
+    (folder / "items" / "many.yaml").write_text(items)
+    many = await serve(Settings(
+        config=folder, state_dir=tmp_path / "state", public_url=PUBLIC, watch=False,
+        access_log=False, fediverse=True,
+    ), FakeClock(NOW))  # fmt: skip
+    outbox = await get_json(many, "/ap/actors/drug-policy/outbox")
+    expected = live_ids("drug-policy") | {f"voice-{n:02d}" for n in range(45)}
+    assert outbox["totalItems"] == len(expected) > 40
+    seen, url, pages = [], outbox["first"], 0
+    while url:
+        page = await get_json(many, url)
+        seen += [a["object"]["id"] if a["type"] == "Create" else a["object"]
+                 for a in page["orderedItems"]]  # fmt: skip
+        pages += 1
+        assert (page.get("prev") is None) == (pages == 1)
+        url = page.get("next")
+    assert outbox["last"].endswith(f"/outbox/{pages}") and pages == -(-len(expected) // 20)
+    assert sorted(n.rsplit("/", 1)[1] for n in seen) == sorted(expected)  # each once

@@ -158,39 +158,43 @@ def nodeinfo(catalog: Catalog) -> bytes:
     )
 
 
-def pages_of(catalog: Catalog, handle: str) -> int:
-    """How many outbox pages `handle` has (at least one, maybe empty)."""
-    return max(1, -(-len(carried(catalog, handle)) // PAGE_SIZE))
+def pages_of(items: tuple[Item, ...]) -> int:
+    """How many outbox pages `items` (an actor's `carried` items) fill: at least one."""
+    return max(1, -(-len(items) // PAGE_SIZE))
 
 
-def outbox(catalog: Catalog, handle: str) -> bytes:
+def outbox(catalog: Catalog, handle: str, items: tuple[Item, ...]) -> bytes:
+    """`handle`'s outbox collection; `items`, what it carries (`carried`, computed once for
+    the collection and all its pages)."""
     site = catalog.site
     return _json(
         {
             "@context": CONTEXT,
             "id": f"{actor_url(site, handle)}/outbox",
             "type": "OrderedCollection",
-            "totalItems": len(carried(catalog, handle)),
+            "totalItems": len(items),
             "first": urls.absolute(site, urls.outbox_page_path(handle, 1)),
-            "last": urls.absolute(site, urls.outbox_page_path(handle, pages_of(catalog, handle))),
+            "last": urls.absolute(site, urls.outbox_page_path(handle, pages_of(items))),
         }
     )
 
 
-def outbox_page(catalog: Catalog, handle: str, page: int) -> bytes:
+def outbox_page(catalog: Catalog, handle: str, items: tuple[Item, ...], page: int) -> bytes:
     """Page `page` of `handle`'s outbox: 1 holds the newest posts."""
     site = catalog.site
-    items = carried(catalog, handle)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     found: dict[str, Any] = {
         "@context": CONTEXT,
         "id": urls.absolute(site, urls.outbox_page_path(handle, page)),
         "type": "OrderedCollectionPage",
         "partOf": f"{actor_url(site, handle)}/outbox",
-        "orderedItems": [_bare(listed(catalog, item, handle)) for item in items],
+        "orderedItems": [
+            _bare(listed(catalog, item, handle))
+            for item in items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        ],
     }
     if page > 1:
         found["prev"] = urls.absolute(site, urls.outbox_page_path(handle, page - 1))
-    if page < pages_of(catalog, handle):
+    if page < pages_of(items):
         found["next"] = urls.absolute(site, urls.outbox_page_path(handle, page + 1))
     return _json(found)
 
