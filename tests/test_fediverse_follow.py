@@ -399,3 +399,32 @@ async def test_a_chunked_body_over_the_cap_is_refused_part_read(client, remote):
         "/ap/inbox", data=endless(), headers={"Content-Type": "application/activity+json"}
     )
     assert response.status == 413
+
+
+async def test_a_follower_s_new_key_is_fetched_again_when_its_signature_does_not_match(
+    client, remote
+):
+    await followed(client, remote)  # its key is now kept
+    new_private, new_public = rsa_pems()
+    remote.public_pem = new_public  # the account rotated its key
+    undo = {"id": f"{remote.alice}#undo/1", "type": "Undo", "actor": remote.alice,
+            "object": follow_of(remote)}  # fmt: skip
+    response = await post(client, remote, undo, private=new_private)
+    assert response.status == 202, await response.text()
+    assert rows(client, "followers") == []
+
+
+async def test_a_follower_that_deletes_its_account_is_forgotten(client, remote):
+    await followed(client, remote)
+    delete = {"id": f"{remote.alice}#delete", "type": "Delete", "actor": remote.alice,
+              "object": remote.alice}  # fmt: skip
+    assert (await post(client, remote, delete)).status == 202
+    assert rows(client, "followers") == []
+
+
+async def test_one_client_cannot_flood_the_inbox(client, remote, monkeypatch):
+    monkeypatch.setattr(client.service.fediverse.clients, "limit", 2)
+    like = {"id": f"{remote.alice}#like", "type": "Like", "actor": remote.alice,
+            "object": f"{PUBLIC}/ap/notes/x"}  # fmt: skip
+    statuses = [(await post(client, remote, like)).status for _ in range(3)]
+    assert statuses == [202, 202, 429]
