@@ -82,3 +82,25 @@ def test_an_address_asked_again_is_kept_while_its_newest_link_works(engine):
     assert addresses(engine) == ["pending@example.org"]
     tidy(engine, again + LINKS_LAST + timedelta(minutes=1), LINKS_LAST)
     assert addresses(engine) == []
+
+
+def test_fediverse_deliveries_are_forgotten_after_30_days_and_what_was_told_stays(engine):
+    from syndicate.people import deliveries
+    from syndicate.people.deliveries import Live, Outgoing
+    from syndicate.people.retention import tidy_deliveries
+
+    def make(item_id, kind, author, audience):  # type: ignore[no-untyped-def]
+        return [Outgoing(f"urn:{item_id}:{kind}", author, "{}", audience)]
+
+    deliveries.tell(engine, [], make, NOW)
+    from syndicate.people import followers
+
+    followers.add(engine, followers.Follower("harm-reduction", "https://a.example/u",
+                                             "https://a.example/inbox", None, "f"), NOW)  # fmt: skip
+    deliveries.tell(engine, [Live("x", "d1", "harm-reduction", ("harm-reduction",))], make, NOW)
+    (due,) = deliveries.due(engine, NOW, "me", 10, 60)
+    deliveries.delivered(engine, [due.id], NOW)
+    assert tidy_deliveries(engine, NOW + SENT_KEPT - timedelta(minutes=1)) == 0
+    assert tidy_deliveries(engine, NOW + SENT_KEPT + timedelta(minutes=1)) == 1
+    assert table(engine, "deliveries") == [] and table(engine, "activities") == []
+    assert [row.item_id for row in table(engine, "posts")] == ["x"]  # an edit is an Update

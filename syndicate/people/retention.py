@@ -7,7 +7,10 @@
   out?" and to bound a complaint), with their rows of which item went in which. Items are
   announced once ever (`announced`), so forgetting a message never makes its items due again.
 
-`tidy` does both; the sender runs it about once an hour.
+* Fediverse deliveries made or given up are deleted after `SENT_KEPT` too, with the
+  activities left with none (`tidy_deliveries`, run by the deliverer).
+
+`tidy` does the email side; the sender runs it about once an hour.
 """
 
 from __future__ import annotations
@@ -17,10 +20,18 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from syndicate.people.database import messages, pending, subscribers, subscriptions
+from syndicate.people.database import (
+    activities,
+    deliveries,
+    messages,
+    pending,
+    subscribers,
+    subscriptions,
+)
 from syndicate.people.subscriptions import erase_with
 
 SENT_KEPT = timedelta(days=30)
+TIDY_EVERY = timedelta(hours=1)  # how often the sender and the deliverer forget
 
 
 def tidy(engine: Engine, now: datetime, links_last: timedelta) -> dict[str, int]:
@@ -59,3 +70,19 @@ def tidy(engine: Engine, now: datetime, links_last: timedelta) -> dict[str, int]
         connection.execute(sa.delete(pending).where(pending.c.message_id.in_(old)))
         forgotten = connection.execute(sa.delete(messages).where(messages.c.id.in_(old))).rowcount
     return {"addresses": len(never), "subscriptions": dropped, "messages": forgotten}
+
+
+def tidy_deliveries(engine: Engine, now: datetime) -> int:
+    """Forget fediverse deliveries made (or given up) more than `SENT_KEPT` ago, and the
+    activities left with none; how many deliveries went. What followers were told of each
+    item (`posts`) stays: it is what makes the next change an Update, never a new Create."""
+    before = now - SENT_KEPT
+    with engine.begin() as connection:
+        gone = connection.execute(
+            sa.delete(deliveries).where(
+                sa.or_(deliveries.c.delivered_at < before, deliveries.c.failed_at < before)
+            )
+        ).rowcount
+        unused = ~sa.exists().where(deliveries.c.activity_id == activities.c.id)
+        connection.execute(sa.delete(activities).where(activities.c.created_at < before, unused))
+    return int(gone)

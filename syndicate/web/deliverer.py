@@ -32,7 +32,7 @@ from syndicate import urls
 from syndicate.fediverse import activities, notes, signatures
 from syndicate.fediverse.remote import read_capped
 from syndicate.model import Catalog
-from syndicate.people import deliveries
+from syndicate.people import deliveries, retention
 from syndicate.people.database import Database
 from syndicate.people.deliveries import CREATE, DELETE, Delivery, Live, Outgoing
 from syndicate.retrying import Circuits, backoff
@@ -125,6 +125,7 @@ class Deliverer:
         self.wakeup = asyncio.Event()
         self.busy = asyncio.Lock()
         self.told_version: str | None = None
+        self.tidied_at: datetime | None = None
         self.circuits = Circuits()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -157,6 +158,11 @@ class Deliverer:
                 if any(told.values()):
                     log.info("told followers: %s", told)
                 self.told_version = snapshot.version
+            if self.tidied_at is None or now - self.tidied_at >= retention.TIDY_EVERY:
+                forgotten = await self.db.run(retention.tidy_deliveries, now)
+                if forgotten:
+                    log.info("forgot %d deliveries made over 30 days ago", forgotten)
+                self.tidied_at = now
             closed = self.circuits.opened(now)
             due = await self.db.run(deliveries.due, now, self.holder, DUE_PER_ROUND, 300.0, closed)
             if due:

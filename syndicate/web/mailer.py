@@ -47,7 +47,6 @@ TICK = 2.0
 LEASE_SECONDS = 30.0
 DUE_PER_SESSION = 500  # messages a round takes per relay session (each session is one connection)
 UNRECORDED = 8  # 250s a session may be ahead of the outbox (see Recorder)
-TIDY_EVERY = timedelta(hours=1)  # how often what no longer serves is forgotten (retention.py)
 FIRST_RETRY, LAST_RETRY = timedelta(minutes=1), timedelta(hours=1)
 
 
@@ -128,7 +127,7 @@ class Mailer:
             if fresh:
                 log.info("%d new item(s) went live: due to their email subscribers", len(fresh))
             self.announced_version = snapshot.version
-        if self.tidied_at is None or now - self.tidied_at >= TIDY_EVERY:
+        if self.tidied_at is None or now - self.tidied_at >= retention.TIDY_EVERY:
             forgotten = await self.db.run(retention.tidy, now, CONFIRM_LIFETIME)
             if any(forgotten.values()):
                 log.info("forgotten as they no longer serve: %s", forgotten)
