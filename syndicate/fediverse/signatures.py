@@ -80,7 +80,7 @@ def body_digest(body: bytes) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _private(pem: str) -> rsa.RSAPrivateKey:
+def private_key(pem: str) -> rsa.RSAPrivateKey:
     """The key of `pem`, loaded once: loading checks the key, which takes tens of ms."""
     key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
@@ -112,7 +112,7 @@ def sign(
     lines = [f"(request-target): {_target(method, url)}"] + [
         f"{name}: {headers[name]}" for name in names[1:]
     ]
-    signature = _private(private_pem).sign(
+    signature = private_key(private_pem).sign(
         "\n".join(lines).encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
     )
     headers["signature"] = (

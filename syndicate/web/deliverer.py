@@ -24,6 +24,7 @@ import logging
 import socket
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -49,6 +50,7 @@ LEASE_SECONDS = 60.0
 CONCURRENCY = 16  # POSTs at once, all servers together
 PER_HOST = 2  # POSTs at once to one server
 DUE_PER_ROUND = 1000
+SIGN_AHEAD = 32  # deliveries signed together, ahead of their POSTs
 FIRST_RETRY, LAST_RETRY = timedelta(seconds=60), timedelta(hours=12)
 KEPT = timedelta(days=7)
 STUCK = 600.0
@@ -127,6 +129,8 @@ class Deliverer:
         self.told_version: str | None = None
         self.tidied_at: datetime | None = None
         self.circuits = Circuits()
+        self.signer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signer")
+        self.signer.submit(signatures.private_key, private_pem)  # loaded before it is needed
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -140,6 +144,10 @@ class Deliverer:
             for waiting in waits:
                 waiting.cancel()
         await wait_or_stop(stop, 0)
+
+    def close(self) -> None:
+        """Let the signing thread go (once `run` has stopped)."""
+        self.signer.shutdown(wait=False, cancel_futures=True)
 
     async def round(self) -> None:
         """Lease, tell, deliver, count. Raises (for `supervise`) on a database fault."""
@@ -189,6 +197,15 @@ class Deliverer:
             lambda: asyncio.Semaphore(PER_HOST)
         )
         recorder = Recorder(self.db, self.clock, deliveries.delivered)
+        # Signing (a quarter of a millisecond each) is done ahead, in chunks, by a thread of
+        # its own while the event loop POSTs what is signed: the two overlap.
+        loop = asyncio.get_running_loop()
+        chunks = [due[at : at + SIGN_AHEAD] for at in range(0, len(due), SIGN_AHEAD)]
+        signing = [loop.run_in_executor(self.signer, self.sign_all, chunk) for chunk in chunks]
+        signed = {
+            delivery.id: (signing[n // SIGN_AHEAD], n % SIGN_AHEAD)
+            for n, delivery in enumerate(due)
+        }
 
         async def one(delivery: Delivery) -> None:
             # A server's turn first, then a place: waiting for a busy server holds no place
@@ -196,17 +213,29 @@ class Deliverer:
             async with hosts[delivery.host], everyone:
                 if self.circuits.is_open(delivery.host, self.clock.now()):
                     return  # opened during this round: due again when it closes
-                if await self.deliver_one(delivery):
+                chunk, place = signed[delivery.id]
+                if await self.deliver_one(delivery, (await chunk)[place]):
                     await recorder.settled(recorder.record(delivery.id))
 
         await asyncio.gather(*(one(d) for d in due))
 
-    async def deliver_one(self, delivery: Delivery) -> bool:
-        """POST `delivery` and record a failure; whether its inbox took it (2xx)."""
+    def sign_all(self, chunk: Sequence[Delivery]) -> list[dict[str, str]]:
+        """The signed headers of each delivery of `chunk` (in the signing thread)."""
+        site, now = self.store.snapshot.catalog.site, self.clock.now()
+        signed = []
+        for delivery in chunk:
+            key_id = f"{notes.actor_url(site, delivery.actor)}#main-key"
+            body = delivery.activity.encode("utf-8")
+            signed.append(
+                signatures.sign("POST", delivery.inbox, key_id, self.private_pem, now, body)
+            )
+        return signed
+
+    async def deliver_one(self, delivery: Delivery, headers: dict[str, str]) -> bool:
+        """POST `delivery` with its signed `headers` and record a failure; whether its inbox
+        took it (2xx)."""
         body = delivery.activity.encode("utf-8")
         now = self.clock.now()
-        key_id = f"{notes.actor_url(self.store.snapshot.catalog.site, delivery.actor)}#main-key"
-        headers = signatures.sign("POST", delivery.inbox, key_id, self.private_pem, now, body)
         try:
             async with self.client.post(
                 delivery.inbox, data=body, headers=headers, timeout=POST_TIMEOUT,

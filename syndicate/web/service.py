@@ -272,6 +272,8 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self.deliverer is not None:
+            self.deliverer.close()
         if self._remote is not None:
             await self._remote.close()
             self._remote = None
