@@ -121,6 +121,30 @@ def _batch(text: str) -> int:
     return value
 
 
+def _password(text: str) -> str | None:
+    if not text:
+        return None
+    if len(text) < 12:
+        raise ValueError("an operator's password of at least 12 characters is needed")
+    return text
+
+
+def _reach_days(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 3660:
+        raise ValueError("expected whole days from 1 to 3660")
+    return value
+
+
+def _networks(text: str) -> str:
+    import ipaddress
+
+    for part in text.split(","):
+        if part.strip():
+            ipaddress.ip_network(part.strip())  # ValueError names what is wrong
+    return text
+
+
 def parse_url_setting(text: str) -> str | None:
     text = text.strip().rstrip("/")
     if not text:
@@ -288,6 +312,37 @@ SETTINGS: tuple[Setting, ...] = (
         "A PEM file of certificate authorities to trust, instead of the system's, for "
         "fetches from and deliveries to other servers (a private deployment, tests).",
     ),
+    Setting(
+        "reach",
+        "SYNDICATE_REACH",
+        False,
+        _bool,
+        "Count reach (docs/reach.md) even without an operator's password (for /metrics); "
+        "setting SYNDICATE_ADMIN_PASSWORD turns counting on by itself. Needs the database.",
+    ),
+    Setting(
+        "reach_days",
+        "SYNDICATE_REACH_DAYS",
+        730,
+        _reach_days,
+        "Days the daily reach counts are kept (two years).",
+    ),
+    Setting(
+        "admin_password",
+        "SYNDICATE_ADMIN_PASSWORD",
+        None,
+        _password,
+        "The operators' password for /stats/ (12 characters or more). Unset: no /stats/. "
+        "From the environment only.",
+    ),
+    Setting(
+        "trusted_proxies",
+        "SYNDICATE_TRUSTED_PROXIES",
+        "127.0.0.1,::1",
+        _networks,
+        "Addresses (or networks) of proxies whose X-Forwarded-For names the client: nginx in "
+        "front. Comma-separated.",
+    ),
     Setting("access_log", "SYNDICATE_ACCESS_LOG", True, _bool, "Log one line per request."),
     Setting(
         "log_level", "SYNDICATE_LOG_LEVEL", "INFO", str.upper, "DEBUG, INFO, WARNING or ERROR."
@@ -296,7 +351,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 
 # Settings whose value may hold a password: never echoed in a message.
-SECRET = frozenset({"smtp_url", "database_url"})
+SECRET = frozenset({"smtp_url", "database_url", "admin_password"})
 
 # Fields of `Settings` that are not settings: known only once the service runs.
 RUNTIME_FIELDS = ("served_url", "preview", "actors_key")
@@ -327,6 +382,10 @@ class Settings:
     fediverse: bool = False
     federation_allow_local: bool = False
     federation_ca_file: Path | None = None
+    reach: bool = False
+    reach_days: int = 730
+    admin_password: str | None = field(default=None, repr=False)  # a password
+    trusted_proxies: str = "127.0.0.1,::1"
     access_log: bool = True
     log_level: str = "INFO"
     # Not a setting: where `serve` listens, known once its socket is bound (port 0 included).
@@ -365,6 +424,11 @@ class Settings:
     def federating(self) -> bool:
         """Topics are followable from the fediverse (and not in a preview)."""
         return self.fediverse and not self.preview
+
+    @property
+    def reaching(self) -> bool:
+        """Reach is counted: asked for, or someone can see it (and not in a preview)."""
+        return (self.reach or self.admin_password is not None) and not self.preview
 
     @property
     def email(self) -> bool:

@@ -240,6 +240,42 @@ deliveries = sa.Table(
 sa.Index("deliveries_due", deliveries.c.delivered_at, deliveries.c.failed_at, deliveries.c.due_at)
 
 
+# Reach (people/reach.py): counts per feed and day, never an address ----------------------
+
+# What was counted: `path` a served path (or a feed's path without its extension, for
+# counts of channels: email, fediverse), `measure` what (requests, ok, not_modified, bytes,
+# bots, pollers, subscribers, component, fragment, iframe, email, followers), `detail` of
+# whom (a reader's name, a poller family, a partner's origin; "" for none).
+reach_daily = sa.Table(
+    "reach_daily",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("path", sa.String(300), primary_key=True),
+    sa.Column("measure", sa.String(20), primary_key=True),
+    sa.Column("detail", sa.String(200), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+# Today's pollers, one row per (feed, poller) as a salted hash: counted into `reach_daily`
+# and deleted once the day is over (people/reach.close_days).
+reach_pollers = sa.Table(
+    "reach_pollers",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("path", sa.String(300), primary_key=True),
+    sa.Column("hash", sa.String(32), primary_key=True),
+    sa.Column("family", sa.String(40), nullable=False),
+)
+
+# Operators signed in to /stats/: a hash of the session's token, and when it ends.
+admin_sessions = sa.Table(
+    "admin_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+
 def dialect_insert(connection: Connection, table: sa.Table) -> Any:
     """The dialect's INSERT (for ON CONFLICT DO NOTHING)."""
     if connection.dialect.name == "postgresql":

@@ -34,6 +34,7 @@ from syndicate.urls import (
 from syndicate.web.board import Board
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
+from syndicate.web.reach import Reach
 from syndicate.web.responses import Current, Prepared
 from syndicate.web.supervise import Health
 
@@ -53,6 +54,7 @@ def router(
     health: Health,
     board: Board | None = None,
     wings: Sequence[tuple[str, Handler]] = (),
+    reach: Reach | None = None,
 ) -> Handler:
     """The one handler of the service: /healthz, /metrics, every snapshot path, and the
     `wings` (path prefix, handler): email updates (web/signup.py) under /email/, the
@@ -70,7 +72,7 @@ def router(
         prepared = current.prepared.get(request.raw_path)
         method = request.method
         if prepared is not None and (method == "GET" or method == "HEAD"):
-            return respond(request, prepared, count)
+            return respond(request, prepared, count, reach)
         path = request.path
         prepared = current.prepare(path)  # first asked for, or an escaped spelling
         if (
@@ -78,7 +80,7 @@ def router(
             and (method == "GET" or method == "HEAD")
             and "?" not in request.raw_path
         ):
-            return respond(request, prepared, count)  # an escaped spelling of a snapshot path
+            return respond(request, prepared, count, reach)  # an escaped spelling
         if path == HEALTH_PATH:
             return _operational(request, count, "healthz", lambda: _health(store, health, board))
         if path == METRICS_PATH:
@@ -86,14 +88,16 @@ def router(
         for prefix, wing in wings:
             if path.startswith(prefix):
                 return await wing(request)
-        return _other(request, current, prepared, count)
+        return _other(request, current, prepared, count, reach)
 
     return handle
 
 
-def respond(request: web.BaseRequest, prepared: Prepared, count: Counter) -> web.Response:
+def respond(
+    request: web.BaseRequest, prepared: Prepared, count: Counter, reach: Reach | None = None
+) -> web.Response:
     """200 or 304 for a GET or HEAD of an existing representation (a browser asking for a
-    fediverse actor or Note: 302 to its page)."""
+    fediverse actor or Note: 302 to its page), counted by `reach` if it counts it."""
     headers = request.headers
     if prepared.browse is not None and prefers_html(headers.get("Accept")):
         count(prepared.route, 302, 0)
@@ -110,6 +114,8 @@ def respond(request: web.BaseRequest, prepared: Prepared, count: Counter) -> web
         prepared.rep.last_modified,
     ):
         count(prepared.route, 304, 0)
+        if reach is not None and prepared.reach is not None:
+            reach.count(request, prepared.reach, prepared.rep.path, 304, 0)
         return web.Response(
             status=304, headers=prepared.not_modified_gzip if gzip else prepared.not_modified
         )
@@ -117,12 +123,19 @@ def respond(request: web.BaseRequest, prepared: Prepared, count: Counter) -> web
         body = prepared.rep.gzip_body
     else:
         body = prepared.identity if prepared.identity is not None else prepared.rep.body
-    count(prepared.route, 200, 0 if request.method == "HEAD" else len(body))
+    sent = 0 if request.method == "HEAD" else len(body)
+    count(prepared.route, 200, sent)
+    if reach is not None and prepared.reach is not None:
+        reach.count(request, prepared.reach, prepared.rep.path, 200, sent)
     return web.Response(body=body, headers=prepared.ok_gzip if gzip else prepared.ok)
 
 
 def _other(
-    request: web.BaseRequest, current: Current, prepared: Prepared | None, count: Counter
+    request: web.BaseRequest,
+    current: Current,
+    prepared: Prepared | None,
+    count: Counter,
+    reach: Reach | None,
 ) -> web.Response:
     """Everything off the hot path: other methods, unknown paths, query strings."""
     method = request.method
@@ -150,7 +163,7 @@ def _other(
             f"{prepared.rep.path} without one.\n"
         )
         return _text(400, message, route, count)
-    return respond(request, prepared, count)
+    return respond(request, prepared, count, reach)
 
 
 def _moved(request: web.BaseRequest, current: Current) -> str | None:

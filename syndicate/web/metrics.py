@@ -29,6 +29,11 @@ registry, so several apps (tests) never share counts.
     syndicate_fediverse_queued                    deliveries waiting (due, or backing off)
     syndicate_fediverse_oldest_queued_seconds     the age of the oldest waiting delivery
     syndicate_fediverse_followers                 followers of every actor (a count)
+    syndicate_reach_requests_total{kind,answer}   feed, calendar, event, embed answers
+    syndicate_reach_bytes_total{kind}             their body bytes
+    syndicate_reach_embeds_total{embed}           fetches by partners: component, fragment, iframe
+    syndicate_reach_subscribers{reader}           subscribers hosted readers report today
+    syndicate_reach_pollers                       distinct other pollers today, every feed
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 COUNTERS = (
     "requests", "bytes_sent", "reloads", "background_failures", "websub_pings",
     "connections_closed", "email_sent", "email_signups", "fediverse_deliveries",
-    "fediverse_inbox",
+    "fediverse_inbox", "reach_requests", "reach_bytes", "reach_embeds",
 )  # fmt: skip
 Counts = dict[str, list[list[Any]]]
 
@@ -87,6 +92,12 @@ class Metrics(Collector):
         self.fediverse_oldest = 0.0
         self.fediverse_followers = 0
         self.fediverse_enabled = False
+        self.reach_requests: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.reach_bytes: defaultdict[str, int] = defaultdict(int)  # by kind
+        self.reach_embeds: defaultdict[str, int] = defaultdict(int)  # by way of embedding
+        self.reach_subscribers: dict[str, int] = {}  # by reader (known ones, or "other")
+        self.reach_pollers = 0
+        self.reach_enabled = False
         self.registry = CollectorRegistry(auto_describe=True)
         self.build_seconds = Histogram(
             "syndicate_snapshot_build_seconds",
@@ -260,6 +271,47 @@ class Metrics(Collector):
 
         if self.fediverse_enabled:
             yield from self._fediverse(merged)
+        if self.reach_enabled:
+            yield from self._reach(merged)
+
+    def _reach(self, merged: dict[str, Any]) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "syndicate_reach_requests",
+            "Answers counted for reach, by kind (feed, calendar, event, fragment, frame) and "
+            "answer (ok, not_modified, other; bot: a known bot's request).",
+            labels=["kind", "answer"],
+        )
+        for (kind, answer), value in sorted(merged["reach_requests"].items()):
+            requests.add_metric([kind, answer], value)
+        yield requests
+        sent = CounterMetricFamily(
+            "syndicate_reach_bytes", "Body bytes of the answers counted for reach, by kind.",
+            labels=["kind"],
+        )  # fmt: skip
+        for kind, value in sorted(merged["reach_bytes"].items()):
+            sent.add_metric([kind], value)
+        yield sent
+        embeds = CounterMetricFamily(
+            "syndicate_reach_embeds",
+            "Fetches by partner sites, by way of embedding (component, fragment, iframe).",
+            labels=["embed"],
+        )
+        for embed, value in sorted(merged["reach_embeds"].items()):
+            embeds.add_metric([embed], value)
+        yield embeds
+        subscribers = GaugeMetricFamily(
+            "syndicate_reach_subscribers",
+            "Subscribers hosted readers reported today, summed over feeds, by reader.",
+            labels=["reader"],
+        )
+        for reader, value in sorted(self.reach_subscribers.items()):
+            subscribers.add_metric([reader], value)
+        yield subscribers
+        yield GaugeMetricFamily(
+            "syndicate_reach_pollers",
+            "Distinct other pollers today, summed over feeds (as last written).",
+            value=self.reach_pollers,
+        )
 
     def _fediverse(self, merged: dict[str, Any]) -> Iterator[Metric]:
         deliveries = CounterMetricFamily(

@@ -34,9 +34,11 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, fields, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from syndicate.reach.salt import DailySalt
 from syndicate.settings import Settings
 from syndicate.web.member import POOL_FILE, STALE_SECONDS, Member, running
 
@@ -80,15 +82,31 @@ class Pool:
         self.backoff: dict[int, float] = {}
         self.restarts: dict[int, int] = {}
         self.started_at: dict[int, float] = {}
+        # The reach salt's secret, the same for every worker (reach/salt.py); held from a
+        # day before today in UTC, which is today or yesterday in any site's zone.
+        self.salt = DailySalt()
 
     def start(self, index: int) -> None:
         member = Member(index, self.settings.workers, self.folder, os.getpid())
-        spec = {"settings": _settings_json(self.settings), "member": _member_json(member)}
+        seed, day = self.salt.seed(datetime.now(UTC).date() - timedelta(days=1))
+        spec = {
+            "settings": _settings_json(self.settings),
+            "member": _member_json(member),
+            "reach_seed": [seed.hex(), day.isoformat()],
+        }
         # -P: nothing from the folder `serve` was started in is importable (`-c` would put it
         # first on the path: a jinja2.py among the content, or a checkout's folder named
-        # like the package, would be imported instead of the installed package).
-        command = [sys.executable, "-P", "-c", WORKER_ENTRY, json.dumps(spec)]
-        self.processes[index] = subprocess.Popen(command)
+        # like the package, would be imported instead of the installed package). The spec
+        # goes through a pipe: it may hold passwords and the reach seed, which a process's
+        # arguments would show to anyone listing processes.
+        command = [sys.executable, "-P", "-c", WORKER_ENTRY]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE)
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.write(json.dumps(spec).encode("utf-8"))
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        self.processes[index] = process
         self.started_at[index] = time.monotonic()
 
     def start_all(self) -> None:
@@ -105,6 +123,7 @@ class Pool:
         """Notice exited workers and restart those due; an exit status when the pool must
         stop (a worker failed before it ever served)."""
         now = time.monotonic()
+        self.salt.salt(datetime.now(UTC).date() - timedelta(days=1))  # forget a past day
         statuses = Member(0, self.settings.workers, self.folder, os.getpid()).statuses()
         for index, process in list(self.processes.items()):
             status = statuses.get(index)
@@ -218,8 +237,10 @@ def _from_json(spec: dict[str, Any]) -> tuple[Settings, Member]:
 
 
 def main() -> None:
-    """A worker's entry point (`WORKER_ENTRY`, run by the pool with the spec as argument)."""
+    """A worker's entry point (`WORKER_ENTRY`, run by the pool with the spec on stdin)."""
     from syndicate.web.service import run
 
-    settings, member = _from_json(json.loads(sys.argv[1]))
-    run(settings, member)
+    spec = json.loads(sys.stdin.read())
+    settings, member = _from_json(spec)
+    seed, day = spec["reach_seed"]
+    run(settings, member, DailySalt(bytes.fromhex(seed), date.fromisoformat(day)))

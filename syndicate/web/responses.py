@@ -15,6 +15,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from syndicate.fediverse import documents as fediverse
 from syndicate.headers import cache_policies, representation_fields
+from syndicate.reach.kinds import reach_kind
 from syndicate.settings import Settings
 from syndicate.snapshot import Representation, Snapshot
 
@@ -40,6 +41,7 @@ class Prepared:
     not_modified: Headers
     not_modified_gzip: Headers
     browse: str | None = None  # where a browser is sent instead (a fediverse actor or Note)
+    reach: str | None = None  # what reach counts it as (web/reach.reach_kind); None: not counted
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class Current:
             if rep is None:
                 return None
             found = _prepared(rep, self.policies, self.snapshot.catalog.site.preview)
+            kind = reach_kind(rep)
+            if kind is not None:
+                found = replace(found, reach=kind)
             if rep.format in fediverse.NEGOTIATED:
                 found = replace(found, browse=fediverse.browser_url(self.snapshot.catalog, path))
             self.prepared[path] = found

@@ -32,11 +32,13 @@ from syndicate.fediverse import notes, remote
 from syndicate.mail.relay import parse_relay
 from syndicate.people.database import Database, open_database
 from syndicate.people.keys import public_pem, signing_key
+from syndicate.reach.salt import DailySalt
 from syndicate.settings import Settings
 from syndicate.web import deliverer as deliverer_task
 from syndicate.web import exporter as exporter_task
 from syndicate.web import mailer as mailer_task
 from syndicate.web import publishing, reload, websub
+from syndicate.web import reach as reach_task
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
 from syndicate.web.board import BOARD_TASK, Board
 from syndicate.web.clock import Clock
@@ -51,8 +53,10 @@ from syndicate.web.mailer import Mailer
 from syndicate.web.member import LEAD_WORKER, Member
 from syndicate.web.metrics import Metrics
 from syndicate.web.publishing import rebuild_on_time
+from syndicate.web.reach import Reach, parse_trusted
 from syndicate.web.reload import watch
 from syndicate.web.signup import People
+from syndicate.web.stats import STATS_PREFIX, Stats
 from syndicate.web.supervise import Health, describe, supervise
 from syndicate.web.websub import Publisher
 
@@ -84,7 +88,11 @@ class Service:
     """
 
     def __init__(
-        self, settings: Settings, clock: Clock | None = None, member: Member | None = None
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        member: Member | None = None,
+        salt: DailySalt | None = None,
     ) -> None:
         self.member = member
         _quiet_malformed_requests()
@@ -93,7 +101,7 @@ class Service:
         self.clock = clock or Clock()
         # People's data (email subscribers, fediverse followers): the database, migrated now.
         self.database: Database | None = None
-        if settings.email or settings.federating:
+        if settings.email or settings.federating or settings.reaching:
             self.database = Database(open_database(settings.database_url, settings.state_dir))
         self.actors_private_key: str | None = None
         if settings.federating:
@@ -122,7 +130,23 @@ class Service:
             self.fediverse = Fediverse(self.store, self.database, self.metrics, self.clock)
             self.metrics.fediverse_enabled = True
             wings += [(prefix, self.fediverse.handle) for prefix in FEDIVERSE_PREFIXES]
-        self.handle = router(self.store, self.metrics, self.health, self.board, wings)
+        self.reach: Reach | None = None
+        if settings.reaching:
+            assert self.database is not None
+            self.reach = Reach(
+                self.store, self.database, self.clock, self.metrics, self.health,
+                salt or DailySalt(), parse_trusted(settings.trusted_proxies), settings.reach_days,
+            )  # fmt: skip
+            self.metrics.reach_enabled = True
+        self.stats: Stats | None = None
+        if settings.admin_password is not None and not settings.preview:
+            assert self.database is not None
+            self.stats = Stats(
+                self.store, self.database, self.clock, settings.admin_password,
+                settings.reach_days, parse_trusted(settings.trusted_proxies),
+            )  # fmt: skip
+            wings.append((STATS_PREFIX, self.stats.handle))
+        self.handle = router(self.store, self.metrics, self.health, self.board, wings, self.reach)
         # One worker of a pool tells the hubs (the others would repeat every ping); a
         # preview tells no one of anything.
         pinging = (member is None or member.index == LEAD_WORKER) and not settings.preview
@@ -202,6 +226,9 @@ class Service:
         exporter = self.exporter
         if exporter is not None:
             self._background(exporter_task.TASK, lambda: exporter.run(self._stop_watching))
+        reach = self.reach
+        if reach is not None:
+            self._background(reach_task.TASK, lambda: reach.run(self._stop_watching))
         board = self.board
         if board is not None:
             self._background(BOARD_TASK, lambda: board.run(self._stop_watching, self._pool_gone))
@@ -277,6 +304,9 @@ class Service:
         if self._remote is not None:
             await self._remote.close()
             self._remote = None
+        if self.reach is not None:  # what was counted since the last minute
+            with contextlib.suppress(Exception):
+                await self.reach.flush()
         if self.database is not None:
             await self.database.close()  # after the calls in flight
 
@@ -308,14 +338,16 @@ def served_url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-async def serve(settings: Settings, member: Member | None = None) -> None:
+async def serve(
+    settings: Settings, member: Member | None = None, salt: DailySalt | None = None
+) -> None:
     """Serve until SIGTERM or SIGINT, then stop taking connections, let requests in flight
     finish (up to SHUTDOWN_SECONDS), flush the access log and return. `member`: as one
     worker of a pool (`pool.py`)."""
     sock = bind(settings.host, settings.port, reuse_port=member is not None)
     try:
         settings = replace(settings, served_url=served_url(sock))
-        service = Service(settings, member=member)
+        service = Service(settings, member=member, salt=salt)
     except BaseException:
         sock.close()
         raise
@@ -384,7 +416,7 @@ def _log_addresses(settings: Settings, service: Service) -> None:
         )
 
 
-def run(settings: Settings, member: Member | None = None) -> None:
+def run(settings: Settings, member: Member | None = None, salt: DailySalt | None = None) -> None:
     """Run `serve` on uvloop's event loop where installed (faster), else asyncio's."""
     worker = f"[worker {member.index}]" if member is not None else ""
     logging.basicConfig(
@@ -394,6 +426,6 @@ def run(settings: Settings, member: Member | None = None) -> None:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - platforms without uvloop
-        asyncio.run(serve(settings, member))
+        asyncio.run(serve(settings, member, salt))
     else:
-        uvloop.run(serve(settings, member))
+        uvloop.run(serve(settings, member, salt))
