@@ -102,9 +102,13 @@ def rows(engine: Engine, since: date) -> list[Row]:
         found = [
             Row(day, path, measure, detail, int(value))
             for day, path, measure, detail, value in connection.execute(
-                sa.select(*[reach_daily.c[name] for name in _KEY], reach_daily.c.value).where(
-                    reach_daily.c.day >= since
-                )
+                sa.select(
+                    reach_daily.c.day,
+                    reach_daily.c.path,
+                    reach_daily.c.measure,
+                    reach_daily.c.detail,
+                    reach_daily.c.value,
+                ).where(reach_daily.c.day >= since)
             )
         ]
         today = connection.execute(
