@@ -30,7 +30,7 @@ _HOSTED = (
     ("The Old Reader", re.compile(r"\btheoldreader\b", re.I)),
 )
 _SUBSCRIBERS = re.compile(r"([0-9]{1,12})\s+subscribers?\b", re.I)
-_COMPATIBLE = re.compile(r"compatible;\s*([^;)]+)", re.I)
+_COMPATIBLE = re.compile(r"compatible;\s*([^;()/]+)", re.I)
 _PRODUCT = re.compile(r"^\s*([^/;()\s][^/;()]*?)\s*(?:/|;|\(|\s-\s|$)")
 _NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9 ._+-]")
 

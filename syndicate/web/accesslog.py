@@ -5,12 +5,19 @@ that otherwise does a dictionary lookup per request. Instead each request append
 preformatted line to an in-memory buffer, and the buffer is written to the stream in one
 call every `FLUSH_SECONDS` (or at `MAX_BUFFERED` lines, and at shutdown). Line format:
 
-    2026-11-26T06:41:41Z 127.0.0.1 "GET /feed.atom HTTP/1.1" 200 9145 0.0011 "curl/8.0"
+    2026-11-26T06:41:41Z 203.0.113.0/24 "GET /feed.atom HTTP/1.1" 200 9145 0.0011 "newsboat"
+
+No line holds a person's address or full User-Agent: the client is logged as its network
+(IPv4 /24, IPv6 /48), the User-Agent as what reach makes of it (reach/clients.py: a hosted
+reader's name, a reader's or tool's family, "bot", "other"), and an email link's token is
+redacted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
 import re
 import sys
 import time
@@ -18,6 +25,8 @@ from typing import TextIO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+
+from syndicate.reach.clients import classify
 
 FLUSH_SECONDS = 0.5
 MAX_BUFFERED = 2048
@@ -54,6 +63,25 @@ class AccessLog:
 _TOKEN = re.compile(r"token=[^&#\s]*")
 
 
+@functools.lru_cache(maxsize=4096)
+def network(address: str | None) -> str:
+    """The network `address` is in (IPv4 /24, IPv6 /48): enough to see where a flood comes
+    from, not whom."""
+    try:
+        parsed = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "-"
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    prefix = 24 if parsed.version == 4 else 48
+    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
+def _client(user_agent: str) -> str:
+    found = classify(user_agent)
+    return found.name or found.kind
+
+
 class BufferedAccessLogger(AbstractAccessLogger):
     """aiohttp's access-logger hook, writing into an `AccessLog` (see `logger_class`)."""
 
@@ -61,13 +89,13 @@ class BufferedAccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         sink = self.sink
-        user_agent = request.headers.get("User-Agent", "-").replace('"', "'")
+        user_agent = _client(request.headers.get("User-Agent", ""))
         version = request.version
         path = request.raw_path
         if "token=" in path:  # an email link's: it opens someone's subscriptions
             path = _TOKEN.sub("token=(redacted)", path)
         sink.add(
-            f'{sink.stamp()} {request.remote} "{request.method} {path} '
+            f'{sink.stamp()} {network(request.remote)} "{request.method} {path} '
             f'HTTP/{version.major}.{version.minor}" {response.status} '
             f'{response.body_length} {time:.4f} "{user_agent}"'
         )

@@ -36,7 +36,7 @@ from syndicate.people.deliveries import Outgoing
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
 from syndicate.web.handlers import respond
-from syndicate.web.limits import ClientLimiter, capped_body
+from syndicate.web.limits import LOOPBACK, ClientLimiter, Networks, capped_body, client_address
 from syndicate.web.metrics import Metrics
 
 log = logging.getLogger("syndicate.fediverse")
@@ -81,6 +81,7 @@ class Fediverse:
         self.store, self.db, self.metrics, self.clock, self.wake = store, db, metrics, clock, wake
         self.count = metrics.count
         self.actors: Actors | None = None
+        self.trusted: Networks = LOOPBACK  # set by the service: SYNDICATE_TRUSTED_PROXIES
         self.clients = ClientLimiter(INBOX_LIMIT, 60.0)
         self.follows = ClientLimiter(FOLLOW_LIMIT, 600.0)
 
@@ -157,7 +158,7 @@ class Fediverse:
     # Inboxes -------------------------------------------------------------------------
 
     async def inbox(self, request: web.BaseRequest) -> web.StreamResponse:
-        wait = self.clients.allow(request.remote or "?", time.monotonic())
+        wait = self.clients.allow(client_address(request, self.trusted) or "?", time.monotonic())
         if wait:
             raise Refused(429, f"Too many activities from here; try again in {int(wait) + 1} s.")
         body = await capped_body(request, MAX_INBOX)

@@ -1,14 +1,43 @@
-"""Limits on what one client may ask of a process: in a while (sign-ups, inbox posts), a
-sliding window per key, in memory, bounded in the keys it tracks; and in one request, a
-body read whole but never past a cap."""
+"""Limits on what one client may ask of a process: in a while (sign-ups, inbox posts,
+sign-ins), a sliding window per key, in memory, bounded in the keys it tracks; and in one
+request, a body read whole but never past a cap. Who the client is: its address, or behind
+a trusted proxy (SYNDICATE_TRUSTED_PROXIES), the one that proxy names."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections import OrderedDict, deque
 
 from aiohttp import web
 
 TRACKED_CLIENTS = 100_000
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+LOOPBACK: Networks = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+
+
+def parse_trusted(value: str) -> Networks:
+    """SYNDICATE_TRUSTED_PROXIES: addresses or networks, comma-separated."""
+    return tuple(ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip())
+
+
+def client_address(request: web.BaseRequest, trusted: Networks) -> str:
+    """The client's address: the peer's, or, when the peer is a trusted proxy (nginx on the
+    same machine), the last address it added to X-Forwarded-For."""
+    peer = request.remote or ""
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded and _trusted(peer, trusted):
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last
+    return peer
+
+
+def _trusted(peer: str, trusted: Networks) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in trusted)
 
 
 class ClientLimiter:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import logging
-from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -33,6 +31,7 @@ from syndicate.reach.tally import Tally
 from syndicate.render.registry import FRAGMENT, FRAME
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
+from syndicate.web.limits import Networks, client_address
 from syndicate.web.metrics import Metrics
 from syndicate.web.supervise import Health, wait_or_stop
 
@@ -45,31 +44,6 @@ COMPONENT = "component"  # a feed fetched by the embed's web component, from a p
 SERVER = "(a server)"  # a fragment fetched by a partner's server: no origin is sent
 UNKNOWN = "(unknown)"
 LONGEST_ORIGIN = 200
-
-
-def parse_trusted(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """SYNDICATE_TRUSTED_PROXIES: addresses or networks, comma-separated."""
-    return tuple(ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip())
-
-
-def client_address(request: web.BaseRequest, trusted: Iterable[object]) -> str:
-    """The client's address: the peer's, or, when the peer is a trusted proxy (nginx on the
-    same machine), the last address it added to X-Forwarded-For."""
-    peer = request.remote or ""
-    forwarded = request.headers.get("X-Forwarded-For")
-    if forwarded and _trusted(peer, trusted):
-        last = forwarded.rsplit(",", 1)[-1].strip()
-        if last:
-            return last
-    return peer
-
-
-def _trusted(peer: str, trusted: Iterable[object]) -> bool:
-    try:
-        address = ipaddress.ip_address(peer)
-    except ValueError:
-        return False
-    return any(address in network for network in trusted)  # type: ignore[operator]
 
 
 def origin_of(value: str | None) -> str:
@@ -104,7 +78,7 @@ class Reach:
         metrics: Metrics,
         health: Health,
         salt: DailySalt,
-        trusted: tuple[object, ...],
+        trusted: Networks,
         keep_days: int,
     ) -> None:
         self.store, self.db, self.clock, self.metrics, self.health = (
@@ -154,7 +128,9 @@ class Reach:
         metrics.reach_requests[(kind, answer)] += 1
         embed = EMBEDS.get(kind)
         origin = headers.get("Origin")
-        if embed is None and origin is not None and origin_of(origin) != self.own_origin:
+        if embed is None and origin is not None:  # a script fetched it: a page, not a reader
+            if origin_of(origin) == self.own_origin:
+                return  # our own page (the embed builder's preview)
             embed = COMPONENT
         if embed is not None:
             partner = origin_of(origin or headers.get("Referer"))

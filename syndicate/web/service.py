@@ -49,11 +49,12 @@ from syndicate.web.exporter import Exporter
 from syndicate.web.fediverse import PREFIXES as FEDIVERSE_PREFIXES
 from syndicate.web.fediverse import Fediverse
 from syndicate.web.handlers import EMAIL_PREFIX, Handler, router
+from syndicate.web.limits import parse_trusted
 from syndicate.web.mailer import Mailer
 from syndicate.web.member import LEAD_WORKER, Member
 from syndicate.web.metrics import Metrics
 from syndicate.web.publishing import rebuild_on_time
-from syndicate.web.reach import Reach, parse_trusted
+from syndicate.web.reach import Reach
 from syndicate.web.reload import watch
 from syndicate.web.signup import People
 from syndicate.web.stats import STATS_PREFIX, Stats
@@ -130,12 +131,16 @@ class Service:
             self.fediverse = Fediverse(self.store, self.database, self.metrics, self.clock)
             self.metrics.fediverse_enabled = True
             wings += [(prefix, self.fediverse.handle) for prefix in FEDIVERSE_PREFIXES]
+        trusted = parse_trusted(settings.trusted_proxies)
+        for wing in (self.people, self.fediverse):
+            if wing is not None:
+                wing.trusted = trusted
         self.reach: Reach | None = None
         if settings.reaching:
             assert self.database is not None
             self.reach = Reach(
                 self.store, self.database, self.clock, self.metrics, self.health,
-                salt or DailySalt(), parse_trusted(settings.trusted_proxies), settings.reach_days,
+                salt or DailySalt(), trusted, settings.reach_days,
             )  # fmt: skip
             self.metrics.reach_enabled = True
         self.stats: Stats | None = None
@@ -143,7 +148,7 @@ class Service:
             assert self.database is not None
             self.stats = Stats(
                 self.store, self.database, self.clock, settings.admin_password,
-                settings.reach_days, parse_trusted(settings.trusted_proxies),
+                settings.reach_days, trusted,
             )  # fmt: skip
             wings.append((STATS_PREFIX, self.stats.handle))
         self.handle = router(self.store, self.metrics, self.health, self.board, wings, self.reach)

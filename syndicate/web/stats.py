@@ -37,8 +37,8 @@ from syndicate.reach import report
 from syndicate.reach.charts import bar_chart
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
-from syndicate.web.limits import ClientLimiter, capped_body
-from syndicate.web.reach import UNKNOWN, client_address, day_bounds, origin_of
+from syndicate.web.limits import ClientLimiter, Networks, capped_body, client_address
+from syndicate.web.reach import UNKNOWN, day_bounds, origin_of
 
 STATS_PREFIX = "/stats/"
 SIGN_IN, SIGN_OUT = "/stats/sign-in", "/stats/sign-out"
@@ -69,7 +69,7 @@ class Stats:
         clock: Clock,
         password: str,
         keep_days: int,
-        trusted: tuple[object, ...],
+        trusted: Networks,
     ) -> None:
         self.store, self.db, self.clock, self.keep_days, self.trusted = (
             store, db, clock, keep_days, trusted
