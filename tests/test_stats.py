@@ -127,7 +127,7 @@ async def test_the_overview_shows_each_topics_reach_and_its_chart(start):
     assert cells[3] == str(40 + 30 + 20) and cells[4] == "50%" and cells[5] == "1"
     charts = page.xpath("//svg[@role='img']")
     assert len(charts) == 1 + len(client.service.store.snapshot.catalog.topics)
-    harm = [c for c in charts if "Harm Reduction" in c.xpath("string(title)")][0]
+    harm = next(c for c in charts if "Harm Reduction" in c.xpath("string(title)"))
     heights = [float(rect.get("height")) for rect in harm.xpath(".//rect")]
     assert len(heights) == 3 and heights == sorted(heights)  # 14, 18, 20: growing
 
