@@ -23,6 +23,7 @@ What it makes nginx do, and why (docs/deployment.md has the long form):
 * The fediverse's paths: `/ap/` keys by whether a browser asked (an actor or Note redirects
   browsers to its page, and gives servers JSON), passes the Host as the sender signed it,
   and lets activities of up to 1 MB through; WebFinger keys by its query.
+* `/stats/`, the operators' reach stats, is never cached: it is private to a session.
 """
 
 from __future__ import annotations
@@ -166,5 +167,24 @@ server {{
     # Inboxes take signed POSTs (never cached), passed with the Host the sender signed.
 {_location("/ap/", '"$syndicate_encoding $syndicate_browser $uri"', FEDIVERSE_EXTRA)}
     # WebFinger's answer depends on its query (?resource=acct:topic@host): keyed by it.
-{_location("= /.well-known/webfinger", '"$syndicate_encoding $uri?$args"', keyed_by_query=True)}}}
+{_location("= /.well-known/webfinger", '"$syndicate_encoding $uri?$args"', keyed_by_query=True)}
+{STATS_LOCATION}}}
+"""
+
+
+# The operators' stats (SYNDICATE_ADMIN_PASSWORD): private to whoever is signed in, so never
+# cached, whatever a response says; the client's address for the sign-in limits.
+STATS_LOCATION = """    # Reach stats for operators: private, never cached here.
+    location /stats/ {
+        proxy_pass http://syndicate_workers;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 30s;
+        proxy_cache off;
+        add_header X-Cache-Status BYPASS always;
+    }
 """

@@ -97,6 +97,16 @@ def federating_tier(tmp_path: Path) -> Iterator[Tier]:
                          SYNDICATE_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
 
 
+@pytest.fixture
+def stats_tier(tmp_path: Path) -> Iterator[Tier]:
+    """A tier in front of workers with the operators' stats."""
+    yield from tier_with(tmp_path, 300, SYNDICATE_ADMIN_PASSWORD=STATS_PASSWORD,
+                         SYNDICATE_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
+
+
+STATS_PASSWORD = "an operators' password"
+
+
 def tier_with(tmp_path: Path, max_age: int, **env: str) -> Iterator[Tier]:
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
@@ -260,3 +270,27 @@ def test_webfinger_answers_each_resource_through_the_cache(federating_tier: Tier
     assert answer.cache == "HIT"
     missing = request(federating_tier.nginx, f"/.well-known/webfinger?resource=acct:nobody@{host}")
     assert missing.status == 404
+
+
+def test_a_stats_url_through_the_tier_is_never_served_from_its_cache(stats_tier: Tier):
+    for _ in range(2):
+        signed_out = request(stats_tier.nginx, "/stats/")
+        assert signed_out.status == 303 and signed_out.cache in ("", "BYPASS")
+    parts = urllib.parse.urlsplit(stats_tier.nginx)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        body = urllib.parse.urlencode({"password": STATS_PASSWORD})
+        conn.request("POST", "/stats/sign-in", body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Origin": stats_tier.nginx})  # fmt: skip
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 303
+        cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+    finally:
+        conn.close()
+    for _ in range(2):
+        signed_in = request(stats_tier.nginx, "/stats/", Cookie=cookie)
+        assert signed_in.status == 200 and b"Reach by topic" in signed_in.body
+        assert signed_in.cache in ("", "BYPASS")
+    again = request(stats_tier.nginx, "/stats/")  # signed out again: not the page just seen
+    assert again.status == 303 and b"Reach by topic" not in again.body
