@@ -112,11 +112,18 @@ class Stats:
     # Signing in and out --------------------------------------------------------------
 
     def _from_our_pages(self, request: web.BaseRequest) -> bool:
+        """A POST a browser sent from one of our pages (what a CSRF is not). Browsers say
+        where a request comes from in Sec-Fetch-Site; older ones in Origin (which our pages,
+        sent with no referrer, make "null"). A client that sends neither is no browser, and
+        so nobody's session ridden by another site."""
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None:
+            return site in ("same-origin", "none")
         origin = request.headers.get("Origin")
-        if origin is not None:
-            feeds_url = self.store.snapshot.catalog.site.feeds_url or ""
-            return origin_of(origin) != UNKNOWN and origin_of(origin) == origin_of(feeds_url)
-        return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+        if origin is None or origin == "null":
+            return True
+        feeds_url = self.store.snapshot.catalog.site.feeds_url or ""
+        return origin_of(origin) != UNKNOWN and origin_of(origin) == origin_of(feeds_url)
 
     async def _sign_in(self, request: web.BaseRequest) -> web.Response:
         if not self._from_our_pages(request):
