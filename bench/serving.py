@@ -128,7 +128,7 @@ def fetch(url: str, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
         return response.read(), dict(response.headers)
 
 
-def wrk(url: str, headers: dict[str, str]) -> dict[str, float]:
+def wrk(url: str, headers: dict[str, str], script: Path | None = None) -> dict[str, float]:
     command = [
         "taskset",
         "-c",
@@ -142,6 +142,8 @@ def wrk(url: str, headers: dict[str, str]) -> dict[str, float]:
     ]
     for name, value in headers.items():
         command[5:5] = ["-H", f"{name}: {value}"]
+    if script is not None:
+        command[5:5] = ["-s", str(script)]
     output = subprocess.run(
         command, capture_output=True, text=True, check=True, timeout=SECONDS + 30
     ).stdout

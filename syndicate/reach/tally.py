@@ -18,6 +18,9 @@ from syndicate.people.reach import Row
 DETAILS = 100  # distinct details of one measure, per feed and day
 POLLERS = 100_000  # distinct pollers remembered, per feed and day
 OTHERS = "(others)"
+SUBSCRIBERS = "subscribers"
+SERVED = ("requests", "ok", "not_modified", "other", "bytes")
+OK, NOT_MODIFIED, OTHER = 1, 2, 3  # answers, as `served` takes them
 BEYOND = "pollers beyond"
 
 
@@ -26,7 +29,16 @@ class Tally:
         self.day = day
         self.added: defaultdict[tuple[date, str, str, str], int] = defaultdict(int)
         self.latest: dict[tuple[date, str, str, str], int] = {}
+        # Hosted readers' figures today, by path and reader (see `reported`).
+        self.reported_today: dict[str, dict[str, int]] = {}
         self.pollers: list[tuple[date, str, str, str]] = []
+        # Per (day, path, kind): requests, then each answer (ok, not_modified, other), then bytes.
+        # The day's, by path (a path is one kind of representation): keyed by a string, as
+        # the hot path allocates nothing the garbage collector would have to follow.
+        self.served_today: dict[str, list[int]] = {}
+        self._kinds: dict[str, str] = {}
+        self.served_before: list[tuple[date, dict[str, list[int]]]] = []  # days since ended
+        self._answers: dict[tuple[str, str], list[int]] = {}
         self._seen: set[tuple[str, str]] = set()  # today's (path, hash): each sent once
         self._per_path: defaultdict[str, int] = defaultdict(int)
         self._details: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
@@ -34,16 +46,53 @@ class Tally:
     def new_day(self, day: date) -> None:
         """From now on count `day`. What was counted of the day before stays until taken;
         the poller hashes remembered, and the details seen, are forgotten."""
+        if self.served_today:
+            self.served_before.append((self.day, self.served_today))
+            self.served_today = {}
+        self._reported_rows()
         self.day = day
         self._seen.clear()
         self._per_path.clear()
         self._details.clear()
+
+    def served(self, path: str, kind: str, answer: int, sent: int) -> None:
+        """One answer of `path` (a `kind` of representation): `answer` OK, NOT_MODIFIED or
+        OTHER, `sent` body bytes (the hot path: one dictionary lookup and a few additions)."""
+        counts = self.served_today.get(path)
+        if counts is None:
+            counts = self.served_today[path] = [0, 0, 0, 0, 0]
+            self._kinds[path] = kind
+        counts[0] += 1
+        counts[answer] += 1
+        counts[4] += sent
+
+    def answered(self, kind: str, answer: str, sent: int) -> None:
+        """An answer counted for /metrics only (a bot's request, a partner's fetch)."""
+        counts = self._answers.setdefault((kind, answer), [0, 0])
+        counts[0] += 1
+        counts[1] += sent
+
+    def take_answers(self) -> dict[tuple[str, str], list[int]]:
+        """Answers since the last take by (kind, answer): [how many, bytes], for /metrics.
+        Call it after `take`, which adds what was served."""
+        answers, self._answers = self._answers, {}
+        return answers
 
     def add(self, path: str, measure: str, detail: str = "", value: int = 1) -> None:
         self.added[(self.day, path, measure, detail)] += value
 
     def set_latest(self, path: str, measure: str, detail: str, value: int) -> None:
         self.latest[(self.day, path, measure, self.bounded(path, measure, detail))] = value
+
+    def reported(self, path: str, reader: str, subscribers: int) -> None:
+        """A hosted reader's figure for `path` today (the hot path: two lookups of strings
+        whose hashes are kept, as `path` and `reader` are the same objects every time)."""
+        readers = self.reported_today.get(path)
+        if readers is None:
+            readers = self.reported_today[path] = {}
+        if reader not in readers and len(readers) >= DETAILS:
+            reader = OTHERS
+        readers[reader] = subscribers
 
     def bounded(self, path: str, measure: str, detail: str) -> str:
         """`detail`, or `OTHERS` once `DETAILS` others were seen of this measure today."""
@@ -66,10 +115,29 @@ class Tally:
         self._per_path[path] += 1
         self.pollers.append((self.day, path, digest, family))
 
+    def _reported_rows(self) -> None:
+        for path, readers in self.reported_today.items():
+            for reader, subscribers in readers.items():
+                self.latest[(self.day, path, SUBSCRIBERS, reader)] = subscribers
+        self.reported_today = {}
+
     def take(self) -> tuple[list[Row], list[Row], list[tuple[date, str, str, str]]]:
         """Everything counted since the last take, as rows; counting starts again from nothing
         (the poller hashes of today stay remembered: each is sent once)."""
+        for day, served in [*self.served_before, (self.day, self.served_today)]:
+            for path, counts in served.items():
+                kind = self._kinds.get(path, "")
+                for measure, value in zip(SERVED, counts, strict=True):
+                    if value:
+                        self.added[(day, path, measure, "")] += value
+                for answer in (OK, NOT_MODIFIED, OTHER):
+                    if counts[answer]:
+                        found = self._answers.setdefault((kind, SERVED[answer]), [0, 0])
+                        found[0] += counts[answer]
+                self._answers.setdefault((kind, SERVED[OK]), [0, 0])[1] += counts[4]
+        self.served_today, self.served_before = {}, []
         added = [Row(*key, value) for key, value in self.added.items()]
+        self._reported_rows()
         latest = [Row(*key, value) for key, value in self.latest.items()]
         pollers, self.pollers = self.pollers, []
         self.added, self.latest = defaultdict(int), {}

@@ -36,7 +36,7 @@ from syndicate.people.deliveries import Outgoing
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
 from syndicate.web.handlers import respond
-from syndicate.web.limits import LOOPBACK, ClientLimiter, Networks, capped_body, client_address
+from syndicate.web.limits import ClientLimiter, Proxies, capped_body, client_address
 from syndicate.web.metrics import Metrics
 
 log = logging.getLogger("syndicate.fediverse")
@@ -81,7 +81,7 @@ class Fediverse:
         self.store, self.db, self.metrics, self.clock, self.wake = store, db, metrics, clock, wake
         self.count = metrics.count
         self.actors: Actors | None = None
-        self.trusted: Networks = LOOPBACK  # set by the service: SYNDICATE_TRUSTED_PROXIES
+        self.trusted = Proxies()  # set by the service: SYNDICATE_TRUSTED_PROXIES
         self.clients = ClientLimiter(INBOX_LIMIT, 60.0)
         self.follows = ClientLimiter(FOLLOW_LIMIT, 600.0)
 

@@ -115,7 +115,7 @@ def respond(
     ):
         count(prepared.route, 304, 0)
         if reach is not None and prepared.reach is not None:
-            reach.count(request, prepared.reach, prepared.rep.path, 304, 0)
+            reach.count(request, prepared, 304, 0)
         return web.Response(
             status=304, headers=prepared.not_modified_gzip if gzip else prepared.not_modified
         )
@@ -126,7 +126,7 @@ def respond(
     sent = 0 if request.method == "HEAD" else len(body)
     count(prepared.route, 200, sent)
     if reach is not None and prepared.reach is not None:
-        reach.count(request, prepared.reach, prepared.rep.path, 200, sent)
+        reach.count(request, prepared, 200, sent)
     return web.Response(body=body, headers=prepared.ok_gzip if gzip else prepared.ok)
 
 

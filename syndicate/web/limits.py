@@ -12,32 +12,45 @@ from aiohttp import web
 
 TRACKED_CLIENTS = 100_000
 Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
-LOOPBACK: Networks = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+LOOPBACK = "127.0.0.1,::1"
 
 
-def parse_trusted(value: str) -> Networks:
-    """SYNDICATE_TRUSTED_PROXIES: addresses or networks, comma-separated."""
-    return tuple(ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip())
+class Proxies:
+    """The proxies whose X-Forwarded-For names the client (SYNDICATE_TRUSTED_PROXIES):
+    addresses or networks, comma-separated. Each peer's answer is kept (a peer is one of a
+    few proxies, or a client asked about once per request)."""
+
+    def __init__(self, value: str = LOOPBACK) -> None:
+        self.networks: Networks = tuple(
+            ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip()
+        )
+        self._known: dict[str, bool] = {}
+
+    def trust(self, peer: str) -> bool:
+        found = self._known.get(peer)
+        if found is None:
+            try:
+                address = ipaddress.ip_address(peer)
+            except ValueError:
+                found = False
+            else:
+                found = any(address in network for network in self.networks)
+            if len(self._known) > 4096:
+                self._known.clear()
+            self._known[peer] = found
+        return found
 
 
-def client_address(request: web.BaseRequest, trusted: Networks) -> str:
+def client_address(request: web.BaseRequest, proxies: Proxies) -> str:
     """The client's address: the peer's, or, when the peer is a trusted proxy (nginx on the
     same machine), the last address it added to X-Forwarded-For."""
     peer = request.remote or ""
     forwarded = request.headers.get("X-Forwarded-For")
-    if forwarded and _trusted(peer, trusted):
+    if forwarded and proxies.trust(peer):
         last = forwarded.rsplit(",", 1)[-1].strip()
         if last:
             return last
     return peer
-
-
-def _trusted(peer: str, trusted: Networks) -> bool:
-    try:
-        address = ipaddress.ip_address(peer)
-    except ValueError:
-        return False
-    return any(address in network for network in trusted)
 
 
 class ClientLimiter:

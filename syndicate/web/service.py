@@ -49,7 +49,7 @@ from syndicate.web.exporter import Exporter
 from syndicate.web.fediverse import PREFIXES as FEDIVERSE_PREFIXES
 from syndicate.web.fediverse import Fediverse
 from syndicate.web.handlers import EMAIL_PREFIX, Handler, router
-from syndicate.web.limits import parse_trusted
+from syndicate.web.limits import Proxies
 from syndicate.web.mailer import Mailer
 from syndicate.web.member import LEAD_WORKER, Member
 from syndicate.web.metrics import Metrics
@@ -131,7 +131,7 @@ class Service:
             self.fediverse = Fediverse(self.store, self.database, self.metrics, self.clock)
             self.metrics.fediverse_enabled = True
             wings += [(prefix, self.fediverse.handle) for prefix in FEDIVERSE_PREFIXES]
-        trusted = parse_trusted(settings.trusted_proxies)
+        trusted = Proxies(settings.trusted_proxies)
         for wing in (self.people, self.fediverse):
             if wing is not None:
                 wing.trusted = trusted

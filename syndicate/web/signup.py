@@ -43,7 +43,7 @@ from syndicate.people.database import Database
 from syndicate.people.subscriptions import EVERY, FREQUENCIES, INSTANT, Feed
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
-from syndicate.web.limits import LOOPBACK, ClientLimiter, Networks, capped_body, client_address
+from syndicate.web.limits import ClientLimiter, Proxies, capped_body, client_address
 from syndicate.web.metrics import Metrics
 
 PREFIX = "/email/"
@@ -90,7 +90,7 @@ class People:
     ) -> None:
         self.store, self.db, self.metrics, self.clock = store, db, metrics, clock
         self.wake_sender = wake_sender
-        self.trusted: Networks = LOOPBACK  # set by the service: SYNDICATE_TRUSTED_PROXIES
+        self.trusted = Proxies()  # set by the service: SYNDICATE_TRUSTED_PROXIES
         self.limiter = ClientLimiter(CLIENT_LIMIT, CLIENT_WINDOW)
         self.secret = outbox.link_key(db.engine)
         self.routes: dict[tuple[str, str], Callable[[web.BaseRequest], Awaitable[web.Response]]] = {

@@ -37,7 +37,7 @@ from syndicate.reach import report
 from syndicate.reach.charts import bar_chart
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
-from syndicate.web.limits import ClientLimiter, Networks, capped_body, client_address
+from syndicate.web.limits import ClientLimiter, Proxies, capped_body, client_address
 from syndicate.web.reach import UNKNOWN, day_bounds, origin_of
 
 STATS_PREFIX = "/stats/"
@@ -69,7 +69,7 @@ class Stats:
         clock: Clock,
         password: str,
         keep_days: int,
-        trusted: Networks,
+        trusted: Proxies,
     ) -> None:
         self.store, self.db, self.clock, self.keep_days, self.trusted = (
             store, db, clock, keep_days, trusted
