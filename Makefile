@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= feeds_config
 
 .PHONY: install install-test system-deps run check preview new schema test test-slow mutants lint typecheck golden bench \
-        bench-nginx-hit bench-email bench-fediverse clean
+        bench-nginx-hit bench-email bench-fediverse bench-reach clean
 
 # System programs the tests and the benchmark use, as command:debian-package.
 SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver npm:npm \
@@ -132,12 +132,17 @@ bench: install system-deps
 bench-email: install
 	$(BIN)/python bench/email_updates.py
 
-# Where an nginx cache hit's time goes against a static file: nginx's own instructions per
 # One new item to 10,000 fediverse followers on 500 servers, against a bare aiohttp loop
 # POSTing the same signed bodies (bench/fediverse_delivery.py). About half a minute.
 bench-fediverse: install-test
 	$(BIN)/python bench/fediverse_delivery.py
 
+# Serving with reach counted against not counted, pollers as a busy feed has them
+# (bench/reach_counting.py). About a minute.
+bench-reach: install system-deps
+	$(BIN)/python bench/reach_counting.py
+
+# Where an nginx cache hit's time goes against a static file: nginx's own instructions per
 # request, counted by valgrind (bench/nginx_hit.py). About a minute.
 bench-nginx-hit: install system-deps
 	$(BIN)/python bench/nginx_hit.py

@@ -204,6 +204,13 @@ def fediverse_delivery() -> dict[str, object]:
     return dict(json.loads(result.stdout))
 
 
+def reach_counting() -> dict[str, dict[str, float]]:
+    """bench/reach_counting.py: serving with reach counted, against not counted."""
+    result = subprocess.run([PYTHON, str(ROOT / "bench" / "reach_counting.py")], check=True,
+                            capture_output=True, text=True, cwd=ROOT, timeout=900)  # fmt: skip
+    return dict(json.loads(result.stdout))
+
+
 def row(name: str, value: float, target: str, ok: bool | None, unit: str = "") -> str:
     verdict = "" if ok is None else ("ok" if ok else "MISSED")
     return f"{name:<58} {value:>9.3f}{unit:<3} {target:>10}  {verdict}"
@@ -222,6 +229,7 @@ def main() -> None:
         small = large(tmp, 10_000, 50)
         mail = email_updates()
         fediverse = fediverse_delivery()
+        reach = reach_counting()
         big = large(tmp, 100_000, 500) if os.environ.get("BENCH_LARGE", "1") != "0" else None
 
     print(f"\nGET {PATH} ({size} bytes), each server on one core, wrk -t1 -c{CONNECTIONS} "
@@ -315,6 +323,9 @@ def main() -> None:
               "info", None))  # fmt: skip
     print(row("email: sign-up POST, median with 50 clients at once (ms)", mail["signup_ms"],
               "info", None))  # fmt: skip
+    for case, found in reach.items():
+        print(row(f"reach: serving with counting on / off, {case}", found["ratio"], ">= 0.95",
+                  found["ratio"] >= 0.95))  # fmt: skip
     print(f"\nbench took {time.monotonic() - started:.0f} s")  # fmt: skip
 
 
