@@ -7,6 +7,9 @@ in the HTTP `Link` header (rel="hub", with exactly one rel="self") and in the do
 from __future__ import annotations
 
 import re
+from collections import Counter
+from datetime import date
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -403,3 +406,30 @@ async def test_a_hub_s_first_failure_shows_in_healthz_at_once_and_its_other_ping
     await asyncio.sleep(0.2)
     assert len(sent) == 2  # nothing more sent to the failing hub in this round
     hang.set()
+
+
+async def test_hubs_told_are_counted_per_feed_for_reach(serve, tmp_path):
+    from syndicate.people import reach
+    from tests import websub_hub
+
+    hub = websub_hub.Hub()
+    runner, hub.url = await websub_hub.start(hub.handle)
+    try:
+        folder = content_with_hub(tmp_path, hub.url)
+        settings = Settings(config=folder, watch=False, access_log=False,
+                            state_dir=tmp_path / "state", reach=True)  # fmt: skip
+        client = await serve(settings)
+        store = client.service.store
+        edit_title(folder, "How Drug Courts Are Falling Short", "Drug Courts, Pushed")
+        assert await store.reload("test edit")
+        await until(lambda: len(hub.publishes) > 0 and not client.service.publisher.work(
+            store.snapshot, float("inf")))  # fmt: skip
+        await client.service.reach.flush()
+        rows = reach.rows(client.service.database.engine, date.min)
+        told = {r.path: r.value for r in rows if r.measure == "hubs"}
+        published = Counter(urlsplit(url).path for url in hub.publishes)
+        assert told == dict(published) and told["/topics/harm-reduction/feed.atom"] == 1
+        hub_origin = urlsplit(hub.url)._replace(path="").geturl()
+        assert {r.detail for r in rows if r.measure == "hubs"} == {hub_origin}
+    finally:
+        await runner.cleanup()

@@ -39,6 +39,7 @@ class Feed:
     answered: int = 0  # requests in the period
     bytes: int = 0
     bots: int = 0
+    hubs: int = 0  # WebSub pings hubs took, in the period
     email: int = 0  # the latest day's
     followers: int = 0
     readers: dict[str, int] = field(default_factory=dict)  # the latest day's figures
@@ -138,6 +139,8 @@ def _add(feed: Feed, row: Row, last: date) -> None:
         feed.bytes += value
     elif measure == "bots":
         feed.bots += value
+    elif measure == "hubs":
+        feed.hubs += value
     elif measure in EMBEDS:
         feed.partners[(measure, row.detail)] += value
     elif measure == EMAIL and row.day == last:

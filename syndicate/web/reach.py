@@ -44,6 +44,7 @@ FLUSH_EVERY = 60.0
 BATCH, BATCH_SECONDS = 256, 0.05  # answers noted before they are counted, at most
 CLOSE_AFTER = timedelta(minutes=5)  # a day's pollers are counted once every worker wrote them
 EMBEDS = {FRAGMENT: "fragment", FRAME: "iframe"}
+HUBS = "hubs"  # WebSub pings a hub took, by hub
 COMPONENT = "component"  # a feed fetched by the embed's web component, from a partner's page
 SERVER = "(a server)"  # a fragment fetched by a partner's server: no origin is sent
 UNKNOWN = "(unknown)"
@@ -184,6 +185,12 @@ class Reach:
             poller = hasher.copy()
             poller.update(seen.encode("utf-8", "replace"))
             tally.poller(path, poller.hexdigest(), client.name)
+
+    def hub_told(self, hub: str, url: str) -> None:
+        """A WebSub hub took a ping for the feed at `url`: counted per feed and hub (its
+        origin), as `hubs`."""
+        path = urlsplit(url).path
+        self.tally.add(path, HUBS, self.tally.bounded(path, HUBS, origin_of(hub)))
 
     def _embedded(self, headers: Any, kind: str, path: str, origin: str | None) -> None:
         """A fetch by a page: a partner's (by the web component, a fragment, an iframe), or

@@ -160,6 +160,8 @@ class Service:
             if pinging
             else None
         )
+        if self.reach is not None and self.publisher is not None:
+            self.publisher.on_told = self.reach.hub_told  # hubs told, per feed and day
         self.exporter = (
             Exporter(self.store, settings, settings.export_dir, self.metrics, self.health)
             if settings.export_dir is not None and pinging

@@ -28,6 +28,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -93,6 +94,8 @@ class Publisher:
         self.retry_at: dict[str, float] = {}  # hub -> monotonic time of its next attempt
         self.failures: dict[str, int] = {}  # hub -> consecutive failed rounds
         self._topics: tuple[Snapshot, dict[str, str]] | None = None
+        # Told of each hub that took a ping (hub, topic URL): reach counts it (web/reach.py).
+        self.on_told: Callable[[str, str], None] = lambda hub, url: None
         self._adopt(store.snapshot)
 
     def _load(self) -> Told:
@@ -179,6 +182,7 @@ class Publisher:
             self.metrics.websub_pings[(hub, "failed" if error else "ok")] += 1
             if error is None:
                 self.told[hub][url] = etag
+                self.on_told(hub, url)
             elif hub not in failed:
                 failed[hub] = f"{hub}: {error} (publishing {url})"
                 self.health.fail(TASK, "; ".join(sorted(failed.values())))
