@@ -16,6 +16,7 @@ import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -441,3 +442,39 @@ def test_only_the_lead_worker_writes_the_live_export(content: Path, tmp_path: Pa
         time.sleep(0.5)
         exports = [line for line in live.log.read_text().splitlines() if "syndicate.export" in line]
     assert exports and all("[worker 0]" in line for line in exports)
+
+
+def test_workers_share_the_days_salt_so_a_poller_is_one_poller_and_no_password_shows(
+    content: Path, tmp_path: Path
+):
+    from syndicate.people import reach
+    from syndicate.people.database import create_engine, database_url
+
+    password = "the operators' password, in no process's arguments"
+    state = tmp_path / "state"
+    with live_pool(content, tmp_path / "log", 2, SYNDICATE_STATE_DIR=str(state),
+                   SYNDICATE_ADMIN_PASSWORD=password) as live:  # fmt: skip
+        workers = health(live.url)["pool"]["workers"]
+        for pid in [live.process.pid] + [w["pid"] for w in workers]:
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes()
+            assert password.encode() not in arguments and b"smtp" not in arguments
+        parts = urlsplit(live.url)
+        answered_by = set()
+        for _ in range(40):  # new connections: the kernel spreads them over both workers
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+            answered_by.add(json.loads(get(conn, "/healthz").body)["pool"]["answered_by"]["pid"])
+            conn.request("GET", "/topics/harm-reduction/feed.atom", headers={
+                "User-Agent": "newsboat/2.30.1 (Linux x86_64)", "X-Forwarded-For": "198.51.100.4"})  # fmt: skip
+            response = conn.getresponse()  # on the same connection: the same worker
+            response.read()
+            assert response.status == 200
+            conn.close()
+        assert len(answered_by) == 2
+        live.process.send_signal(signal.SIGTERM)  # each worker writes what it counted
+        assert live.process.wait(timeout=20) == 0
+    engine = create_engine(database_url(None, state))
+    rows = [r for r in reach.rows(engine, date.min)
+            if r.path == "/topics/harm-reduction/feed.atom"]  # fmt: skip
+    engine.dispose()
+    assert sum(r.value for r in rows if r.measure == "requests") == 40
+    assert [(r.detail, r.value) for r in rows if r.measure == "pollers"] == [("newsboat", 1)]
