@@ -118,7 +118,9 @@ def test_the_server_logs_one_access_line_per_request(tmp_path):
     ]
     assert len(requested) == 3
     assert any('"GET /nope HTTP/1.1" 404 ' in line for line in requested)
+    # The client's network and kind of client, never its address or User-Agent (docs/reach.md).
     assert all(
-        line.startswith("20") and " 127.0.0.1 " in line and "Python-urllib" in line
+        line.startswith("20") and " 127.0.0.0/24 " in line and line.endswith('"Python"')
         for line in requested
     )
+    assert not any("127.0.0.1" in line or "Python-urllib" in line for line in requested)
