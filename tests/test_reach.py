@@ -259,3 +259,32 @@ async def test_counting_is_off_unless_asked_for(serve, tmp_path):
                                   watch=False, access_log=False))  # fmt: skip
     assert client.service.reach is None and client.service.database is None
     assert "syndicate_reach" not in await (await client.get("/metrics")).text()
+
+
+async def test_a_pollers_hashes_of_two_days_cannot_be_linked_nor_recomputed(start):
+    import hashlib
+
+    clock = FakeClock(BEFORE_MIDNIGHT)
+    client = await start(clock)
+    engine = client.service.database.engine
+    await client.get(FEED, headers={"User-Agent": NEWSBOAT, "X-Forwarded-For": "198.51.100.7"})
+    await client.service.reach.flush()
+    clock.advance(BEFORE_MIDNIGHT + timedelta(minutes=11))  # 00:01, before the day is closed
+    await client.get(FEED, headers={"User-Agent": NEWSBOAT, "X-Forwarded-For": "198.51.100.7"})
+    await client.service.reach.flush()
+    with engine.connect() as connection:
+        hashes = {row.day: row.hash for row in
+                  connection.execute(sa.select(metadata.tables["reach_pollers"])).all()}  # fmt: skip
+    assert set(hashes) == {DAY1, DAY2} and hashes[DAY1] != hashes[DAY2]
+    unsalted = f"{FEED}\0198.51.100.7\0{NEWSBOAT}".encode()
+    for guess in (hashlib.blake2b(unsalted, digest_size=16).hexdigest(),
+                  hashlib.sha256(unsalted).hexdigest()[:32]):  # fmt: skip
+        assert guess not in hashes.values()
+
+
+async def test_a_forwarded_address_counts_only_from_a_trusted_proxy(start):
+    client = await start(trusted_proxies="10.9.9.9")  # not the test client's address
+    for address in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        await client.get(FEED, headers={"User-Agent": NEWSBOAT, "X-Forwarded-For": address})
+    await client.service.reach.flush()
+    assert stored(client, DAY1)[(FEED, "pollers", "newsboat")] == 1  # the peer, three times
