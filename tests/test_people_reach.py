@@ -94,3 +94,21 @@ def test_a_session_is_open_until_it_ends_or_is_closed(engine):
     assert not stored.session_open(engine, "x" * 64, NOW)
     stored.close_session(engine, "h" * 64)
     assert not stored.session_open(engine, "h" * 64, NOW)
+
+
+def test_a_database_of_the_fediverse_version_keeps_its_people_through_the_reach_upgrade(
+    empty_engine,
+):
+    from syndicate.people.database import migrate
+
+    migrate(empty_engine, "0003")  # as issue 20 left it: a subscriber and a follower
+    subscribed(empty_engine)
+    followers.add(empty_engine, Follower("harm-reduction", "https://m.example/users/a",
+                                         "https://m.example/users/a/inbox", None,
+                                         "https://m.example/f/1"), NOW)  # fmt: skip
+    migrate(empty_engine)
+    assert (
+        len(table(empty_engine, "subscribers")) == 1 and len(table(empty_engine, "followers")) == 1
+    )
+    stored.add(empty_engine, [Row(DAY, FEED, "requests", "", 1)], [], [(DAY, FEED, "h", "other")])
+    assert values(empty_engine)[(FEED, "requests", "")] == 1
