@@ -102,7 +102,7 @@ MUTANTS = [
      '"date", ZoneInfo("UTC"), f"changes[{index}].date")'),
     # Issue 21: reach.
     ("pollers hashed without the day's salt", "syndicate/web/reach.py",
-     'self.hasher = hashlib.blake2b(key=self.salt.salt(day) or b"", digest_size=16)',
+     "self.hasher = hashlib.blake2b(key=key, digest_size=16)",
      "self.hasher = hashlib.blake2b(digest_size=16)"),
     ("a poller is its address alone (two readers at one address, one poller)",
      "syndicate/web/reach.py", 'seen = f"{path}\\0{address}\\0{user_agent}"',

@@ -70,11 +70,11 @@ def test_details_a_client_chooses_are_bounded_per_feed_and_day():
 def test_what_could_not_be_written_goes_with_the_next_take():
     tally = Tally(DAY)
     tally.add("/feed.atom", "requests", value=3)
-    tally.set_latest("/feed.atom", "subscribers", "Feedly", 10)
+    tally.reported("/feed.atom", "Feedly", 10)
     tally.poller("/feed.atom", "h1", "other")
     taken = tally.take()
     tally.add("/feed.atom", "requests", value=2)
-    tally.set_latest("/feed.atom", "subscribers", "Feedly", 12)  # newer than what failed
+    tally.reported("/feed.atom", "Feedly", 12)  # newer than what failed
     tally.give_back(*taken)
     added, latest, pollers = tally.take()
     assert added == [Row(DAY, "/feed.atom", "requests", "", 5)]

@@ -10,7 +10,7 @@ the days `SYNDICATE_REACH_DAYS` says (two years), then deleted (`tidy`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -182,7 +182,3 @@ def close_session(engine: Engine, token_hash: str) -> None:
         connection.execute(
             sa.delete(admin_sessions).where(admin_sessions.c.token_hash == token_hash)
         )
-
-
-def paths_of(found: Iterable[Row]) -> set[str]:
-    return {row.path for row in found}

@@ -112,5 +112,4 @@ def classify(user_agent: str) -> Client:
     return Client(POLLER, OTHER)
 
 
-FAMILIES = (*(name for name, _ in _FAMILIES + _GENERIC), OTHER)
 HOSTED_READERS = tuple(name for name, _ in _HOSTED)

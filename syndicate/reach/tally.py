@@ -81,9 +81,6 @@ class Tally:
     def add(self, path: str, measure: str, detail: str = "", value: int = 1) -> None:
         self.added[(self.day, path, measure, detail)] += value
 
-    def set_latest(self, path: str, measure: str, detail: str, value: int) -> None:
-        self.latest[(self.day, path, measure, self.bounded(path, measure, detail))] = value
-
     def reported(self, path: str, reader: str, subscribers: int) -> None:
         """A hosted reader's figure for `path` today (the hot path: two lookups of strings
         whose hashes are kept, as `path` and `reader` are the same objects every time)."""

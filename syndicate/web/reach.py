@@ -1,7 +1,8 @@
 """Counting reach as feeds are served, and writing the counts once a minute.
 
 `Reach.count` runs for every answer to a feed, calendar, event file or embed (never for
-pages or operations): a cached User-Agent lookup, a keyed hash for a poller, a few
+pages or operations) and only notes it; the notes are counted in batches (`_drain`): a
+cached User-Agent lookup, a keyed hash for a poller not seen within the minute, a few
 dictionary increments. Nothing about a person is kept: a poller is a salted hash of the
 feed, the client's address and its User-Agent (`reach.salt`: a secret per day, in memory
 only), a partner is the origin of the page embedding a feed, a hosted reader its name.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time as time_module
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -124,7 +126,10 @@ class Reach:
 
     def _key(self, day: date) -> None:
         """The day's keyed hash of pollers, ready to copy."""
-        self.hasher = hashlib.blake2b(key=self.salt.salt(day) or b"", digest_size=16)
+        # A day whose secret is gone (the clock went back across midnight) gets a random key:
+        # its pollers may count twice, but a poller is never hashed without a secret.
+        key = self.salt.salt(day) or os.urandom(32)
+        self.hasher = hashlib.blake2b(key=key, digest_size=16)
 
     def count(self, request: web.BaseRequest, prepared: Prepared, status: int, sent: int) -> None:
         """Count one answer (`status`, `sent` body bytes) of `prepared`, a representation reach
