@@ -374,6 +374,20 @@ async def test_one_client_cannot_sign_up_the_world(start, sink):
     assert len(rows(client, "subscribers")) == 10
 
 
+async def test_behind_a_trusted_proxy_the_limit_is_per_client_it_names(start, sink):
+    client = await start()  # the test client is on loopback: a trusted proxy by default
+
+    async def from_address(n: int, address: str) -> int:
+        form = {"email": f"person{n}@example.org", "topic": "harm-reduction", "type": "*",
+                "frequency": "instant"}  # fmt: skip
+        headers = {"X-Forwarded-For": f"203.0.113.250, {address}"}  # the proxy's is last
+        return (await client.post("/email/subscribe", data=form, headers=headers)).status
+
+    first = [await from_address(n, "198.51.100.1") for n in range(11)]
+    assert first[:10] == [202] * 10 and first[10] == 429
+    assert await from_address(11, "198.51.100.2") == 202  # another client behind the proxy
+
+
 async def test_a_body_over_the_cap_is_refused_unread(start, sink):
     client = await start()
     response = await client.post(

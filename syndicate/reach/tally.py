@@ -32,8 +32,8 @@ class Tally:
         # Hosted readers' figures today, by path and reader (see `reported`).
         self.reported_today: dict[str, dict[str, int]] = {}
         self.pollers: list[tuple[date, str, str, str]] = []
-        # Per (day, path, kind): requests, then each answer (ok, not_modified, other), then bytes.
-        # The day's, by path (a path is one kind of representation): keyed by a string, as
+        # The day's answers by path: requests, each answer (ok, not_modified, other), bytes.
+        # Keyed by a string (a path is one kind of representation, kept in `_kinds`), so
         # the hot path allocates nothing the garbage collector would have to follow.
         self.served_today: dict[str, list[int]] = {}
         self._kinds: dict[str, str] = {}
