@@ -288,3 +288,56 @@ async def test_a_forwarded_address_counts_only_from_a_trusted_proxy(start):
         await client.get(FEED, headers={"User-Agent": NEWSBOAT, "X-Forwarded-For": address})
     await client.service.reach.flush()
     assert stored(client, DAY1)[(FEED, "pollers", "newsboat")] == 1  # the peer, three times
+
+
+async def test_an_answer_given_just_before_midnight_is_counted_in_its_day(start):
+    clock = FakeClock(BEFORE_MIDNIGHT + timedelta(minutes=9, seconds=59, milliseconds=900))
+    client = await start(clock)  # 23:59:59.9
+    await client.get(FEED, headers={"User-Agent": NEWSBOAT})  # to be counted at midnight
+    clock.advance(BEFORE_MIDNIGHT + timedelta(minutes=10, seconds=5))  # 00:00:05
+    await asyncio.sleep(0.3)  # the count due at midnight (0.1 s after the answer) is done
+    assert not client.service.reach.noted
+    await client.get(FEED, headers={"User-Agent": MINIFLUX})  # after midnight
+    await client.service.reach.flush()
+    assert stored(client, DAY1)[(FEED, "requests", "")] == 1
+    assert stored(client, DAY1)[(FEED, "pollers", "newsboat")] == 1
+    assert stored(client, DAY2)[(FEED, "requests", "")] == 1
+    assert stored(client, DAY2)[(FEED, "pollers", "Miniflux")] == 1
+
+
+async def test_a_clients_answers_waiting_together_are_each_counted(start):
+    client = await start()
+    sent = Sent(client)
+    first = await sent.get(FEED, NEWSBOAT, "198.51.100.7")
+    for _ in range(3):
+        await sent.get(FEED, NEWSBOAT, "198.51.100.7", **{"If-None-Match": first.headers["ETag"]})
+    await sent.get(FEED, NEWSBOAT, "198.51.100.7")
+    assert len(client.service.reach.noted) == 1  # one client, five answers, not yet counted
+    await client.service.reach.flush()
+    day = stored(client, DAY1)
+    assert day[(FEED, "requests", "")] == 5
+    assert (day[(FEED, "ok", "")], day[(FEED, "not_modified", "")]) == (2, 3)
+    assert day[(FEED, "bytes", "")] == sum(sent.sizes) and sent.sizes[1] == 0
+    assert day[(FEED, "pollers", "newsboat")] == 1
+
+
+async def test_clients_waiting_to_be_counted_are_bounded(start, monkeypatch):
+    monkeypatch.setattr("syndicate.web.reach.NOTED", 4)
+    client = await start()
+    for n in range(10):
+        await client.get(
+            FEED, headers={"User-Agent": NEWSBOAT, "X-Forwarded-For": f"198.51.100.{n}"}
+        )
+        assert len(client.service.reach.noted) <= 4
+    await client.service.reach.flush()
+    assert stored(client, DAY1)[(FEED, "pollers", "newsboat")] == 10
+
+
+async def test_headers_waiting_to_be_counted_are_bounded(start, monkeypatch):
+    monkeypatch.setattr("syndicate.web.reach.NOTED_CHARS", 5000)
+    client = await start()
+    for n in range(10):  # ten clients, each sending 1,000 characters of User-Agent
+        await client.get(FEED, headers={"User-Agent": f"{n} " + "x" * 998})
+        assert client.service.reach.noted_chars <= 5000 + 1000
+    await client.service.reach.flush()
+    assert stored(client, DAY1)[(FEED, "requests", "")] == 10

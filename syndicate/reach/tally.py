@@ -1,5 +1,5 @@
-"""One worker's counts since it last wrote them to the database: plain dictionaries, one
-increment per request, taken whole once a minute (`take`).
+"""One worker's counts since it last wrote them to the database: plain dictionaries, added
+to for each client's answers (web/reach.py notes them), taken whole once a minute (`take`).
 
 Details that a client chooses (a partner's origin, a hosted reader's name) are bounded per
 feed and day (`DETAILS`): past the bound they are counted as `OTHERS`, so a client forging
@@ -11,6 +11,7 @@ same way (`POLLERS`, per feed and day in this worker): past it, each new one is 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 
 from syndicate.people.reach import Row
@@ -20,7 +21,7 @@ POLLERS = 100_000  # distinct pollers remembered, per feed and day
 OTHERS = "(others)"
 SUBSCRIBERS = "subscribers"
 SERVED = ("requests", "ok", "not_modified", "other", "bytes")
-OK, NOT_MODIFIED, OTHER = 1, 2, 3  # answers, as `served` takes them
+OK, NOT_MODIFIED, OTHER = 1, 2, 3  # where each answer is counted in `served_today`
 BEYOND = "pollers beyond"
 
 
@@ -33,10 +34,8 @@ class Tally:
         self.reported_today: dict[str, dict[str, int]] = {}
         self.pollers: list[tuple[date, str, str, str]] = []
         # The day's answers by path: requests, each answer (ok, not_modified, other), bytes.
-        # Keyed by a string (a path is one kind of representation, kept in `_kinds`), so
-        # the hot path allocates nothing the garbage collector would have to follow.
         self.served_today: dict[str, list[int]] = {}
-        self._kinds: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}  # what each path is (a path is one representation)
         self.served_before: list[tuple[date, dict[str, list[int]]]] = []  # days since ended
         self._answers: dict[tuple[str, str], list[int]] = {}
         self._seen: set[tuple[str, str]] = set()  # today's (path, hash): each sent once
@@ -55,21 +54,23 @@ class Tally:
         self._per_path.clear()
         self._details.clear()
 
-    def served(self, path: str, kind: str, answer: int, sent: int) -> None:
-        """One answer of `path` (a `kind` of representation): `answer` OK, NOT_MODIFIED or
-        OTHER, `sent` body bytes (the hot path: one dictionary lookup and a few additions)."""
+    def served(self, path: str, answers: Sequence[int]) -> None:
+        """Answers of `path` (its kind in `kinds`): `answers` is how many were ok, not
+        modified and other, and the bytes they sent."""
         counts = self.served_today.get(path)
         if counts is None:
             counts = self.served_today[path] = [0, 0, 0, 0, 0]
-            self._kinds[path] = kind
-        counts[0] += 1
-        counts[answer] += 1
+        ok, not_modified, other, sent = answers
+        counts[0] += ok + not_modified + other
+        counts[OK] += ok
+        counts[NOT_MODIFIED] += not_modified
+        counts[OTHER] += other
         counts[4] += sent
 
-    def answered(self, kind: str, answer: str, sent: int) -> None:
-        """An answer counted for /metrics only (a bot's request, a partner's fetch)."""
+    def answered(self, kind: str, answer: str, sent: int, answers: int = 1) -> None:
+        """`answers` counted for /metrics only (a bot's requests, a partner's fetches)."""
         counts = self._answers.setdefault((kind, answer), [0, 0])
-        counts[0] += 1
+        counts[0] += answers
         counts[1] += sent
 
     def take_answers(self) -> dict[tuple[str, str], list[int]]:
@@ -123,7 +124,7 @@ class Tally:
         (the poller hashes of today stay remembered: each is sent once)."""
         for day, served in [*self.served_before, (self.day, self.served_today)]:
             for path, counts in served.items():
-                kind = self._kinds.get(path, "")
+                kind = self.kinds.get(path, "")
                 for measure, value in zip(SERVED, counts, strict=True):
                     if value:
                         self.added[(day, path, measure, "")] += value

@@ -1,11 +1,13 @@
 """Counting reach as feeds are served, and writing the counts once a minute.
 
 `Reach.count` runs for every answer to a feed, calendar, event file or embed (never for
-pages or operations) and only notes it; the notes are counted in batches (`_drain`): a
-cached User-Agent lookup, a keyed hash for a poller not seen within the minute, a few
-dictionary increments. Nothing about a person is kept: a poller is a salted hash of the
-feed, the client's address and its User-Agent (`reach.salt`: a secret per day, in memory
-only), a partner is the origin of the page embedding a feed, a hosted reader its name.
+pages or operations) and only notes it: one lookup of who asked for what (`noted`), where a
+client's answers wait up to `NOTE_SECONDS` to be counted together (`_drain`: a cached
+User-Agent lookup, a keyed hash for a poller not seen within the minute, a few additions).
+A client polling often costs a dictionary lookup an answer; what it is, is worked out once.
+Nothing about a person is kept: a poller is a salted hash of the feed, the client's address
+and its User-Agent (`reach.salt`: a secret per day, in memory only), a partner is the
+origin of the page embedding a feed, a hosted reader its name.
 
 `Reach.run` (supervised) writes this worker's counts to the database every `FLUSH_EVERY`
 seconds (a crash loses at most that minute), records the day's email subscribers and
@@ -21,17 +23,17 @@ import logging
 import os
 import time as time_module
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from aiohttp.hdrs import ORIGIN, REFERER, USER_AGENT, X_FORWARDED_FOR
 
 from syndicate.people import reach as stored
 from syndicate.people.database import Database
 from syndicate.reach.clients import BOT, HOSTED_READERS, classify
 from syndicate.reach.salt import DailySalt
-from syndicate.reach.tally import NOT_MODIFIED, OK, OTHER, Tally
+from syndicate.reach.tally import Tally
 from syndicate.render.registry import FRAGMENT, FRAME
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
@@ -43,7 +45,9 @@ from syndicate.web.supervise import Health, wait_or_stop
 log = logging.getLogger("syndicate.reach")
 TASK = "reach"
 FLUSH_EVERY = 60.0
-BATCH, BATCH_SECONDS = 256, 0.05  # answers noted before they are counted, at most
+NOTE_SECONDS = 1.0  # an answer is counted at most this long after it was given
+NOTED = 4096  # clients (feed, address, headers) noted before they are counted, at most
+NOTED_CHARS = 1_000_000  # and the characters of their headers held meanwhile, at most
 CLOSE_AFTER = timedelta(minutes=5)  # a day's pollers are counted once every worker wrote them
 EMBEDS = {FRAGMENT: "fragment", FRAME: "iframe"}
 HUBS = "hubs"  # WebSub pings a hub took, by hub
@@ -51,6 +55,9 @@ COMPONENT = "component"  # a feed fetched by the embed's web component, from a p
 SERVER = "(a server)"  # a fragment fetched by a partner's server: no origin is sent
 UNKNOWN = "(unknown)"
 LONGEST_ORIGIN = 200
+# What an answer is noted under: path, peer address, User-Agent, X-Forwarded-For, Origin, and
+# Referer (for a fragment or an iframe only).
+Noted = tuple[str, str | None, str | None, str | None, str | None, str | None]
 
 
 def origin_of(value: str | None) -> str:
@@ -100,8 +107,12 @@ class Reach:
         # Who polled in the last minute, so a poller polling again is not hashed again: in
         # memory only, and emptied at every flush (never longer than `FLUSH_EVERY`).
         self.recent: set[str] = set()
-        self.pending: list[tuple[Any, str | None, str, str, int, int]] = []
+        # Answers waiting to be counted: per (path, peer address, User-Agent, X-Forwarded-For,
+        # Origin, Referer of an embed), [ok, not modified, other, bytes].
+        self.noted: dict[Noted, list[int]] = {}
+        self.noted_chars = 0
         self.draining: asyncio.TimerHandle | None = None
+        self.due = 0.0  # when the pending drain was due (a wall-clock timestamp)
         self._key(self.day)
         self.closed: date | None = None
         self.tidied: date | None = None
@@ -132,58 +143,77 @@ class Reach:
         self.hasher = hashlib.blake2b(key=key, digest_size=16)
 
     def count(self, request: web.BaseRequest, prepared: Prepared, status: int, sent: int) -> None:
-        """Count one answer (`status`, `sent` body bytes) of `prepared`, a representation reach
-        counts. On the hot path the answer is only noted; notes are counted together
-        (`_drain`) at most `BATCH` answers or `BATCH_SECONDS` later, in a tight loop that
-        costs a fraction of counting each one where it is answered."""
-        pending = self.pending
-        # What counting needs, not the request (holding requests longer costs more).
-        pending.append((request.headers, request.remote, prepared.reach or "", prepared.rep.path,
-                        status, sent))  # fmt: skip
-        if len(pending) >= BATCH:
+        """Note one answer (`status`, `sent` body bytes) of `prepared`, a representation reach
+        counts (the hot path: the headers read, one lookup, a few additions)."""
+        get = request.headers.get
+        kind = prepared.reach
+        key = (prepared.rep.path, request.remote, get(USER_AGENT), get(X_FORWARDED_FOR),
+               get(ORIGIN), get(REFERER) if kind in EMBEDS else None)  # fmt: skip
+        counts = self.noted.get(key)
+        if counts is None:
+            counts = self._note(key, kind or "")
+        if status == 304:
+            counts[1] += 1
+        else:
+            counts[0 if status == 200 else 2] += 1
+            counts[3] += sent
+
+    def _note(self, key: Noted, kind: str) -> list[int]:
+        """The counts of a client not noted since the last drain: a drain is scheduled, or
+        done now if `NOTED` clients, or `NOTED_CHARS` of their headers, are waiting."""
+        if self.draining is None:
+            self._schedule()
+        elif len(self.noted) >= NOTED or self.noted_chars >= NOTED_CHARS:
             self._drain()
-        elif self.draining is None:
-            self.draining = asyncio.get_running_loop().call_later(BATCH_SECONDS, self._drain)
+            self._schedule()
+        self.noted_chars += sum(len(header) for header in key[2:] if header)
+        self.tally.kinds[key[0]] = kind
+        counts = self.noted[key] = [0, 0, 0, 0]
+        return counts
+
+    def _schedule(self) -> None:
+        """Drain in `NOTE_SECONDS`, or at midnight if it comes first: a day's answers are
+        counted in that day."""
+        now = self._time()
+        self.due = min(now + NOTE_SECONDS, max(now, self.until_ts))
+        self.draining = asyncio.get_running_loop().call_later(self.due - now, self._drain)
 
     def _drain(self) -> None:
-        """Count the answers noted since the last drain: one tight loop, everything it uses
-        held in local names (the hot path of counting, run for every answer)."""
+        """Count what was noted since the last drain, in the day it was noted in."""
         if self.draining is not None:
             self.draining.cancel()
             self.draining = None
-        pending, self.pending = self.pending, []
-        if self._time() >= self.until_ts:
+        noted, self.noted, self.noted_chars = self.noted, {}, 0
+        now = self._time()
+        if now >= self.until_ts and self.due > self.until_ts:  # noted after midnight
             self._new_day(self.clock.now())
-        tally, recent, trust = self.tally, self.recent, self.trusted.trust
-        served, reported, hasher = tally.served_today, tally.reported, self.hasher
-        for headers, remote, kind, path, status, sent in pending:
-            get = headers.get
-            user_agent = get("User-Agent", "")
-            client = classify(user_agent)
+        self._count(noted)
+        if now >= self.until_ts:  # noted before midnight: counted, then the day turns
+            self._new_day(self.clock.now())
+
+    def _count(self, noted: dict[Noted, list[int]]) -> None:
+        """Count each client's answers: one tight loop, what it uses held in local names."""
+        tally, recent, trust, kinds = self.tally, self.recent, self.trusted.trust, self.tally.kinds
+        reported, hasher = tally.reported, self.hasher
+        for (path, remote, user_agent, forwarded, origin, referer), counts in noted.items():
+            kind = kinds[path]
+            client = classify(user_agent or "")
             if client.kind == BOT:
-                tally.add(path, "bots")
-                tally.answered(kind, "bot", 0)
+                answers = counts[0] + counts[1] + counts[2]
+                tally.add(path, "bots", value=answers)
+                tally.answered(kind, "bot", 0, answers)
                 continue
-            answer = OK if status == 200 else NOT_MODIFIED if status == 304 else OTHER
-            counts = served.get(path)
-            if counts is None:
-                tally.served(path, kind, answer, sent)
-            else:
-                counts[0] += 1
-                counts[answer] += 1
-                counts[4] += sent
-            origin = get("Origin")
+            tally.served(path, counts)
             if origin is not None or kind in EMBEDS:
-                self._embedded(headers, kind, path, origin)
+                self._embedded(kind, path, origin or referer, counts[0] + counts[1] + counts[2])
                 continue
             if client.subscribers is not None:  # a hosted reader
                 reported(path, client.name, client.subscribers)
                 continue
             address = remote or ""
-            forwarded = get("X-Forwarded-For")
             if forwarded and trust(address):
                 address = forwarded.rsplit(",", 1)[-1].strip() or address
-            seen = f"{path}\0{address}\0{user_agent}"  # a string: nothing for the collector
+            seen = f"{path}\0{address}\0{user_agent or ''}"  # a string: nothing for the collector
             if seen in recent:  # polled again within the minute: counted already
                 continue
             recent.add(seen)
@@ -197,19 +227,20 @@ class Reach:
         path = urlsplit(url).path
         self.tally.add(path, HUBS, self.tally.bounded(path, HUBS, origin_of(hub)))
 
-    def _embedded(self, headers: Any, kind: str, path: str, origin: str | None) -> None:
-        """A fetch by a page: a partner's (by the web component, a fragment, an iframe), or
-        our own (the embed builder's preview, not counted as a partner)."""
+    def _embedded(self, kind: str, path: str, page: str | None, answers: int) -> None:
+        """`answers` fetches by a page (`page`: its Origin, or else its Referer): a partner's
+        (by the web component, a fragment, an iframe), or our own (the embed builder's
+        preview, not counted as a partner)."""
         embed = EMBEDS.get(kind)
         if embed is None:  # a script fetched a feed: a page, not a reader
-            if origin_of(origin) == self.own_origin:
+            if origin_of(page) == self.own_origin:
                 return
             embed = COMPONENT
-        partner = origin_of(origin or headers.get("Referer"))
+        partner = origin_of(page)
         if partner == UNKNOWN and embed == "fragment":
             partner = SERVER
-        self.tally.add(path, embed, self.tally.bounded(path, embed, partner))
-        self.tally.answered(embed, "embed", 0)
+        self.tally.add(path, embed, self.tally.bounded(path, embed, partner), answers)
+        self.tally.answered(embed, "embed", 0, answers)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
