@@ -138,7 +138,7 @@ bench-fediverse: install-test
 	$(BIN)/python bench/fediverse_delivery.py
 
 # Serving with reach counted against not counted, pollers as a busy feed has them
-# (bench/reach_counting.py). About a minute.
+# (bench/reach_counting.py), fresh pairs of servers taking turns. About four minutes.
 bench-reach: install system-deps
 	$(BIN)/python bench/reach_counting.py
 

@@ -1,28 +1,41 @@
 """What counting reach costs serving: the same service with SYNDICATE_REACH on and off, each
-on CPU 0, wrk on CPU 1, taking turns ROUNDS times (each keeps its median run), for
-GET /topics/harm-reduction/feed.atom as 200 and as 304. Clients vary as pollers do: wrk's
-script sends each request with one of five readers' User-Agents (two hosted readers) and
-one of 2,000 X-Forwarded-For addresses (the service trusts loopback as its proxy): a few
-thousand pollers, each polling again and again, as a busy feed has. Prints JSON: req/s of each, and on / off (target
->= 0.95).
+on CPU 0, wrk on CPU 1, for GET /topics/harm-reduction/feed.atom as 200 and as 304.
 
-    python bench/reach_counting.py
+Clients vary as pollers do: wrk's script sends each request with one of five readers'
+User-Agents (two hosted readers) and one of 2,000 X-Forwarded-For addresses (the service
+trusts loopback as its proxy): a thousand pollers, each polling again and again, as a busy
+feed has.
+
+What is measured is a few percent, less than the noise of a plain A/B run here: two servers
+started alike differed by up to 3% (hash seeds, memory layout), and 8-second runs of one
+server by up to 10% (the machine's other tenants). So both servers run with the same hash
+seed and no address randomization (`serving.serve(steady=True)`), and each round starts a
+fresh pair and loads them in turn, `TURNS` times 2 seconds each (which goes first
+alternates), so that a slow moment of the machine falls on both. A round's ratio is on /
+off over its turns; the result is the median of the rounds' ratios (target >= 0.95), with
+each round's, and the servers' CPU time per answer. Prints JSON. About four minutes.
+
+    BENCH_REACH_ROUNDS=4 python bench/reach_counting.py
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serving import fetch, free_ports, serve, stop, wait_up, wrk
+from serving import CONNECTIONS, fetch, free_ports, serve, stop, wait_up
 
 PATH = "/topics/harm-reduction/feed.atom"
-ROUNDS = int(os.environ.get("BENCH_REACH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_REACH_ROUNDS", "4"))
+TURNS, TURN_SECONDS = 6, 2
 # Pollers: wrk picks an address and a reader for each request.
 SCRIPT = """
 local agents = {
@@ -40,6 +53,62 @@ request = function()
   return wrk.format(nil)
 end
 """
+CASES = ("200", "304")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(url: str, headers: dict[str, str], script: Path, pid: int) -> tuple[float, float]:
+    """wrk on CPU 1 against `url`: req/s, and the server's CPU µs per answer."""
+    command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{TURN_SECONDS}s",
+               "-s", str(script)]  # fmt: skip
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    before = cpu_seconds(pid)
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True,
+                            timeout=TURN_SECONDS + 30).stdout  # fmt: skip
+    used = cpu_seconds(pid) - before
+    answers = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    return rate, used / answers * 1e6
+
+
+def one_round(tmp: Path, script: Path, turn: int) -> dict[str, dict[str, tuple[float, float]]]:
+    """A fresh pair of servers, each loaded with both cases: {case: {which: (rps, µs)}}."""
+    ports = dict(zip(("off", "on"), free_ports(2), strict=True))
+    env = {"SYNDICATE_WATCH": "false", "SYNDICATE_ACCESS_LOG": "false",
+           "SYNDICATE_PUBLIC_URL": "https://feeds.example.org"}  # fmt: skip
+    processes = {
+        "off": serve("off", ports["off"], tmp, {**env, "SYNDICATE_REACH": "false"}, steady=True),
+        "on": serve("on", ports["on"], tmp, {**env, "SYNDICATE_REACH": "true",
+                                              "SYNDICATE_STATE_DIR": str(tmp / f"state{turn}")},
+                    steady=True),
+    }  # fmt: skip
+    try:
+        for which, process in processes.items():
+            wait_up(f"http://127.0.0.1:{ports[which]}/healthz", process, which,
+                    tmp / f"{which}.log")  # fmt: skip
+        etag = fetch(f"http://127.0.0.1:{ports['off']}{PATH}", {})[1]["ETag"]
+        found: dict[str, dict[str, tuple[float, float]]] = {}
+        for case, headers in zip(CASES, ({}, {"If-None-Match": etag}), strict=True):
+            runs: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
+            for step in range(TURNS):
+                for which in ("off", "on") if (turn + step) % 2 == 0 else ("on", "off"):
+                    url = f"http://127.0.0.1:{ports[which]}{PATH}"
+                    runs[which].append(load(url, headers, script, processes[which].pid))
+            found[case] = {
+                which: (statistics.fmean(rps for rps, _ in done),
+                        statistics.fmean(cpu for _, cpu in done))
+                for which, done in runs.items()
+            }  # fmt: skip
+        return found
+    finally:
+        for process in processes.values():
+            stop(process)
 
 
 def main() -> None:
@@ -47,31 +116,21 @@ def main() -> None:
         tmp = Path(name)
         script = tmp / "pollers.lua"
         script.write_text(SCRIPT)
-        ports = dict(zip(("off", "on"), free_ports(2), strict=True))
-        env = {"SYNDICATE_WATCH": "false", "SYNDICATE_ACCESS_LOG": "false",
-               "SYNDICATE_PUBLIC_URL": "https://feeds.example.org"}  # fmt: skip
-        processes = {
-            "off": serve("off", ports["off"], tmp, {**env, "SYNDICATE_REACH": "false"}),
-            "on": serve("on", ports["on"], tmp, {**env, "SYNDICATE_REACH": "true",
-                                                  "SYNDICATE_STATE_DIR": str(tmp / "state")}),
-        }  # fmt: skip
-        try:
-            for which, process in processes.items():
-                wait_up(f"http://127.0.0.1:{ports[which]}/healthz", process, which,
-                        tmp / f"{which}.log")  # fmt: skip
-            etag = fetch(f"http://127.0.0.1:{ports['off']}{PATH}", {})[1]["ETag"]
-            result: dict[str, dict[str, float]] = {}
-            for case, headers in (("200", {}), ("304", {"If-None-Match": etag})):
-                runs: dict[str, list[float]] = {"off": [], "on": []}
-                for turn in range(ROUNDS):
-                    for which in ("off", "on") if turn % 2 == 0 else ("on", "off"):
-                        url = f"http://127.0.0.1:{ports[which]}{PATH}"
-                        runs[which].append(wrk(url, headers, script)["rps"])
-                off, on = (sorted(runs[w])[len(runs[w]) // 2] for w in ("off", "on"))
-                result[case] = {"off_rps": off, "on_rps": on, "ratio": on / off}
-        finally:
-            for process in processes.values():
-                stop(process)
+        rounds = [one_round(tmp, script, turn) for turn in range(ROUNDS)]
+    result: dict[str, dict[str, object]] = {}
+    for case in CASES:
+        pairs = [found[case] for found in rounds]
+        ratios = [pair["on"][0] / pair["off"][0] for pair in pairs]
+        result[case] = {
+            "ratio": round(statistics.median(ratios), 3),
+            "ratios": [round(ratio, 3) for ratio in ratios],
+            "off_rps": round(statistics.median(pair["off"][0] for pair in pairs)),
+            "on_rps": round(statistics.median(pair["on"][0] for pair in pairs)),
+            "cpu_us_per_answer": {
+                which: round(statistics.median(pair[which][1] for pair in pairs), 2)
+                for which in ("off", "on")
+            },
+        }
     print(json.dumps(result))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import signal
 import socket
@@ -83,14 +84,18 @@ def nginx(folder: Path, include_text: str, access_log: str) -> subprocess.Popen[
 
 
 def serve(
-    name: str, port: int, tmp: Path, env: dict[str, str], *args: str
+    name: str, port: int, tmp: Path, env: dict[str, str], *args: str, steady: bool = False
 ) -> subprocess.Popen[bytes]:
-    """`syndicate serve` pinned to CPU 0."""
+    """`syndicate serve` pinned to CPU 0. `steady`: with the same string hashes and memory
+    layout every time (PYTHONHASHSEED=0, no address randomization), so that two servers
+    compared differ only by what they are asked to do."""
+    prefix = ["setarch", platform.machine(), "-R"] if steady else []
     with (tmp / f"{name}.log").open("wb") as log:
         return subprocess.Popen(
-            ["taskset", "-c", "0", PYTHON, "-m", "syndicate", "serve", "--config", "feeds_config",
-             "--port", str(port), *args],
-            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+            [*prefix, "taskset", "-c", "0", PYTHON, "-m", "syndicate", "serve",
+             "--config", "feeds_config", "--port", str(port), *args],
+            cwd=ROOT, env={**os.environ, **env, **({"PYTHONHASHSEED": "0"} if steady else {})},
+            stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
 
