@@ -84,7 +84,7 @@ class Stats:
             if method == "POST":
                 return await self._sign_in(request)
             if method in ("GET", "HEAD"):
-                return self._sign_in_page(request, 200)
+                return self._sign_in_page(200)
             return _not_allowed("GET, POST")
         token = request.cookies.get(COOKIE, "")
         signed_in = bool(token) and await self.db.run(
@@ -103,7 +103,7 @@ class Stats:
         if path == STATS_PREFIX:
             return await self._overview(token)
         if path in ("/stats/export.csv", "/stats/export.json"):
-            return await self._export(request, path.rsplit(".", 1)[1])
+            return await self._export(path.rsplit(".", 1)[1])
         slug = path.removeprefix("/stats/topics/").removesuffix("/")
         if path.startswith("/stats/topics/") and path.endswith("/"):
             return await self._scope(token, slug)
@@ -133,7 +133,7 @@ class Stats:
         wait = max(self.clients.allow(client, now), self._failures_wait(now))
         if wait:
             response = self._sign_in_page(
-                request, 429, f"Too many sign-in attempts: try again in {int(wait) + 1} seconds."
+                429, f"Too many sign-in attempts: try again in {int(wait) + 1} seconds."
             )
             response.headers["Retry-After"] = str(int(wait) + 1)
             return response
@@ -144,7 +144,7 @@ class Stats:
         digest = hashlib.sha256(given.encode("utf-8")).digest()
         if not hmac.compare_digest(digest, self._password):
             self.failures.allow("everyone", now)  # counted against everyone's limit
-            return self._sign_in_page(request, 401, "That is not the operators' password.")
+            return self._sign_in_page(401, "That is not the operators' password.")
         token = secrets.token_urlsafe(32)
         now_at = self.clock.now()
         await self.db.run(
@@ -188,9 +188,7 @@ class Stats:
             "sign_out": _csrf(token) if token else None,
         }
 
-    def _sign_in_page(
-        self, request: web.BaseRequest, status: int, problem: str | None = None
-    ) -> web.Response:
+    def _sign_in_page(self, status: int, problem: str | None = None) -> web.Response:
         body = templating.render(
             "stats/sign_in.html", **self._common("Reach: sign in", None), problem=problem
         )
@@ -226,7 +224,7 @@ class Stats:
         )  # fmt: skip
         return _html(200, body)
 
-    async def _export(self, request: web.BaseRequest, kind: str) -> web.Response:
+    async def _export(self, kind: str) -> web.Response:
         catalog = self.store.snapshot.catalog
         last, _ = day_bounds(self.clock.now(), catalog.site.timezone)
         rows = await self.db.run(stored.rows, last - timedelta(days=self.keep_days))
