@@ -14,6 +14,8 @@ fresh pair and loads them in turn, `TURNS` times 2 seconds each (which goes firs
 alternates), so that a slow moment of the machine falls on both. A round's ratio is on /
 off over its turns; the result is the median of the rounds' ratios (target >= 0.95), with
 each round's, and the servers' CPU time per answer. Prints JSON. About four minutes.
+BENCH_REACH_CALIBRATE=1 runs the same with counting off in both servers: the bench's own
+bias, against which a ratio is read.
 
     BENCH_REACH_ROUNDS=4 python bench/reach_counting.py
 """
@@ -36,6 +38,7 @@ from serving import CONNECTIONS, fetch, free_ports, serve, stop, wait_up
 PATH = "/topics/harm-reduction/feed.atom"
 ROUNDS = int(os.environ.get("BENCH_REACH_ROUNDS", "4"))
 TURNS, TURN_SECONDS = 6, 2
+COUNTING = "false" if os.environ.get("BENCH_REACH_CALIBRATE") else "true"  # in the "on" server
 # Pollers: wrk picks an address and a reader for each request.
 SCRIPT = """
 local agents = {
@@ -84,7 +87,7 @@ def one_round(tmp: Path, script: Path, turn: int) -> dict[str, dict[str, tuple[f
            "SYNDICATE_PUBLIC_URL": "https://feeds.example.org"}  # fmt: skip
     processes = {
         "off": serve("off", ports["off"], tmp, {**env, "SYNDICATE_REACH": "false"}, steady=True),
-        "on": serve("on", ports["on"], tmp, {**env, "SYNDICATE_REACH": "true",
+        "on": serve("on", ports["on"], tmp, {**env, "SYNDICATE_REACH": COUNTING,
                                               "SYNDICATE_STATE_DIR": str(tmp / f"state{turn}")},
                     steady=True),
     }  # fmt: skip
