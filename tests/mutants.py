@@ -117,6 +117,8 @@ MUTANTS = [
     ("clients waiting to be counted not bounded", "syndicate/web/reach.py",
      "        elif len(self.noted) >= NOTED or self.noted_chars >= NOTED_CHARS:",
      "        elif False:"),
+    ("pollers remembered within the minute not bounded", "syndicate/web/reach.py",
+     "            if len(recent) >= RECENT:", "            if False:"),
     ("a client's answers waiting together counted as one", "syndicate/reach/tally.py",
      "        counts[0] += ok + not_modified + other", "        counts[0] += 1"),
     ("known bots counted as readers", "syndicate/web/reach.py",

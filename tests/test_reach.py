@@ -345,3 +345,21 @@ async def test_headers_waiting_to_be_counted_are_bounded(start, monkeypatch):
         assert client.service.reach.noted_chars <= 5000 + 1000
     await client.service.reach.flush()
     assert stored(client, DAY1)[(FEED, "requests", "")] == 10
+
+
+async def test_pollers_remembered_within_the_minute_are_bounded_and_not_addresses(
+    start, monkeypatch
+):
+    monkeypatch.setattr("syndicate.web.reach.RECENT", 3)
+    monkeypatch.setattr("syndicate.web.reach.NOTED", 1)  # each new client counts the last
+    client = await start()
+    for _ in range(2):  # ten pollers, each polling twice within the minute
+        for n in range(10):
+            address = f"198.51.100.{n}"
+            await client.get(FEED, headers={"User-Agent": NEWSBOAT, "X-Forwarded-For": address})
+            recent = client.service.reach.recent
+            assert len(recent) <= 3
+            assert not any("198.51.100." in str(poller) for poller in recent)
+    await client.service.reach.flush()
+    assert stored(client, DAY1)[(FEED, "pollers", "newsboat")] == 10
+    assert stored(client, DAY1)[(FEED, "requests", "")] == 20

@@ -48,6 +48,7 @@ FLUSH_EVERY = 60.0
 NOTE_SECONDS = 1.0  # an answer is counted at most this long after it was given
 NOTED = 4096  # clients (feed, address, headers) noted before they are counted, at most
 NOTED_CHARS = 1_000_000  # and the characters of their headers held meanwhile, at most
+RECENT = 100_000  # pollers remembered as hashed already between two flushes, at most
 CLOSE_AFTER = timedelta(minutes=5)  # a day's pollers are counted once every worker wrote them
 EMBEDS = {FRAGMENT: "fragment", FRAME: "iframe"}
 HUBS = "hubs"  # WebSub pings a hub took, by hub
@@ -104,9 +105,12 @@ class Reach:
         # The wall clock as a number (the system's: a call; a test's: its own time).
         self._time = time_module.time if type(clock) is Clock else lambda: clock.now().timestamp()
         self.tally = Tally(self.day)
-        # Who polled in the last minute, so a poller polling again is not hashed again: in
-        # memory only, and emptied at every flush (never longer than `FLUSH_EVERY`).
-        self.recent: set[str] = set()
+        # Who polled in the last minute, so a poller polling again is not hashed again: a
+        # cache, as the tally counts a poller once a day anyway. It holds Python's hash of
+        # (feed, address, User-Agent), a number keyed per process, not the address; at most
+        # `RECENT` of them (then it starts again: pollers are hashed again, not counted
+        # again), emptied at every flush (never longer than `FLUSH_EVERY`).
+        self.recent: set[int] = set()
         # Answers waiting to be counted: per (path, peer address, User-Agent, X-Forwarded-For,
         # Origin, Referer of an embed), [ok, not modified, other, bytes].
         self.noted: dict[Noted, list[int]] = {}
@@ -213,10 +217,13 @@ class Reach:
             address = remote or ""
             if forwarded and trust(address):
                 address = forwarded.rsplit(",", 1)[-1].strip() or address
-            seen = f"{path}\0{address}\0{user_agent or ''}"  # a string: nothing for the collector
-            if seen in recent:  # polled again within the minute: counted already
+            seen = f"{path}\0{address}\0{user_agent or ''}"
+            mark = hash(seen)
+            if mark in recent:  # polled again within the minute: counted already
                 continue
-            recent.add(seen)
+            if len(recent) >= RECENT:
+                recent.clear()
+            recent.add(mark)
             poller = hasher.copy()
             poller.update(seen.encode("utf-8", "replace"))
             tally.poller(path, poller.hexdigest(), client.name)
