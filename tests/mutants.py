@@ -119,6 +119,8 @@ MUTANTS = [
      "        elif False:"),
     ("pollers remembered within the minute not bounded", "syndicate/web/reach.py",
      "            if len(recent) >= RECENT:", "            if False:"),
+    ("pollers over all feeds not bounded", "syndicate/reach/tally.py",
+     " or len(self._seen) >= ALL_POLLERS:", ":"),
     ("a client's answers waiting together counted as one", "syndicate/reach/tally.py",
      "        counts[0] += ok + not_modified + other", "        counts[0] += 1"),
     ("known bots counted as readers", "syndicate/web/reach.py",

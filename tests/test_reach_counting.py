@@ -89,3 +89,13 @@ def test_pollers_past_the_bound_are_counted_apart(monkeypatch):
         tally.poller("/feed.atom", f"h{n}", "other")
     added, _, pollers = tally.take()
     assert len(pollers) == 2 and added == [Row(DAY, "/feed.atom", BEYOND, "", 3)]
+
+
+def test_pollers_past_the_bound_over_all_feeds_are_counted_apart(monkeypatch):
+    monkeypatch.setattr("syndicate.reach.tally.ALL_POLLERS", 3)
+    tally = Tally(DAY)
+    for n in range(5):  # five feeds, each polled by a poller of its own
+        tally.poller(f"/{n}/feed.atom", "h", "other")
+    added, _, pollers = tally.take()
+    assert [path for _, path, _, _ in pollers] == ["/0/feed.atom", "/1/feed.atom", "/2/feed.atom"]
+    assert added == [Row(DAY, f"/{n}/feed.atom", BEYOND, "", 1) for n in (3, 4)]

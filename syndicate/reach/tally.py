@@ -4,8 +4,9 @@ to for each client's answers (web/reach.py notes them), taken whole once a minut
 Details that a client chooses (a partner's origin, a hosted reader's name) are bounded per
 feed and day (`DETAILS`): past the bound they are counted as `OTHERS`, so a client forging
 Origin or User-Agent headers cannot grow the database without end. Pollers are bounded the
-same way (`POLLERS`, per feed and day in this worker): past it, each new one is added to
-`pollers beyond`, which may count one twice.
+same way (`POLLERS` per feed, and `ALL_POLLERS` over all feeds, a day in this worker): past
+either, each new one is added to `pollers beyond`, which may count one twice. A worker's
+memory of the day's pollers is so bounded too (about 200 bytes a poller).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from syndicate.people.reach import Row
 
 DETAILS = 100  # distinct details of one measure, per feed and day
 POLLERS = 100_000  # distinct pollers remembered, per feed and day
+ALL_POLLERS = 1_000_000  # and over all feeds (calendars, event files), a day
 OTHERS = "(others)"
 SUBSCRIBERS = "subscribers"
 SERVED = ("requests", "ok", "not_modified", "other", "bytes")
@@ -106,7 +108,7 @@ class Tally:
         key = (path, digest)
         if key in self._seen:
             return
-        if self._per_path[path] >= POLLERS:
+        if self._per_path[path] >= POLLERS or len(self._seen) >= ALL_POLLERS:
             self.add(path, BEYOND)
             return
         self._seen.add(key)
