@@ -201,15 +201,15 @@ class Reach:
         reported, hasher = tally.reported, self.hasher
         for (path, remote, user_agent, forwarded, origin, referer), counts in noted.items():
             kind = kinds[path]
+            answers = counts[0] + counts[1] + counts[2]
             client = classify(user_agent or "")
             if client.kind == BOT:
-                answers = counts[0] + counts[1] + counts[2]
                 tally.add(path, "bots", value=answers)
                 tally.answered(kind, "bot", 0, answers)
                 continue
             tally.served(path, counts)
             if origin is not None or kind in EMBEDS:
-                self._embedded(kind, path, origin or referer, counts[0] + counts[1] + counts[2])
+                self._embedded(kind, path, origin or referer, answers)
                 continue
             if client.subscribers is not None:  # a hosted reader
                 reported(path, client.name, client.subscribers)
