@@ -10,6 +10,7 @@ and exits.
     syndicate schema [OUT]                the content's JSON Schema, for editors' editors
     syndicate build [--config DIR] OUT    write every representation to files
     syndicate nginx-config [--upstream H:P]  nginx as a caching proxy in front of the workers
+    syndicate email status|release        the email outbox: counts; send again what was set aside
 
 Exit codes: 0 success, 1 invalid content, 2 usage error (argparse's convention).
 """
@@ -170,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the listen value of OUT/_nginx.conf's server (default 80)",
     )
     build.add_argument("out", metavar="OUT", help="the folder to write into")
+    email = commands.add_parser(
+        "email",
+        help="email updates' outbox: status, or release what was set aside",
+        description="Reads the database serve uses (SYNDICATE_DATABASE_URL, or SQLite in "
+        "SYNDICATE_STATE_DIR). Prints counts and the relay's words, never an address.",
+    )
+    email.add_argument(
+        "action", choices=("status", "release"),
+        help="status: counts and reasons; release: messages set aside go back in the queue",
+    )  # fmt: skip
     nginx = commands.add_parser(
         "nginx-config",
         help="print an nginx configuration for a caching proxy in front of the workers",
@@ -216,6 +227,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return editor_commands.check(config, args.record)
     if args.command == "forget":
         return editor_commands.forget(args, Path(args.config), parser)
+    if args.command == "email":
+        from syndicate import mail_commands  # SQLAlchemy only for this command
+
+        try:
+            return mail_commands.run(args.action, Settings.from_env())
+        except SettingError as error:
+            parser.error(str(error))
     try:
         settings = Settings.from_env(
             config=Path(args.config) if args.config else None,

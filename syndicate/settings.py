@@ -94,6 +94,14 @@ def _relay_or_none(text: str) -> str | None:
     return text.strip()
 
 
+def _cleartext(text: str) -> str | None:
+    if not text.strip():
+        return None
+    if text.strip() != "allow":
+        raise ValueError("expected `allow` (the password then goes to the relay without TLS)")
+    return "allow"
+
+
 def _mail_from(text: str) -> str | None:
     from syndicate.mail.addresses import normalised
 
@@ -252,6 +260,30 @@ SETTINGS: tuple[Setting, ...] = (
         "the environment only.",
     ),
     Setting(
+        "smtp_helo",
+        "SYNDICATE_SMTP_HELO",
+        None,
+        _text_or_none,
+        "The name given to the relay in EHLO; unset: this machine's full name, or the public "
+        "URL's host when the machine has none (relays refuse `localhost`).",
+    ),
+    Setting(
+        "smtp_ca_file",
+        "SYNDICATE_SMTP_CA_FILE",
+        None,
+        _file_or_none,
+        "A PEM file of certificate authorities to trust for the relay's certificate (a "
+        "private relay), instead of the system's.",
+    ),
+    Setting(
+        "smtp_cleartext_auth",
+        "SYNDICATE_SMTP_CLEARTEXT_AUTH",
+        None,
+        _cleartext,
+        "`allow`: send the relay's user and password even where the relay offers no TLS "
+        "(a relay on this machine). Unset: with a password, TLS is required.",
+    ),
+    Setting(
         "mail_from",
         "SYNDICATE_MAIL_FROM",
         None,
@@ -374,6 +406,9 @@ class Settings:
     export_dir: Path | None = None
     export_listen: str = "80"
     smtp_url: str | None = field(default=None, repr=False)  # may hold a password
+    smtp_helo: str | None = None
+    smtp_ca_file: Path | None = None
+    smtp_cleartext_auth: str | None = None
     mail_from: str | None = None
     database_url: str | None = field(default=None, repr=False)  # may hold a password
     mail_rate: int = 10

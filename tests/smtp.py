@@ -25,30 +25,47 @@ class Sink:
     """What the relay received, and how it answers."""
 
     received: list[tuple[str, EmailMessage]] = field(default_factory=list)  # (recipient, message)
+    senders: list[str] = field(default_factory=list)  # the envelope sender of each, in order
     raw: list[tuple[str, bytes]] = field(default_factory=list)  # (recipient, bytes as received)
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
-    busy: int = 0  # answer 421 to the next `busy` messages
+    busy: int = 0  # answer `busy_reply` to the next `busy` messages, at DATA
+    busy_reply: str = "421 4.3.2 try again later"
+    answers: dict[str, str] = field(default_factory=dict)  # "MAIL"/"RCPT"/"DATA": a refusal
     delay: float = 0.0  # seconds each message takes to accept
     url: str = ""
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if "MAIL" in self.answers:
+            return self.answers["MAIL"]
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        if "RCPT" in self.answers:
+            return self.answers["RCPT"]
         if address in self.refuse:
             return "550 5.1.1 <" + address + ">: no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if "DATA" in self.answers:
+            return self.answers["DATA"]
         if self.busy:
             self.busy -= 1
-            return "421 4.3.2 try again later"
+            return self.busy_reply
         if self.delay:
             await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         for recipient in envelope.rcpt_tos:
             self.received.append((recipient, message))  # type: ignore[arg-type]
             self.raw.append((recipient, envelope.content))
+            self.senders.append(envelope.mail_from)
         return "250 2.0.0 queued"
 
     def to(self, recipient: str) -> list[EmailMessage]:

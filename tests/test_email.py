@@ -248,21 +248,39 @@ async def test_a_weekly_digest_goes_at_the_sites_day_and_time_and_only_with_news
     assert len(sink.to(READER)) == 2  # nothing new: no email
 
 
-async def test_a_busy_relay_is_tried_again_and_nothing_is_lost(start, folder, sink):
+async def test_a_message_the_relay_defers_is_tried_again_with_backoff(start, folder, sink):
     clock = FakeClock(NOW)
     client = await start(clock)
-    sink.busy = 2  # 421, twice
+    sink.busy, sink.busy_reply = 2, "451 4.3.0 try again later"  # twice, for this message
     await sign_up(client)
-    await client.service.mailer.round()  # 421: again in a minute
+    await client.service.mailer.round()  # 451: again in a minute
     clock.advance(NOW + timedelta(minutes=1))
-    await client.service.mailer.round()  # 421: again in two
+    await client.service.mailer.round()  # 451: again in two
+    clock.advance(NOW + timedelta(minutes=2, seconds=59))
+    await client.service.mailer.round()  # not yet
     assert sink.to(READER) == []
     clock.advance(NOW + timedelta(minutes=3))
     await client.service.mailer.round()
     (message,) = await sink.wait_for(READER)
     assert message["Subject"].startswith("Confirm")
     (row,) = rows(client, "messages")
-    assert row.attempts == 2 and row.sent_at is not None and row.last_error.startswith("421")
+    assert row.attempts == 2 and row.sent_at is not None and row.last_error.startswith("451")
+
+
+async def test_a_relay_closing_its_service_holds_everything_against_no_one(start, folder, sink):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    sink.busy = 1  # 421: the relay's state (RFC 5321 3.8), not this message's
+    await sign_up(client)
+    await client.service.mailer.round()
+    health = await (await client.get("/healthz")).json()
+    assert health["status"] == "degraded" and "421" in health["background"]["email"]["reason"]
+    (row,) = rows(client, "messages")
+    assert row.attempts == 0 and row.last_error is None and row.failed_at is None
+    clock.advance(NOW + timedelta(seconds=31))  # the relay's wait: 15 s, then 30 s...
+    await client.service.mailer.round()
+    await sink.wait_for(READER)
+    assert (await (await client.get("/healthz")).json())["status"] == "ok"
 
 
 async def test_a_refused_recipient_is_bounced_and_never_mailed_again(start, folder, sink):
@@ -294,7 +312,7 @@ async def test_a_relay_that_cannot_be_reached_is_degraded_and_recovers(start, fo
     assert health["status"] == "degraded"
     assert "email" in health["background"]
     metrics = await (await client.get("/metrics")).text()
-    assert 'syndicate_email_sent_total{outcome="later"} 1.0' in metrics
+    assert 'syndicate_email_sent_total{outcome="relay"} 1.0' in metrics
     assert "syndicate_email_queued 1.0" in metrics
     client.service.mailer.relay = relay
     clock.advance(NOW + timedelta(minutes=2))

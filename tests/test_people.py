@@ -16,6 +16,7 @@ from syndicate.people import outbox, subscriptions
 from syndicate.people.database import MIGRATIONS, metadata, migrate
 from syndicate.people.outbox import BATCH, Live
 from syndicate.people.subscriptions import INSTANT, WEEKLY, Feed
+from tests.people import old_subscriber
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 HARM = Feed("harm-reduction", "*")
@@ -65,7 +66,7 @@ def test_every_revision_upgrades_from_the_one_before_to_the_newest(empty_engine)
 def test_a_database_of_the_first_version_keeps_its_people_through_the_upgrade(empty_engine):
     migrate(empty_engine, "0001")  # as the first release left it, with someone subscribed
     key = outbox.link_key(empty_engine)
-    someone = subscribed(empty_engine)
+    someone = old_subscriber(empty_engine, "reader@example.org", NOW)
     migrate(empty_engine)
     assert [(r.id, r.address) for r in table(empty_engine, "subscribers")] == [
         (someone, "reader@example.org")
@@ -73,6 +74,37 @@ def test_a_database_of_the_first_version_keeps_its_people_through_the_upgrade(em
     assert len(table(empty_engine, "subscriptions")) == 1 and outbox.link_key(empty_engine) == key
     with empty_engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+
+
+def test_the_upgrade_clears_bounces_that_were_the_relays_fault_and_keeps_real_ones(empty_engine):
+    migrate(empty_engine, "0004")  # as the code before 0005 left a list after a bad day
+    falsely = {
+        "wrong-password@example.org": "535 5.7.8 Error: authentication failed: authentication failure",
+        "refused-sender@example.org": "553 5.7.1 <address>: Sender address rejected: not owned by user",
+        "too-big@example.org": "552 5.3.4 Message size exceeds fixed limit",
+        "content@example.org": "550 5.7.1 Message content rejected",
+        "helo@example.org": "504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname",
+        "no-login@example.org": "554 5.7.1 <address>: Relay access denied",
+    }
+    truly = {
+        "gone@example.org": "550 5.1.1 <address>: Recipient address rejected: User unknown",
+        "old-relay@example.org": "550 no such user here",
+        "disabled@example.org": "550 5.2.1 mailbox disabled",
+    }
+    ids = {address: old_subscriber(empty_engine, address, NOW, reply)
+           for address, reply in {**falsely, **truly}.items()}  # fmt: skip
+    fine = old_subscriber(empty_engine, "fine@example.org", NOW)
+    migrate(empty_engine)
+    subscribers = {row.id: row for row in table(empty_engine, "subscribers")}
+    assert {a for a, i in ids.items() if subscribers[i].bounced_at is None} == set(falsely)
+    assert subscribers[fine].bounced_at is None
+    for address in truly:
+        assert subscribers[ids[address]].bounce_reason == f"rcpt: {truly[address]}"
+    # Each false bounce's message is back in the queue, due now, for no one else.
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    due = outbox.due(empty_engine, later, "test", 100)
+    assert sorted(m.address for m in due) == sorted(falsely)
+    assert {m.kind for m in due} == {"update"}
 
 
 def test_the_link_key_is_made_once_and_kept(engine):

@@ -11,6 +11,7 @@ from syndicate.people import followers
 from syndicate.people import reach as stored
 from syndicate.people.followers import Follower
 from syndicate.people.reach import Row
+from tests.people import old_subscriber
 from tests.test_people import NOW, subscribed, table
 
 DAY = date(2026, 11, 30)
@@ -102,7 +103,7 @@ def test_a_database_of_the_fediverse_version_keeps_its_people_through_the_reach_
     from syndicate.people.database import migrate
 
     migrate(empty_engine, "0003")  # as issue 20 left it: a subscriber and a follower
-    subscribed(empty_engine)
+    old_subscriber(empty_engine, "reader@example.org", NOW)
     followers.add(empty_engine, Follower("harm-reduction", "https://m.example/users/a",
                                          "https://m.example/users/a/inbox", None,
                                          "https://m.example/f/1"), NOW)  # fmt: skip

@@ -21,6 +21,7 @@ from html import escape as html_escape
 from urllib.parse import urlsplit
 
 from syndicate import eventtext, templating, urls
+from syndicate.mail.addresses import envelope
 from syndicate.mail.links import CONFIRM, CONFIRM_LIFETIME, MANAGE, UNSUBSCRIBE, Link, sign
 from syndicate.mail.mime import Template, assemble, header_value, template
 from syndicate.model import Catalog, Item
@@ -43,7 +44,7 @@ class Outgoing:
     """A message ready for the relay."""
 
     data: bytes
-    recipient: str
+    recipient: str  # as it goes on the wire (addresses.envelope)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class Composer:
 
     def _own(self, due: Due, now: datetime, unsubscribe: str | None = None) -> dict[str, str]:
         """The headers that differ from message to message."""
-        headers = {"To": due.address, "Date": format_datetime(now),
+        headers = {"To": envelope(due.address), "Date": format_datetime(now),
                    "Message-ID": f"<{due.key}@{self.host}>"}  # fmt: skip
         if unsubscribe is not None:  # RFC 8058 one-click
             headers["List-Unsubscribe"] = f"<{unsubscribe}>"
@@ -146,7 +147,7 @@ class Composer:
             templating.render_text("email/confirm.html", **context),
             (),
         )
-        return Outgoing(assemble(shared, self._own(due, now), {}, {}), due.address)
+        return Outgoing(assemble(shared, self._own(due, now), {}, {}), envelope(due.address))
 
     def update(self, due: Due, now: datetime) -> Outgoing | None:
         """The update or digest of `due`'s items still live; None when none is. Its bodies
@@ -169,7 +170,7 @@ class Composer:
         plain = {_MANAGE: manage, _UNSUBSCRIBE: unsubscribe}
         escaped = {slot: html_escape(url) for slot, url in plain.items()}
         data = assemble(shared, self._own(due, now, unsubscribe), plain, escaped)
-        return Outgoing(data, due.address)
+        return Outgoing(data, envelope(due.address))
 
     def _render_update(self, kind: str, items: list[Item]) -> tuple[str, str, str]:
         entries = [_entry(self.catalog, item) for item in items]

@@ -78,7 +78,12 @@ subscribers = sa.Table(
     sa.Column("address", sa.String(320), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("confirmed_at", UTCDateTime),  # the first consent
-    sa.Column("bounced_at", UTCDateTime),  # the relay refused it for good: no more mail
+    sa.Column("bounced_at", UTCDateTime),  # refused for good (RCPT TO, a DSN, a complaint)
+    sa.Column("bounce_reason", sa.String(100)),  # how we learnt it ("rcpt: 550 5.1.1 ...")
+    # Soft bounces (a full mailbox, a DSN with a 4.x.x status) since `soft_since`: past a
+    # limit (people/bounces.py), the address is treated as bounced.
+    sa.Column("soft_bounces", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("soft_since", UTCDateTime),
     sa.Column("token_key", sa.String(32), nullable=False),  # in every link; new at erase
     # Confirmation emails asked for in the current window (a limit per recipient).
     sa.Column("asks", sa.Integer, nullable=False, server_default="0"),
@@ -120,7 +125,10 @@ messages = sa.Table(
     sa.Column("due_at", UTCDateTime, nullable=False),  # the next attempt
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("sent_at", UTCDateTime),  # the relay said 250
-    sa.Column("failed_at", UTCDateTime),  # given up (the address bounced)
+    sa.Column("failed_at", UTCDateTime),  # given up: bounced, nothing left, or set aside
+    # Refused for itself (a 5xx to DATA, an address that cannot go on the wire): kept until
+    # the operator releases it (`syndicate email release`) or it is forgotten with the rest.
+    sa.Column("set_aside_at", UTCDateTime),
     sa.Column("last_error", sa.String(300)),  # the relay's reply, never an address
     sa.Column("detail", sa.Text),  # a confirmation's subscription ids (JSON)
     # Taken by one sender until then: two processes never send the same message at once.

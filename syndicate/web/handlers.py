@@ -82,7 +82,9 @@ def router(
         ):
             return respond(request, prepared, count, reach)  # an escaped spelling
         if path == HEALTH_PATH:
-            return _operational(request, count, "healthz", lambda: _health(store, health, board))
+            return _operational(
+                request, count, "healthz", lambda: _health(store, health, board, metrics)
+            )
         if path == METRICS_PATH:
             return _operational(request, count, "metrics", metrics.exposition)
         for prefix, wing in wings:
@@ -266,7 +268,9 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 
 
-def _health(store: ContentStore, health: Health, board: Board | None) -> tuple[bytes, str]:
+def _health(
+    store: ContentStore, health: Health, board: Board | None, metrics: Metrics
+) -> tuple[bytes, str]:
     """Service health as JSON: status and why, snapshot version and age, counts, the last
     reload error, failing background work; in a pool, every worker and which one answered."""
     current = store.current
@@ -316,6 +320,13 @@ def _health(store: ContentStore, health: Health, board: Board | None) -> tuple[b
         task: {"since": f.since.isoformat(timespec="seconds"), "reason": f.reason}
         for task, f in sorted(health.failures.items())
     }
+    if metrics.email_enabled:  # counts only (the sender's, from the database)
+        body["email"] = {
+            "subscribers": metrics.email_subscribers,
+            "queued": metrics.email_queued,
+            "set_aside": metrics.email_set_aside,
+            "bounced": metrics.email_bounced,
+        }
     if pool is not None:
         body["pool"] = pool
     return (json.dumps(body, indent=2) + "\n").encode("utf-8"), "application/json; charset=utf-8"

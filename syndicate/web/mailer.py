@@ -8,9 +8,13 @@ Each round, the holder of the lease:
 2. composes due messages (`outbox.compose`): as-it-happens batches, weekly digests at the
    site's `digest_day` and `digest_time`;
 3. sends what is due through the relay, at most `mail_connections` sessions and `mail_rate`
-   messages a second, and records each answer: 250 sent, 4xx later (backoff, 1 min doubling
-   to 1 h), 5xx bounced (never again). A relay that cannot be reached makes /healthz
-   `degraded` (task "email") and everything waits; nothing is dropped.
+   messages a second, and records each answer as mail/replies.py sorts it: 250 sent; a 4xx
+   for the message later (backoff, 1 min doubling to 1 h); a refusal of RCPT TO naming an
+   address status bounced (never again); a message refused for itself set aside (kept, not
+   retried). The relay's own state (unreachable, TLS, a refused login, sender or HELO) stops
+   the round with nothing recorded against anyone: /healthz is `degraded` (task "email",
+   with the reason), the log says it once, and the sender tries again after 15 s doubling
+   to 10 min, or at once after a restart; nothing is dropped.
 
 About once an hour it forgets what no longer serves (`people.retention`: addresses never
 confirmed whose links expired, messages sent 30 days ago).
@@ -24,12 +28,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from syndicate.mail.links import CONFIRM_LIFETIME
 from syndicate.mail.messages import Composer
-from syndicate.mail.relay import Connection, Outcome, Relay
+from syndicate.mail.relay import Connection, Relay
+from syndicate.mail.replies import Outcome, without_addresses
 from syndicate.model import Site
 from syndicate.people import outbox, retention
 from syndicate.people.database import Database
@@ -39,7 +44,7 @@ from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
 from syndicate.web.metrics import Metrics
 from syndicate.web.recorder import Recorder
-from syndicate.web.supervise import Health, wait_or_stop
+from syndicate.web.supervise import Health, describe, wait_or_stop
 
 log = logging.getLogger("syndicate.email")
 TASK = "email"
@@ -48,6 +53,7 @@ LEASE_SECONDS = 30.0
 DUE_PER_SESSION = 500  # messages a round takes per relay session (each session is one connection)
 UNRECORDED = 8  # 250s a session may be ahead of the outbox (see Recorder)
 FIRST_RETRY, LAST_RETRY = timedelta(minutes=1), timedelta(hours=1)
+RELAY_FIRST, RELAY_LAST = timedelta(seconds=15), timedelta(minutes=10)  # the relay's faults
 
 
 def digest_moment(site: Site, now: datetime) -> datetime:
@@ -90,6 +96,10 @@ class Mailer:
         self.announced_version: str | None = None
         self.tidied_at: datetime | None = None
         self.secret = outbox.link_key(db.engine)
+        # The relay's own faults (refused login, sender, HELO; unreachable): in memory, so a
+        # restart (after the operator fixed the password) tries again at once.
+        self.relay_faults = 0
+        self.relay_wait_until = datetime.min.replace(tzinfo=UTC)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -114,8 +124,18 @@ class Mailer:
 
     async def _round(self) -> None:
         now = self.clock.now()
-        if not await self.db.run(outbox.hold_lease, self.holder, now, LEASE_SECONDS):
-            return
+        if await self.db.run(outbox.hold_lease, self.holder, now, LEASE_SECONDS):
+            await self._work(now)
+        # Every process's own figures for /healthz and /metrics (a pool's worker answering
+        # may not be the one sending).
+        counts = await self.db.run(outbox.counts)
+        self.metrics.email_queued = counts["queued"]
+        self.metrics.email_subscribers = counts["subscribers"]
+        self.metrics.email_set_aside = counts["set_aside"]
+        self.metrics.email_bounced = counts["bounced"]
+
+    async def _work(self, now: datetime) -> None:
+        """The lease holder's round: announce, forget, compose, send."""
         snapshot = self.store.snapshot
         if snapshot.version != self.announced_version:
             live = [
@@ -134,17 +154,14 @@ class Mailer:
             self.tidied_at = now
         moment = digest_moment(snapshot.catalog.site, now)
         await self.db.run(outbox.compose, now, moment, self.batch)
+        if now < self.relay_wait_until:  # the relay failed of itself: wait it out
+            return
         # A round takes at most a minute's sends, each claimed for as long as they take and
         # two minutes more: another sender never takes a message this one is sending.
         limit = min(DUE_PER_SESSION * self.connections, self.rate * 60)
         due = await self.db.run(outbox.due, now, self.holder, limit, 120.0 + limit / self.rate)
         if due:
             await self.send(due)
-        counts = await self.db.run(
-            outbox.counts,
-        )
-        self.metrics.email_queued = counts["queued"]
-        self.metrics.email_subscribers = counts["subscribers"]
 
     async def send(self, due: list[Due]) -> None:
         queue: asyncio.Queue[Due] = asyncio.Queue()
@@ -154,14 +171,14 @@ class Mailer:
         interval = 1.0 / self.rate
         pace = asyncio.Lock()
         loop = asyncio.get_running_loop()
-        unreachable: list[str] = []
+        faults: list[str] = []  # the relay's state, when it stopped the round
         recorder = Recorder(self.db, self.clock, outbox.sent)
 
         async def session() -> None:
             connection = Connection(self.relay)
             marking: list[asyncio.Future[None]] = []  # this session's record of its last 250
             try:
-                while not queue.empty() and not unreachable:
+                while not queue.empty() and not faults:
                     message = queue.get_nowait()
                     async with pace:  # at most `rate` a second, all sessions together
                         # (kept across rounds: a new round does not start the count again)
@@ -169,21 +186,22 @@ class Mailer:
                         if wait > 0:
                             await asyncio.sleep(wait)
                         self.next_send = max(loop.time(), self.next_send) + interval
-                    await self.send_one(
-                        connection, composer, message, unreachable, recorder, marking
-                    )
+                    await self.send_one(connection, composer, message, faults, recorder, marking)
             finally:
                 for done in marking:
                     await recorder.settled(done)
                 await connection.close()
 
         await asyncio.gather(*(session() for _ in range(min(self.connections, len(due)))))
-        if unreachable:
-            self.health.fail(
-                TASK,
-                f"the SMTP relay {self.relay!r} cannot be reached: {unreachable[0]}; messages wait",
-            )
+        now = self.clock.now()
+        if faults:
+            # Nothing is recorded against the messages: they stay claimed by this sender,
+            # due as they were, and go out in order once the relay works again.
+            self.relay_faults += 1
+            self.relay_wait_until = now + backoff(self.relay_faults, RELAY_FIRST, RELAY_LAST)
+            self.health.fail(TASK, f"the SMTP relay {self.relay!r}: {faults[0]}; messages wait")
         else:
+            self.relay_faults = 0
             self.health.ok(TASK)
 
     async def send_one(
@@ -191,18 +209,25 @@ class Mailer:
         connection: Connection,
         composer: Composer,
         due: Due,
-        unreachable: list[str],
+        faults: list[str],
         recorder: Recorder,
         marking: list[asyncio.Future[None]],
     ) -> None:
         """Send `due` and record the answer. A 250 is recorded while the session sends on
         (`Recorder`: the session waits only when `UNRECORDED` of its 250s are not written
         yet): killed at any moment, a session leaves at most `UNRECORDED` + 1 messages the
-        relay took unrecorded, which are sent again at restart with the same Message-ID."""
+        relay took unrecorded, which are sent again at restart with the same Message-ID.
+        A message that cannot be made is set aside: no one message stops the others."""
         now = self.clock.now()
-        email = (
-            composer.confirmation(due, now) if due.kind == "confirm" else composer.update(due, now)
-        )
+        try:
+            email = (
+                composer.confirmation(due, now)
+                if due.kind == "confirm"
+                else composer.update(due, now)
+            )
+        except Exception as error:  # an address or a text that cannot go in a message
+            await self._set_aside(due, now, f"cannot be made: {describe(error)}")
+            return
         if email is None:  # every item of it withdrawn since
             await self.db.run(outbox.dropped, due.id, now, "nothing left")
             self.metrics.email_sent["dropped"] += 1
@@ -210,19 +235,26 @@ class Mailer:
         answer = await connection.send(email.data, self.sender, email.recipient)
         if answer.outcome is Outcome.SENT:
             if len(marking) >= UNRECORDED:
-                await recorder.settled(
-                    marking.pop(0)
-                )  # the previous 250, recorded before this one is
+                await recorder.settled(marking.pop(0))  # the previous 250, recorded first
             marking.append(recorder.record(due.id))
         elif answer.outcome is Outcome.BOUNCED:
             await self.db.run(outbox.bounced, due.id, due.subscriber_id, now, answer.reply)
             log.warning(
-                "a %s email bounced (%s): no more mail to that address",
+                "a %s email bounced at RCPT TO (%s): no more mail to that address",
                 due.kind,
-                answer.reply.split(" ", 1)[0],
+                answer.reply,
             )
+        elif answer.outcome is Outcome.SET_ASIDE:
+            await self._set_aside(due, now, answer.reply)
+            return
+        elif answer.outcome is Outcome.RELAY:
+            faults.append(answer.reply)
         else:
-            if answer.reply.startswith("relay unreachable"):
-                unreachable.append(answer.reply)
             await self.db.run(outbox.retry, due.id, now + retry_delay(due.attempts), answer.reply)
         self.metrics.email_sent[answer.outcome.value] += 1
+
+    async def _set_aside(self, due: Due, now: datetime, reason: str) -> None:
+        reason = without_addresses(reason)
+        await self.db.run(outbox.set_aside, due.id, now, reason)
+        self.metrics.email_sent[Outcome.SET_ASIDE.value] += 1
+        log.warning("a %s email was set aside, not retried: %s", due.kind, reason)

@@ -20,7 +20,10 @@ registry, so several apps (tests) never share counts.
     syndicate_connections_max                     the bound on open connections per process
     syndicate_export_files_written_total          files written into the live export
     syndicate_export_timestamp_seconds            when the live export last took a version
-    syndicate_email_sent_total{outcome}           emails: sent, later, bounced, dropped
+    syndicate_email_sent_total{outcome}           emails: sent, later, bounced, set_aside,
+                                                  relay (the relay's fault), dropped
+    syndicate_email_set_aside                     emails refused for themselves, kept
+    syndicate_email_bounced                       addresses no longer mailed
     syndicate_email_signups_total{answer}         sign-up requests: asked, refused, limited
     syndicate_email_queued                        emails waiting in the outbox
     syndicate_email_subscribers                   confirmed subscribers (a count, no address)
@@ -85,6 +88,8 @@ class Metrics(Collector):
         self.email_signups: defaultdict[str, int] = defaultdict(int)  # by answer
         self.email_queued = 0  # messages due or waiting (the sender's figures, from the database)
         self.email_subscribers = 0
+        self.email_set_aside = 0
+        self.email_bounced = 0
         self.email_enabled = False
         self.fediverse_deliveries: defaultdict[str, int] = defaultdict(int)  # by outcome
         self.fediverse_inbox: defaultdict[str, int] = defaultdict(int)  # by answer
@@ -249,7 +254,8 @@ class Metrics(Collector):
 
         if self.email_enabled:
             sent = CounterMetricFamily(
-                "syndicate_email_sent", "Emails by outcome: sent, later, bounced, dropped.",
+                "syndicate_email_sent",
+                "Emails by outcome: sent, later, bounced, set_aside, relay, dropped.",
                 labels=["outcome"],
             )  # fmt: skip
             for outcome, value in sorted(merged["email_sent"].items()):
@@ -267,6 +273,15 @@ class Metrics(Collector):
             yield GaugeMetricFamily(
                 "syndicate_email_subscribers", "Confirmed email subscribers.",
                 value=self.email_subscribers,
+            )  # fmt: skip
+            yield GaugeMetricFamily(
+                "syndicate_email_set_aside",
+                "Emails refused for themselves, kept until released (syndicate email release).",
+                value=self.email_set_aside,
+            )
+            yield GaugeMetricFamily(
+                "syndicate_email_bounced", "Addresses no longer mailed: bounced or complained.",
+                value=self.email_bounced,
             )  # fmt: skip
 
         if self.fediverse_enabled:

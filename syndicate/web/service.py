@@ -29,7 +29,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from syndicate import urls
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.fediverse import notes, remote
-from syndicate.mail.relay import parse_relay
+from syndicate.mail.relay import helo_name, parse_relay
 from syndicate.people.database import Database, open_database
 from syndicate.people.keys import public_pem, signing_key
 from syndicate.reach.salt import DailySalt
@@ -179,7 +179,12 @@ class Service:
         self.mailer = Mailer(
             self.store,
             self.database,
-            parse_relay(settings.smtp_url),
+            parse_relay(
+                settings.smtp_url,
+                settings.smtp_helo or helo_name(settings.public_url or settings.served_url),
+                str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+                settings.smtp_cleartext_auth == "allow",
+            ),
             settings.mail_from,
             self.metrics,
             self.health,
