@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.live import free_port
 
@@ -82,11 +83,31 @@ class Sink:
         return self.to(recipient)
 
 
+def _password_is(expected: str) -> Any:
+    """An aiosmtpd authenticator taking one user, `relay`, with the password `expected`."""
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"relay",
+            expected.encode(),
+        )
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
+
 @contextmanager
-def smtp_sink() -> Iterator[Sink]:
+def smtp_sink(password: str | None = None) -> Iterator[Sink]:
+    """The relay double; with `password`, it offers a login (user `relay`) over no TLS:
+    the client must refuse to use it, unless allowed in so many words."""
     sink = Sink()
     port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    options: dict[str, Any] = {}
+    if password is not None:
+        # Offered, not required (aiosmtpd warns of requiring it in clear): our client logs
+        # in whenever it has credentials.
+        options = {"auth_require_tls": False, "authenticator": _password_is(password)}
+    controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
     controller.start()
     sink.url = f"smtp://127.0.0.1:{port}"
     try:

@@ -11,9 +11,9 @@ refused HELO (504) must never mark anyone bounced.
     Outcome.LATER      a 4xx for this message (greylisting, a full mailbox): retry it, backing off
     Outcome.BOUNCED    a 5xx to RCPT TO with an address status (5.1.x, 5.2.1): never mail it again
     Outcome.SET_ASIDE  refused for itself (a 5xx to DATA, a size over the relay's limit, a
-                       policy refusal of the recipient,
-                       an address that cannot be put on the wire): kept with its reason, not
-                       retried in a loop, released by the operator (`syndicate email release`)
+                       policy refusal of the recipient, an address that cannot go on the
+                       wire): kept with its reason, not retried in a loop, released by the
+                       operator (`syndicate email release`)
     Outcome.RELAY      the relay's state (unreachable, TLS, AUTH, HELO, MAIL FROM, 421):
                        nothing is recorded against the message or its recipient; everything
                        waits until the relay works again
@@ -88,10 +88,11 @@ def sort(phase: Phase, code: int, text: str) -> Outcome:
         return Outcome.SET_ASIDE  # the SIZE we declared is over the relay's limit (RFC 1870)
     if code == 421 or phase in (Phase.CONNECT, Phase.AUTH, Phase.MAIL):
         return Outcome.RELAY  # the session's, or the sender's: nobody's address
-    about_us = code == 530 or (status is not None and status[1:] in ((7, 0), (7, 8)))
-    if phase is Phase.RCPT and _ABOUT_US.search(text) and (code >= 500 or "relay" in text.lower()):
-        about_us = True
-    if about_us:
+    if (
+        code == 530
+        or (status is not None and status[1:] in ((7, 0), (7, 8)))  # log in, or credentials
+        or (phase is Phase.RCPT and _ABOUT_US.search(text))  # Postfix's delayed restrictions
+    ):
         return Outcome.RELAY
     if 400 <= code < 500:
         return Outcome.LATER
