@@ -7,9 +7,11 @@ CONFIG ?= feeds_config
 .PHONY: install install-test system-deps run check preview new schema test test-slow mutants lint typecheck golden bench \
         bench-nginx-hit bench-email bench-fediverse bench-reach clean
 
-# System programs the tests and the benchmark use, as command:debian-package.
+# System programs the tests and the benchmark use, as command:debian-package. Postfix is
+# installed with "No configuration" (no system instance, nothing listening): the email tests
+# run instances of their own on loopback (tests/postfix.py), logins checked by Dovecot's auth.
 SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver npm:npm \
-                   valgrind:valgrind pg_ctlcluster:postgresql
+                   valgrind:valgrind pg_ctlcluster:postgresql postfix:postfix dovecot:dovecot-core
 # Locales the determinism test renders under (Turkish case mapping, German formats).
 TEST_LOCALES := tr_TR de_DE
 
@@ -34,7 +36,9 @@ system-deps:
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  echo "installing:$$missing"; apt-get update -qq && \
+	  echo "installing:$$missing"; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	  apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "not installed:$$missing (needs apt-get as root); tests that need them will skip"; fi
 	@missing=""; for loc in $(TEST_LOCALES); do \

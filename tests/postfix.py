@@ -168,6 +168,7 @@ smtpd_sasl_local_domain = {REALM}
 strict_sender_restrictions = check_sender_access texthash:{root}/etc/senders
 strict_header_checks = regexp:{root}/etc/header_checks
 delay_warning_time = 0
+smtpd_error_sleep_time = 0
 bounce_queue_lifetime = 0
 maximal_queue_lifetime = 1h
 queue_run_delay = 1s
@@ -207,7 +208,8 @@ def running_postfix(routes: dict[str, int], ca: object | None = None) -> Iterato
         (etc / "senders").write_text("updates@example.org REJECT not owned by user\n")
         (etc / "header_checks").write_text("/^Subject:/ REJECT Message content rejected\n")
         _start_dovecot(sasl)
-        stack.callback(_stop_pid, sasl / "run" / "master.pid")
+        masters = [sasl / "run" / "master.pid", root / "queue" / "pid" / "master.pid"]
+        stack.callback(_stop, masters)  # both at once: each takes a second or two
         environment = {**os.environ, "MAIL_CONFIG": str(etc)}
         # `check` makes the queue's folders with Postfix's owners and modes.
         subprocess.run([POSTFIX, "-c", str(etc), "check"], env=environment, capture_output=True)
@@ -217,7 +219,6 @@ def running_postfix(routes: dict[str, int], ca: object | None = None) -> Iterato
         running = Postfix(root, ports, ca_file)
         if started.returncode:
             raise RuntimeError(f"postfix start failed: {started.stderr}\n{running.log()}")
-        stack.callback(_stop_pid, root / "queue" / "pid" / "master.pid")
         _wait_for(ports.values(), running)
         yield running
 
@@ -283,20 +284,27 @@ def _wait_for(ports: object, running: Postfix, timeout: float = 20.0) -> None:
             time.sleep(0.05)
 
 
-def _stop_pid(pid_file: Path) -> None:
-    """Stop a master we started, by its pid file, and wait for it (its children follow)."""
-    try:
-        pid = int(pid_file.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+def _stop(pid_files: list[Path]) -> None:
+    """Stop the masters we started, by their pid files, and wait for them (their children
+    follow)."""
+    pids = []
+    for pid_file in pid_files:
+        with contextlib.suppress(OSError, ValueError, IndexError, ProcessLookupError):
+            pid = int(pid_file.read_text().split()[0])
+            os.kill(pid, signal.SIGTERM)
+            pids.append(pid)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if _alive(pid)]
         time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -153,8 +153,22 @@ class Connection:
         await client.connect()
         self.client = client
         if relay.username:
-            await client.login(relay.username, relay.password or "")
+            await _login(client, relay.username, relay.password or "")
         return Phase.AUTH
+
+    async def open(self) -> Answer | None:
+        """Connect and log in now; None when the session is ready, else the relay's answer
+        (the sender opens one session first, so a wrong password costs one failed login a
+        round, not one per session: relays ban clients that fail often, fail2ban-style)."""
+        try:
+            await self._connect()
+        except aiosmtplib.SMTPResponseException as error:
+            await self.close()
+            return self._answer(Phase.AUTH, error.code, error.message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            await self.close()
+            return Answer(Outcome.RELAY, self._clean(_unreachable(Phase.CONNECT, error)))
+        return None
 
     async def _reset(self) -> None:
         """RSET after a refused transaction, so the session serves the next message."""
@@ -172,6 +186,22 @@ class Connection:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 client.close()
+
+
+async def _login(client: aiosmtplib.SMTP, username: str, password: str) -> None:
+    """One login with the best mechanism the relay offers (aiosmtplib's `login` tries each in
+    turn, so one wrong password would count as two or three failures at the relay)."""
+    if client.is_ehlo_or_helo_needed:  # after STARTTLS, the extensions are asked anew
+        await client.ehlo()
+    offered = client.supported_auth_methods
+    if not client.supports_extension("auth") or not offered:
+        raise aiosmtplib.SMTPException("The SMTP AUTH extension is not supported by this server.")
+    for name, method in (("plain", client.auth_plain), ("login", client.auth_login),
+                         ("cram-md5", client.auth_crammd5)):  # fmt: skip
+        if name in offered:
+            await method(username, password)
+            return
+    await client.login(username, password)  # something else: aiosmtplib's choice
 
 
 def _unreachable(phase: Phase, error: BaseException) -> str:

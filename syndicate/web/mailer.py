@@ -174,8 +174,7 @@ class Mailer:
         faults: list[str] = []  # the relay's state, when it stopped the round
         recorder = Recorder(self.db, self.clock, outbox.sent)
 
-        async def session() -> None:
-            connection = Connection(self.relay)
+        async def session(connection: Connection) -> None:
             marking: list[asyncio.Future[None]] = []  # this session's record of its last 250
             try:
                 while not queue.empty() and not faults:
@@ -192,7 +191,16 @@ class Mailer:
                     await recorder.settled(done)
                 await connection.close()
 
-        await asyncio.gather(*(session() for _ in range(min(self.connections, len(due)))))
+        first = Connection(self.relay)
+        refused = await first.open()  # one login first: the others only if it works
+        if refused is not None:
+            self.metrics.email_sent[refused.outcome.value] += 1
+            faults.append(refused.reply)
+        else:
+            more = min(self.connections, len(due)) - 1
+            await asyncio.gather(
+                session(first), *(session(Connection(self.relay)) for _ in range(more))
+            )
         now = self.clock.now()
         if faults:
             # Nothing is recorded against the messages: they stay claimed by this sender,

@@ -1,0 +1,191 @@
+"""Email updates through a real Postfix (tests/postfix.py): the relay as people run it, each
+scenario a listener of its own, delivering to a local mailbox server for `mail.example.net`.
+
+What each test proves, against Postfix's own replies (not ours):
+- a confirmed list survives a wrong password, then gets everything once it is fixed;
+- a refused sender (Postfix refuses it at RCPT TO: smtpd_delay_reject) bounces nobody;
+- no password goes to a relay offering AUTH without TLS, and with TLS (our CA file) it does;
+- an address that cannot go on the wire, beside ten that can, delays nobody; a domain
+  beyond ASCII is delivered in IDNA;
+- a HELO Postfix refuses is the relay's fault; the default HELO name is accepted;
+- content the relay refuses at DATA is set aside, its recipient not bounced.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from syndicate.mail.relay import parse_relay
+from syndicate.people.database import subscribers
+from syndicate.settings import Settings
+from syndicate.web.limits import ClientLimiter
+from tests import postfix
+from tests.conftest import CONTENT
+from tests.fakeclock import FakeClock
+from tests.smtp import Sink, smtp_sink
+from tests.test_email import NOW, PUBLIC, confirm, go_live, rows, sign_up
+
+READERS = [f"reader{n}@mail.example.net" for n in range(10)]
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    """The mail server of `mail.example.net` (and its IDNA twin), where Postfix delivers."""
+    with smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def relay(mailbox: Sink):
+    port = int(mailbox.url.rsplit(":", 1)[1])
+    with postfix.running_postfix({"mail.example.net": port, "xn--exmple-cua.net": port}) as running:
+        yield running
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    return target
+
+
+@pytest.fixture
+def start(serve, folder: Path, tmp_path: Path, relay, mailbox):  # type: ignore[no-untyped-def]
+    mailbox.received.clear()
+
+    async def starting(scenario: str, password: str | None = None, **settings: object):  # type: ignore[no-untyped-def]
+        clock = FakeClock(NOW)
+        options = {"config": folder, "state_dir": tmp_path / "state", "public_url": PUBLIC,
+                   "watch": False, "smtp_url": relay.url(scenario, password),
+                   "mail_from": "updates@example.org", "access_log": False,
+                   "smtp_ca_file": relay.ca_file, **settings}  # fmt: skip
+        client = await serve(Settings(**options), clock)  # type: ignore[arg-type]
+        client.clock = clock
+        return client
+
+    return starting
+
+
+def use(client, relay, scenario: str, password: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Point the running sender at another listener (the operator changed the setting)."""
+    mailer = client.service.mailer
+    mailer.relay = parse_relay(relay.url(scenario, password), mailer.relay.helo, str(relay.ca_file))
+    mailer.relay_wait_until = client.clock.now()
+
+
+async def subscribed(client, mailbox, addresses: list[str]) -> None:  # type: ignore[no-untyped-def]
+    for address in addresses:
+        assert (await sign_up(client, address)).status == 202
+    await client.service.mailer.round()
+    for address in addresses:
+        await confirm(client, mailbox, address)
+
+
+async def state(client) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    return await (await client.get("/healthz")).json()
+
+
+async def test_a_confirmed_list_survives_a_wrong_password(start, relay, mailbox, folder):
+    client = await start("auth", postfix.PASSWORD)
+    await subscribed(client, mailbox, READERS[:3])
+    use(client, relay, "auth", "not-the-password")
+    await go_live(client, folder, client.clock)
+    client.clock.advance(NOW + timedelta(minutes=4))
+    await client.service.mailer.round()
+    health = await state(client)
+    assert health["status"] == "degraded"
+    assert "535" in health["background"]["email"]["reason"]
+    assert "not-the-password" not in str(health)
+    assert [r.bounced_at for r in rows(client, "subscribers")] == [None] * 3
+    use(client, relay, "auth", postfix.PASSWORD)  # fixed
+    await client.service.mailer.round()
+    for address in READERS[:3]:
+        (_, update) = await mailbox.wait_for(address, 2)
+        assert update["Subject"].endswith("Naloxone Saves Lives <b>& more</b>")
+    assert (await state(client))["status"] == "ok"
+
+
+async def test_a_refused_sender_bounces_nobody(start, relay, mailbox):
+    client = await start("sender")
+    assert (await sign_up(client, READERS[0])).status == 202
+    await client.service.mailer.round()
+    health = await state(client)
+    assert "Sender address rejected" in health["background"]["email"]["reason"]
+    assert rows(client, "subscribers")[0].bounced_at is None
+    use(client, relay, "plain")
+    await client.service.mailer.round()
+    await mailbox.wait_for(READERS[0])
+
+
+async def test_no_password_goes_to_a_relay_without_tls(start, relay, mailbox):
+    client = await start("cleartext", postfix.PASSWORD)
+    assert (await sign_up(client, READERS[0])).status == 202
+    await client.service.mailer.round()
+    reason = (await state(client))["background"]["email"]["reason"]
+    assert "STARTTLS" in reason
+    cleartext = [line for line in relay.log().splitlines() if "postfix/cleartext/" in line]
+    assert cleartext and not [line for line in cleartext if "sasl" in line]  # no login tried
+    assert mailbox.to(READERS[0]) == []
+
+
+async def test_with_tls_and_the_private_ca_the_login_works(start, relay, mailbox):
+    client = await start("auth", postfix.PASSWORD)
+    assert (await sign_up(client, READERS[1])).status == 202
+    await client.service.mailer.round()
+    await mailbox.wait_for(READERS[1])
+    assert [line for line in relay.log().splitlines()
+            if "postfix/auth/" in line and "sasl_username=relay" in line]  # fmt: skip
+
+
+async def test_an_address_that_cannot_go_out_beside_ten_that_can_delays_nobody(
+    start, relay, mailbox, folder
+):
+    client = await start("plain", mail_connections=2)
+    client.service.people.limiter = ClientLimiter(100, 600)  # eleven sign-ups from one client
+    await subscribed(client, mailbox, READERS)
+    assert (await sign_up(client, "someone@exämple.net")).status == 202
+    with client.service.database.engine.begin() as connection:  # from before the rule
+        connection.execute(
+            sa.update(subscribers).where(subscribers.c.address == READERS[0])
+            .values(address="rëader@mail.example.net")
+        )  # fmt: skip
+    await go_live(client, folder, client.clock)
+    client.clock.advance(NOW + timedelta(minutes=4))
+    await client.service.mailer.round()
+    for address in READERS[1:]:
+        await mailbox.wait_for(address, 2)
+    await mailbox.wait_for("someone@xn--exmple-cua.net")
+    assert (await state(client))["email"]["set_aside"] == 1
+
+
+async def test_a_helo_the_relay_refuses_is_its_fault_and_the_default_name_passes(
+    start, relay, mailbox
+):
+    client = await start("helo", smtp_helo="localhost")
+    assert (await sign_up(client, READERS[2])).status == 202
+    await client.service.mailer.round()
+    assert "Helo command rejected" in (await state(client))["background"]["email"]["reason"]
+    assert rows(client, "subscribers")[0].bounced_at is None
+    mailer = client.service.mailer
+    mailer.relay = parse_relay(relay.url("helo"), None)  # the default: see below
+    from syndicate.mail.relay import helo_name
+
+    mailer.relay = parse_relay(relay.url("helo"), helo_name(PUBLIC))
+    mailer.relay_wait_until = client.clock.now()
+    await mailer.round()
+    await mailbox.wait_for(READERS[2])
+
+
+async def test_content_refused_at_data_is_set_aside_and_bounces_nobody(start, relay, mailbox):
+    client = await start("content")
+    assert (await sign_up(client, READERS[3])).status == 202
+    await client.service.mailer.round()
+    (message,) = rows(client, "messages")
+    assert message.set_aside_at is not None and message.last_error.startswith("550 5.7.1")
+    assert rows(client, "subscribers")[0].bounced_at is None
+    assert (await state(client))["email"]["set_aside"] == 1
