@@ -606,3 +606,101 @@ async def test_sends_keep_to_the_rate_whatever_the_sessions_and_rounds(start, si
     while len(sink.received) < 10:
         await mailer.round()
     assert time.monotonic() - started >= 9 / 20  # nine intervals of 1/20 s at least
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+async def test_one_click_unsubscribe_takes_both_encodings_rfc_8058_names(
+    start, folder, sink, encoding
+):
+    import aiohttp
+
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    await subscribed(client, sink)
+    await go_live(client, folder, clock)
+    clock.advance(NOW + timedelta(minutes=4))
+    await client.service.mailer.round()
+    _, update = await sink.wait_for(READER, 2)
+    link = urlsplit(update["List-Unsubscribe"].strip().strip("<>"))
+    form = aiohttp.FormData(default_to_multipart=encoding == "multipart")
+    form.add_field("List-Unsubscribe", "One-Click")
+    gone = await client.post(f"{link.path}?{link.query}", data=form)
+    sent_as = gone.request_info.headers.get("Content-Type", "")
+    assert sent_as.startswith(
+        "multipart/form-data" if encoding == "multipart" else "application/x-www-form-urlencoded"
+    )
+    assert gone.status == 200, await gone.text()
+    assert rows(client, "subscribers") == []
+
+
+async def test_a_form_with_more_fields_than_any_form_of_ours_is_refused_with_a_reason(start, sink):
+    client = await start()
+    fields = "&".join(f"f{n}=x" for n in range(25))
+    response = await client.post(
+        "/email/subscribe",
+        data=f"email={READER}&topic=harm-reduction&{fields}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status == 400 and "more than 20 fields" in await response.text()
+    import aiohttp
+
+    form = aiohttp.FormData(default_to_multipart=True)
+    for n in range(25):
+        form.add_field(f"f{n}", "x")
+    response = await client.post("/email/subscribe", data=form)
+    assert response.status == 400 and "more than 20 fields" in await response.text()
+    assert rows(client, "subscribers") == []
+
+
+async def test_the_same_address_signed_up_at_once_many_times_gets_202s_and_one_row(start, sink):
+    import asyncio
+
+    client = await start()
+    answers = await asyncio.gather(*(sign_up(client) for _ in range(8)))
+    assert {answer.status for answer in answers} == {202}
+    assert len(rows(client, "subscribers")) == 1
+
+
+@pytest.mark.parametrize("database", [None])  # SQLite: its own size limit is a full disk
+async def test_a_full_disk_is_a_503_with_retry_after_and_health_recovers_by_itself(start, sink):
+    client = await start()
+    engine = client.service.database.engine
+
+    with engine.connect() as connection:
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
+
+    def full(dbapi, record):  # type: ignore[no-untyped-def]
+        dbapi.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL past this size
+
+    sa.event.listen(engine, "connect", full)
+    engine.dispose()
+    refused = None
+    for n in range(200):  # until the file has no room left for one more sign-up
+        refused = await sign_up(client, f"reader{n}@example.org")
+        if refused.status != 202:
+            break
+        client.service.people.limiter.seen.clear()
+    assert refused is not None and refused.status == 503
+    assert refused.headers["Retry-After"] == "30" and "try again" in await refused.text()
+    health = await (await client.get("/healthz")).json()
+    assert (
+        "database" in health["background"] and "full" in health["background"]["database"]["reason"]
+    )
+    sa.event.remove(engine, "connect", full)
+    engine.dispose()  # room again
+    client.service.people.limiter.seen.clear()
+    assert (await sign_up(client, "after@example.org")).status == 202
+    assert "database" not in (await (await client.get("/healthz")).json())["background"]
+
+
+async def test_every_sign_up_takes_the_same_floor_new_or_subscribed(start, sink):
+    import time
+
+    from syndicate.web.signup import SIGNUP_FLOOR
+
+    client = await start()
+    await subscribed(client, sink)
+    for address in (READER, "new@example.org", READER):
+        began = time.monotonic()
+        assert (await sign_up(client, address)).status == 202
+        assert time.monotonic() - began >= SIGNUP_FLOOR

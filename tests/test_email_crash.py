@@ -80,7 +80,6 @@ def add_subscribers(database: Path, count: int) -> list[str]:
                     "created_at": now,
                     "confirmed_at": now,
                     "token_key": secrets.token_hex(16),
-                    "asks": 0,
                 }
                 for a in addresses
             ],

@@ -80,3 +80,18 @@ def test_a_local_part_beyond_ascii_is_refused_at_sign_up_and_cannot_go_out():
         normalised("üser@example.org")
     with pytest.raises(AddressError, match="SMTPUTF8"):
         envelope("üser@example.org")
+
+
+def test_an_ipv6_client_is_limited_by_its_64_and_a_mapped_ipv4_by_its_address():
+    from syndicate.web.limits import ClientLimiter, network_of
+
+    assert (
+        network_of("2001:db8:1:2:aaaa::1")
+        == network_of("2001:db8:1:2:ffff::9")
+        == "2001:db8:1:2::/64"
+    )
+    assert network_of("2001:db8:1:3::1") != network_of("2001:db8:1:2::1")
+    assert network_of("::ffff:192.0.2.1") == "192.0.2.1" and network_of("192.0.2.1") == "192.0.2.1"
+    limiter = ClientLimiter(3, 60)
+    assert [limiter.allow(f"2001:db8:1:2::{n}", 0.0) for n in range(4)][-1] > 0
+    assert limiter.allow("2001:db8:1:3::1", 0.0) == 0

@@ -143,6 +143,40 @@ def test_a_recipient_gets_at_most_three_confirmations_a_day(engine):
     assert subscriptions.request(engine, "reader@example.org", HARM, INSTANT, later)
 
 
+def test_a_mailbox_gets_at_most_three_confirmations_a_day_however_the_address_is_spelt(engine):
+    spellings = ["reader@example.org", "Reader+a@example.org", "reader+b@EXAMPLE.org",
+                 "READER+c@example.org", "reader+d@example.org"]  # fmt: skip
+    asked = [subscriptions.request(engine, a, HARM, INSTANT, NOW) for a in spellings]
+    assert asked == [True, True, True, False, False]
+    assert subscriptions.request(engine, "other@example.org", HARM, INSTANT, NOW)
+    assert not subscriptions.request(
+        engine, "reader+e@example.org", HARM, INSTANT, NOW + timedelta(hours=23, minutes=59)
+    )
+    assert subscriptions.request(engine, "reader+e@example.org", HARM, INSTANT,
+                                 NOW + timedelta(days=1, seconds=1))  # fmt: skip
+
+
+def test_gmail_dots_are_one_mailbox_elsewhere_they_are_not():
+    assert subscriptions.mailbox_key("r.e.ader@gmail.com") == subscriptions.mailbox_key(
+        "reader+x@googlemail.com"
+    )
+    assert subscriptions.mailbox_key("r.eader@example.org") != subscriptions.mailbox_key(
+        "reader@example.org"
+    )
+
+
+def test_sign_ups_of_one_mailbox_at_once_send_at_most_three_confirmations(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    spellings = [f"reader+{n}@example.org" for n in range(30)]
+    with ThreadPoolExecutor(8) as pool:
+        asked = list(pool.map(
+            lambda a: subscriptions.request(engine, a, HARM, INSTANT, NOW), spellings
+        ))  # fmt: skip
+    assert sum(asked) == 3
+    assert len([m for m in table(engine, "messages") if m.kind == "confirm"]) == 3
+
+
 def test_asking_again_for_what_is_confirmed_sends_nothing(engine):
     subscribed(engine)
     assert not subscriptions.request(engine, "reader@example.org", HARM, INSTANT, NOW)

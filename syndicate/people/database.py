@@ -85,9 +85,16 @@ subscribers = sa.Table(
     sa.Column("soft_bounces", sa.Integer, nullable=False, server_default="0"),
     sa.Column("soft_since", UTCDateTime),
     sa.Column("token_key", sa.String(32), nullable=False),  # in every link; new at erase
-    # Confirmation emails asked for in the current window (a limit per recipient).
-    sa.Column("asks", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("asks_since", UTCDateTime),
+)
+
+# Confirmation emails asked for one mailbox in the current day, whatever the spelling: the
+# key is a hash of the address lower-cased with its +tag left out (people/limits.py).
+mailbox_asks = sa.Table(
+    "mailbox_asks",
+    metadata,
+    sa.Column("mailbox", sa.String(64), primary_key=True),
+    sa.Column("asks", sa.Integer, nullable=False),
+    sa.Column("since", UTCDateTime, nullable=False),
 )
 
 # What an address follows: one feed (topic and type, '*' for every), and how often.
@@ -392,6 +399,16 @@ def open_database(url: str | None, state_dir: Path | None) -> Engine:
     return engine
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database is down or cannot write; the message says why (never a password)."""
+
+
+def _reason(error: Exception) -> str:
+    original = getattr(error, "orig", None) or error
+    text = str(original).splitlines()[0] if str(original) else type(original).__name__
+    return f"the database cannot be used: {type(original).__name__}: {text}"[:300]
+
+
 class Database:
     """The engine and the threads that use it, for the event loop: `run` calls one of the
     people wing's functions with the engine, off the loop; `close` waits for calls in flight
@@ -408,10 +425,15 @@ class Database:
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="database")
 
     async def run(self, function: Any, *args: Any) -> Any:
+        """`function(engine, *args)` off the loop. DatabaseUnavailable when the database
+        cannot be reached or cannot write (down, disk full, locked past the busy timeout)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.executor, functools.partial(function, self.engine, *args)
-        )
+        try:
+            return await loop.run_in_executor(
+                self.executor, functools.partial(function, self.engine, *args)
+            )
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as error:
+            raise DatabaseUnavailable(_reason(error)) from error
 
     async def close(self) -> None:
         await asyncio.to_thread(self.executor.shutdown, wait=True)

@@ -3,6 +3,7 @@
 * An address that never confirmed is erased once every confirmation link sent to it has
   expired (it can no longer become a subscription); a subscriber's unconfirmed extra
   subscription likewise.
+* A mailbox's count of confirmation emails (a hash, for the daily limit) after a day.
 * Messages sent or given up are deleted after `SENT_KEPT` (long enough to answer "did it go
   out?" and to bound a complaint), with their rows of which item went in which. Items are
   announced once ever (`announced`), so forgetting a message never makes its items due again.
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Engine
 from syndicate.people.database import (
     activities,
     deliveries,
+    mailbox_asks,
     messages,
     pending,
     subscribers,
@@ -69,6 +71,10 @@ def tidy(engine: Engine, now: datetime, links_last: timedelta) -> dict[str, int]
         # Their item rows first: a row whose message is gone would look due again.
         connection.execute(sa.delete(pending).where(pending.c.message_id.in_(old)))
         forgotten = connection.execute(sa.delete(messages).where(messages.c.id.in_(old))).rowcount
+        # A mailbox's count of confirmations asked serves for a day.
+        connection.execute(
+            sa.delete(mailbox_asks).where(mailbox_asks.c.since < now - timedelta(days=1))
+        )
     return {"addresses": len(never), "subscriptions": dropped, "messages": forgotten}
 
 

@@ -4,8 +4,8 @@ updates, as named functions over the database (the only SQL for it).
 Double opt-in: `request` records a subscription as pending with a one-time nonce and puts
 a confirmation email in the outbox; only `confirm` with that nonce makes it count. Whether
 the address was new, pending, subscribed or suppressed, `request` gives the caller nothing
-to tell apart (no enumeration). A recipient gets at most `ASKS_PER_DAY` confirmation
-emails a day, whoever asks.
+to tell apart (no enumeration). A mailbox gets at most `ASKS_PER_DAY` confirmation
+emails a day, whoever asks and however the address is spelt (`mailbox_key`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from syndicate.people.database import (
     UTCDateTime,
+    dialect_insert,
+    insert_ignoring,
+    mailbox_asks,
     messages,
     subscribers,
     subscriptions,
@@ -71,6 +74,39 @@ def _is_suppressed(connection: Connection, address: str) -> bool:
     return found.first() is not None
 
 
+def mailbox_key(address: str) -> str:
+    """Which mailbox `address` reaches, for the limit only: lower-cased, its +tag (and
+    Gmail's dots) left out, hashed. `Reader+1@Example.org` and `reader@example.org` are one
+    mailbox at nearly every provider; the address itself is stored as given."""
+    local, _, domain = address.lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local, domain = local.replace(".", ""), "gmail.com"
+    return hashlib.sha256(f"{local}@{domain}".encode()).hexdigest()
+
+
+def _ask(connection: Connection, address: str, now: datetime) -> bool:
+    """Count one confirmation email for `address`'s mailbox, if it is under ASKS_PER_DAY
+    today; whether it was counted. One statement (an upsert that updates only under the
+    limit), so sign-ups at once on PostgreSQL, or in several workers, cannot pass it."""
+    table = mailbox_asks
+    day_ago = now - timedelta(days=1)
+    insert = dialect_insert(connection, table).values(mailbox=mailbox_key(address), asks=1,
+                                                      since=now)  # fmt: skip
+    fresh = table.c.since <= sa.literal(day_ago, UTCDateTime)
+    counted = connection.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.mailbox],
+            set_={
+                "asks": sa.case((fresh, 1), else_=table.c.asks + 1),
+                "since": sa.case((fresh, sa.literal(now, UTCDateTime)), else_=table.c.since),
+            },
+            where=sa.or_(fresh, table.c.asks < ASKS_PER_DAY),
+        ).returning(table.c.asks)
+    ).first()
+    return counted is not None
+
+
 def request(engine: Engine, address: str, feed: Feed, frequency: str, now: datetime) -> bool:
     """Record a wish to follow `feed` at `frequency` from `address` (normalised), pending
     until confirmed, and queue the confirmation email; whether an email was queued (False:
@@ -79,28 +115,17 @@ def request(engine: Engine, address: str, feed: Feed, frequency: str, now: datet
     with engine.begin() as connection:
         if _is_suppressed(connection, address):
             return False
+        # Two sign-ups of one address at once: the second waits for the first's row.
+        insert_ignoring(connection, subscribers, [{
+            "address": address, "created_at": now, "token_key": secrets.token_hex(16)
+        }])  # fmt: skip
         row = connection.execute(
-            sa.select(subscribers).where(subscribers.c.address == address)
-        ).first()
-        if row is None:
-            subscriber_id = connection.execute(
-                sa.insert(subscribers).values(
-                    address=address,
-                    created_at=now,
-                    token_key=secrets.token_hex(16),
-                    asks=0,
-                    asks_since=now,
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
-            asks, asks_since, bounced = 0, now, None
-        else:
-            subscriber_id, asks, asks_since, bounced = (
-                row.id,
-                row.asks,
-                row.asks_since,
-                row.bounced_at,
+            sa.select(subscribers.c.id, subscribers.c.bounced_at).where(
+                subscribers.c.address == address
             )
-        if bounced is not None:
+        ).one()
+        subscriber_id = row.id
+        if row.bounced_at is not None:
             return False
         existing = connection.execute(
             sa.select(subscriptions).where(
@@ -111,9 +136,7 @@ def request(engine: Engine, address: str, feed: Feed, frequency: str, now: datet
         ).first()
         if existing is not None and existing.confirmed_at and existing.frequency == frequency:
             return False  # nothing to confirm: it is so already
-        if asks_since is None or now - asks_since >= timedelta(days=1):
-            asks, asks_since = 0, now
-        if asks >= ASKS_PER_DAY:
+        if not _ask(connection, address, now):
             return False
         nonce = secrets.token_hex(16)
         if existing is None:
@@ -136,11 +159,6 @@ def request(engine: Engine, address: str, feed: Feed, frequency: str, now: datet
                 .where(subscriptions.c.id == existing.id)
                 .values(nonce=nonce)
             )
-        connection.execute(
-            sa.update(subscribers)
-            .where(subscribers.c.id == subscriber_id)
-            .values(asks=asks + 1, asks_since=asks_since)
-        )
         connection.execute(
             sa.insert(messages).values(
                 subscriber_id=subscriber_id,

@@ -41,6 +41,19 @@ class Proxies:
         return found
 
 
+def network_of(client: str) -> str:
+    """The key a client is limited by: an IPv4 address itself, an IPv6 address's /64."""
+    if ":" not in client:
+        return client
+    try:
+        address = ipaddress.IPv6Address(client.split("%", 1)[0])
+    except ValueError:
+        return client
+    if address.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is an IPv4 client
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((address, 64), strict=False))
+
+
 def client_address(request: web.BaseRequest, proxies: Proxies) -> str:
     """The client's address: the peer's, or, when the peer is a trusted proxy (nginx on the
     same machine), the last address it added to X-Forwarded-For."""
@@ -62,7 +75,9 @@ class ClientLimiter:
         self.seen: OrderedDict[str, deque[float]] = OrderedDict()
 
     def allow(self, client: str, now: float) -> float:
-        """0 if allowed (and counted); else the seconds until it would be."""
+        """0 if allowed (and counted); else the seconds until it would be. An IPv6 client
+        is its /64: one host is given a whole /64 and can pick a new address per request."""
+        client = network_of(client)
         times = self.seen.pop(client, None) or deque()
         while times and times[0] <= now - self.window:
             times.popleft()

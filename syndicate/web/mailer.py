@@ -133,6 +133,8 @@ class Mailer:
         self.metrics.email_subscribers = counts["subscribers"]
         self.metrics.email_set_aside = counts["set_aside"]
         self.metrics.email_bounced = counts["bounced"]
+        if not self.relay_faults:  # a round that went through: the database and relay work
+            self.health.ok(TASK)
 
     async def _work(self, now: datetime) -> None:
         """The lease holder's round: announce, forget, compose, send."""
@@ -210,7 +212,6 @@ class Mailer:
             self.health.fail(TASK, f"the SMTP relay {self.relay!r}: {faults[0]}; messages wait")
         else:
             self.relay_faults = 0
-            self.health.ok(TASK)
 
     async def send_one(
         self,

@@ -197,8 +197,9 @@ class Service:
         )
         self.metrics.email_enabled = True
         self.people = People(
-            self.store, self.database, self.metrics, self.clock, self.mailer.wakeup.set
-        )
+            self.store, self.database, self.metrics, self.clock, self.mailer.wakeup.set,
+            self.health,
+        )  # fmt: skip
         return self.people.handle
 
     def server_options(self) -> dict[str, Any]:

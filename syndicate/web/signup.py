@@ -16,12 +16,12 @@ rendered per request from autoescaped templates. No address reaches a log line o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 from aiohttp import web
 
@@ -39,12 +39,14 @@ from syndicate.mail.messages import (
 )
 from syndicate.model import Catalog
 from syndicate.people import outbox, subscriptions
-from syndicate.people.database import Database
+from syndicate.people.database import Database, DatabaseUnavailable
 from syndicate.people.subscriptions import EVERY, FREQUENCIES, INSTANT, Feed
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
-from syndicate.web.limits import ClientLimiter, Proxies, capped_body, client_address
+from syndicate.web.forms import BadRequest, form_fields
+from syndicate.web.limits import ClientLimiter, Proxies, client_address
 from syndicate.web.metrics import Metrics
+from syndicate.web.supervise import Health
 
 PREFIX = "/email/"
 SUBSCRIBE_PATH = "/email/subscribe"
@@ -53,6 +55,8 @@ MAX_BODY = 4096
 EXPORT_NAME = "my-email-updates.json"
 HONEYPOT = "website"  # a field people never see: filled in, it was a robot
 CLIENT_LIMIT, CLIENT_WINDOW = 10, 600.0  # sign-ups per client address per window (seconds)
+SIGNUP_FLOOR = 0.05  # seconds every accepted sign-up takes at least (see subscribe)
+DATABASE_TASK, RETRY_AFTER = "database", 30
 NO_STORE = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -71,12 +75,6 @@ ASKED = (
 )
 
 
-class BadRequest(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
 class People:
     """The /email/ endpoints of one process."""
 
@@ -87,8 +85,10 @@ class People:
         metrics: Metrics,
         clock: Clock,
         wake_sender: Callable[[], None],
+        health: Health,
     ) -> None:
         self.store, self.db, self.metrics, self.clock = store, db, metrics, clock
+        self.health = health
         self.wake_sender = wake_sender
         self.trusted = Proxies()  # set by the service: SYNDICATE_TRUSTED_PROXIES
         self.limiter = ClientLimiter(CLIENT_LIMIT, CLIENT_WINDOW)
@@ -116,18 +116,28 @@ class People:
                 )
             return self._error(request, 404, "There is nothing here.")
         try:
-            return await route(request)
+            response = await route(request)
         except BadRequest as error:
             return self._error(request, error.status, error.reason)
+        except DatabaseUnavailable as error:
+            self.health.fail(DATABASE_TASK, str(error))
+            return self._error(
+                request, 503, "We cannot take this just now; please try again in a minute.",
+                {"Retry-After": str(RETRY_AFTER)},
+            )  # fmt: skip
+        if DATABASE_TASK in self.health.failures:
+            self.health.ok(DATABASE_TASK)  # it answered again
+        return response
 
     # Sign-up --------------------------------------------------------------------------
 
     async def subscribe(self, request: web.BaseRequest) -> web.Response:
+        started = time.monotonic()
         wait = self.limiter.allow(client_address(request, self.trusted) or "?", time.monotonic())
         if wait:
             self.metrics.email_signups["limited"] += 1
             raise BadRequest(429, f"Too many sign-ups from here; try again in {int(wait) + 1} s.")
-        fields = await _fields(request)
+        fields = await form_fields(request, MAX_BODY)
         if fields.get(HONEYPOT):
             self.metrics.email_signups["honeypot"] += 1
             return self._asked(request)
@@ -146,6 +156,9 @@ class People:
         self.metrics.email_signups["asked"] += 1
         if queued:
             self.wake_sender()
+        # The answer takes as long whether the address was new, waiting or subscribed: the
+        # database's work differs (a few inserts, or none), and a stopwatch would tell.
+        await asyncio.sleep(max(0.0, started + SIGNUP_FLOOR - time.monotonic()))
         return self._asked(request)
 
     def _feed(self, topic: str, kind: str) -> Feed:
@@ -178,7 +191,7 @@ class People:
         )
 
     async def confirm(self, request: web.BaseRequest) -> web.Response:
-        link = self._link((await _fields(request)).get("token", ""), links.CONFIRM)
+        link = self._link((await form_fields(request, MAX_BODY)).get("token", ""), links.CONFIRM)
         done = await self.db.run(
             subscriptions.confirm,
             link.subscription,
@@ -215,7 +228,7 @@ class People:
 
     async def unsubscribe(self, request: web.BaseRequest) -> web.Response:
         """Also RFC 8058's one-click POST: the token in the URL, no login, no page."""
-        fields = await _fields(request)
+        fields = await form_fields(request, MAX_BODY)
         link = self._link(request.query.get("token") or fields.get("token", ""), links.UNSUBSCRIBE)
         await self._owner(link)
         await self.db.run(subscriptions.unsubscribe, link.subscriber)
@@ -248,7 +261,7 @@ class People:
         return web.Response(body=body, content_type="text/html", charset="utf-8", headers=NO_STORE)
 
     async def manage(self, request: web.BaseRequest) -> web.Response:
-        fields = await _fields(request)
+        fields = await form_fields(request, MAX_BODY)
         token = request.query.get("token") or fields.get("token", "")
         link = self._link(token, links.MANAGE)
         subscriber = await self._owner(link)
@@ -369,31 +382,6 @@ class People:
             response = self._page(status, "That did not work", [reason])
         response.headers.update(extra or {})
         return response
-
-
-async def _fields(request: web.BaseRequest) -> dict[str, str]:
-    """A POST's fields, form-encoded or JSON; at most MAX_BODY bytes."""
-    data = await capped_body(request, MAX_BODY)
-    if data is None:
-        raise BadRequest(413, f"The request is over {MAX_BODY} bytes.")
-    kind = request.content_type
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest(400, "The request is not UTF-8.") from None
-    if kind == "application/json":
-        try:
-            parsed = json.loads(text) if text else {}
-        except ValueError:
-            raise BadRequest(400, "The request is not JSON.") from None
-        if not isinstance(parsed, dict):
-            raise BadRequest(
-                400, "Send a JSON object with the fields email, topic, type, frequency."
-            )
-        return {k: v for k, v in parsed.items() if isinstance(k, str) and isinstance(v, str)}
-    if kind in ("application/x-www-form-urlencoded", "", "application/octet-stream"):
-        return {k: v[0] for k, v in parse_qs(text, max_num_fields=20).items()}
-    raise BadRequest(415, "Send the form form-encoded or as JSON.")
 
 
 def _wants_json(request: web.BaseRequest) -> bool:

@@ -1,5 +1,6 @@
 """Faults of the relay are not bounces: messages set aside, why an address bounced, soft bounces;
-and the way back for databases whose bounces were the relay's fault.
+the way back for databases whose bounces were the relay's fault; and the limit on
+confirmation emails counted per mailbox (whatever the spelling), not per row.
 
 Until this version, any 5xx reply marked the recipient bounced for good: a wrong password
 (535), a refused sender, refused content, a size limit or a refused HELO stopped all mail to
@@ -55,12 +56,24 @@ def address_was_bad(reply: str | None) -> bool:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("messages") as batch:
-        batch.add_column(sa.Column("set_aside_at", UTCDateTime))
-    with op.batch_alter_table("subscribers") as batch:
-        batch.add_column(sa.Column("bounce_reason", sa.String(100)))
-        batch.add_column(sa.Column("soft_bounces", sa.Integer, nullable=False, server_default="0"))
-        batch.add_column(sa.Column("soft_since", UTCDateTime))
+    # Plain ALTER TABLE, never a batch: on SQLite a batch rebuilds the table, and dropping the
+    # old one (foreign keys on) would cascade to every subscription and message. SQLite has
+    # dropped columns in place since 3.35.
+    op.add_column("messages", sa.Column("set_aside_at", UTCDateTime))
+    op.add_column("subscribers", sa.Column("bounce_reason", sa.String(100)))
+    op.add_column(
+        "subscribers", sa.Column("soft_bounces", sa.Integer, nullable=False, server_default="0")
+    )
+    op.add_column("subscribers", sa.Column("soft_since", UTCDateTime))
+    # Counted per mailbox now (mailbox_asks): a day's counts start afresh.
+    op.drop_column("subscribers", "asks")
+    op.drop_column("subscribers", "asks_since")
+    op.create_table(
+        "mailbox_asks",
+        sa.Column("mailbox", sa.String(64), primary_key=True),
+        sa.Column("asks", sa.Integer, nullable=False),
+        sa.Column("since", UTCDateTime, nullable=False),
+    )
     _clear_false_bounces(op.get_bind())
 
 
@@ -116,9 +129,9 @@ def _clear_false_bounces(connection: sa.Connection) -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subscribers") as batch:
-        batch.drop_column("soft_since")
-        batch.drop_column("soft_bounces")
-        batch.drop_column("bounce_reason")
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("set_aside_at")
+    op.drop_table("mailbox_asks")
+    op.add_column("subscribers", sa.Column("asks", sa.Integer, nullable=False, server_default="0"))
+    op.add_column("subscribers", sa.Column("asks_since", UTCDateTime))
+    for column in ("soft_since", "soft_bounces", "bounce_reason"):
+        op.drop_column("subscribers", column)
+    op.drop_column("messages", "set_aside_at")
