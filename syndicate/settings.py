@@ -108,6 +108,46 @@ def _mail_from(text: str) -> str | None:
     return normalised(text) if text.strip() else None
 
 
+def _address_or_none(text: str) -> str | None:
+    from syndicate.mail.addresses import normalised
+
+    if not text.strip():
+        return None
+    address = normalised(text)
+    local = address.split("@", 1)[0]
+    if "+" in local:
+        raise ValueError("the return path takes +TOKEN itself: give it without a +tag")
+    if len(local) > 17:  # its +TOKEN takes up to 47 of the 64 a local part may have
+        raise ValueError("keep the part before the @ to 17 characters (bounces@... will do)")
+    return address
+
+
+def _host_port_or_none(text: str) -> tuple[str, int] | None:
+    if not text.strip():
+        return None
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("expected HOST:PORT, such as 127.0.0.1:2525")
+    return host.strip("[]"), int(port)
+
+
+def _user_password_or_none(text: str) -> str | None:
+    if not text:
+        return None
+    user, colon, password = text.partition(":")
+    if not colon or not user or len(password) < 12:
+        raise ValueError("expected user:password, the password of 12 characters or more")
+    return text
+
+
+def _secret_or_none(text: str) -> str | None:
+    if not text.strip():
+        return None
+    if len(text.strip()) < 16:
+        raise ValueError("expected the provider's signing key (16 characters or more)")
+    return text.strip()
+
+
 def _rate(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 100_000:
@@ -292,6 +332,39 @@ SETTINGS: tuple[Setting, ...] = (
         "satisfies); required with SYNDICATE_SMTP_URL.",
     ),
     Setting(
+        "mail_return_path",
+        "SYNDICATE_MAIL_RETURN_PATH",
+        None,
+        _address_or_none,
+        "The envelope sender's base for bounces (VERP): bounces@bounces.example.org gives "
+        "each message bounces+TOKEN@bounces.example.org. Unset: SYNDICATE_MAIL_FROM, and "
+        "bounces that come back later are not learnt.",
+    ),
+    Setting(
+        "bounce_listen",
+        "SYNDICATE_BOUNCE_LISTEN",
+        None,
+        _host_port_or_none,
+        "HOST:PORT of the SMTP listener the relay hands bounces and complaints to (with "
+        "SYNDICATE_MAIL_RETURN_PATH), such as 127.0.0.1:2525.",
+    ),
+    Setting(
+        "postmark_webhook",
+        "SYNDICATE_POSTMARK_WEBHOOK",
+        None,
+        _user_password_or_none,
+        "user:password of the HTTP basic auth Postmark's bounce and spam-complaint webhooks "
+        "send to /email/webhooks/postmark. From the environment only.",
+    ),
+    Setting(
+        "mailgun_signing_key",
+        "SYNDICATE_MAILGUN_SIGNING_KEY",
+        None,
+        _secret_or_none,
+        "Mailgun's webhook signing key: its failed and complained events, posted to "
+        "/email/webhooks/mailgun, are checked with it. From the environment only.",
+    ),
+    Setting(
         "database_url",
         "SYNDICATE_DATABASE_URL",
         None,
@@ -383,7 +456,9 @@ SETTINGS: tuple[Setting, ...] = (
 
 
 # Settings whose value may hold a password: never echoed in a message.
-SECRET = frozenset({"smtp_url", "database_url", "admin_password"})
+SECRET = frozenset(
+    {"smtp_url", "database_url", "admin_password", "postmark_webhook", "mailgun_signing_key"}
+)
 
 # Fields of `Settings` that are not settings: known only once the service runs.
 RUNTIME_FIELDS = ("served_url", "preview", "actors_key")
@@ -410,6 +485,10 @@ class Settings:
     smtp_ca_file: Path | None = None
     smtp_cleartext_auth: str | None = None
     mail_from: str | None = None
+    mail_return_path: str | None = None
+    bounce_listen: tuple[str, int] | None = None
+    postmark_webhook: str | None = field(default=None, repr=False)  # a password
+    mailgun_signing_key: str | None = field(default=None, repr=False)  # a key
     database_url: str | None = field(default=None, repr=False)  # may hold a password
     mail_rate: int = 10
     mail_connections: int = 2
@@ -453,6 +532,11 @@ class Settings:
         settings = cls(**values)
         if settings.smtp_url and not settings.mail_from:
             raise SettingError("SYNDICATE_SMTP_URL needs SYNDICATE_MAIL_FROM, the sender address")
+        if settings.bounce_listen and not settings.mail_return_path:
+            raise SettingError(
+                "SYNDICATE_BOUNCE_LISTEN needs SYNDICATE_MAIL_RETURN_PATH: the listener takes "
+                "mail for the return paths only"
+            )
         return settings
 
     @property

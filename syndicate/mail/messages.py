@@ -104,11 +104,16 @@ class Composer:
     def link(self, path: str, link: Link) -> str:
         return f"{self.public_url}{path}?token={sign(link, self.secret)}"
 
-    def _shared(self, subject: str, text: str, html: str, slots: tuple[str, ...]) -> Template:
+    def _shared(
+        self, kind: str, subject: str, text: str, html: str, slots: tuple[str, ...]
+    ) -> Template:
+        # Feedback-ID (Gmail's feedback loop: complaint rates per kind of message, the
+        # sender last); List-Id names the list for every provider's filters and loops.
         return template(
             {"From": formataddr((header_value(self.site.title), self.sender)),
              "Subject": header_value(subject),
              "List-Id": f"{header_value(self.site.title)} <updates.{self.host}>",
+             "Feedback-ID": f"{kind}:updates:syndicate:{self.host}",
              "Auto-Submitted": "auto-generated"},
             text, html, slots,
         )  # fmt: skip
@@ -142,6 +147,7 @@ class Composer:
             "confirm_url": self.link(CONFIRM_PATH, link),
         }
         shared = self._shared(
+            "confirm",
             f"Confirm your subscription to {self.site.title}",
             templating.render_text("email/confirm.txt", **context),
             templating.render_text("email/confirm.html", **context),
@@ -161,7 +167,7 @@ class Composer:
         shared = self.rendered.get(key)
         if shared is None:
             subject, text, html = self._render_update(due.kind, [live[i] for i in items])
-            shared = self._shared(subject, text, html, (_MANAGE, _UNSUBSCRIBE))
+            shared = self._shared(due.kind, subject, text, html, (_MANAGE, _UNSUBSCRIBE))
             self.rendered[key] = shared
         manage = self.link(MANAGE_PATH, Link(MANAGE, due.subscriber_id, due.token_key))
         unsubscribe = self.link(

@@ -75,10 +75,16 @@ def speaks_of_recipient(code: int, text: str) -> bool:
     """Whether a permanent refusal says the recipient's address is bad, for good."""
     if not 500 <= code < 600 or _ABOUT_US.search(text):
         return False
-    status = enhanced(text)
-    if status is None:  # a relay without enhanced codes: the classic "no such user" codes
+    if enhanced(text) is None:  # a relay without enhanced codes: the classic "no such user"
         return code in (550, 551, 553)
-    return status[0] == 5 and (status[1], status[2]) in _HARD
+    return bad_address_status(text)
+
+
+def bad_address_status(text: str) -> bool:
+    """Whether `text` begins with an enhanced status saying the address is bad for good (a
+    reply's, or a DSN's `Status:` field)."""
+    status = enhanced(text)
+    return status is not None and status[0] == 5 and status[1:] in _HARD
 
 
 def sort(phase: Phase, code: int, text: str) -> Outcome:

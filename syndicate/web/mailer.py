@@ -31,6 +31,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from syndicate.mail import verp
 from syndicate.mail.links import CONFIRM_LIFETIME
 from syndicate.mail.messages import Composer
 from syndicate.mail.relay import Connection, Relay
@@ -83,6 +84,7 @@ class Mailer:
         rate: int = 10,
         batch: timedelta = outbox.BATCH,
         holder: str = "",
+        return_path: str | None = None,
     ) -> None:
         self.store, self.db, self.relay, self.sender = store, db, relay, sender
         self.metrics, self.health, self.clock = metrics, health, clock
@@ -96,6 +98,7 @@ class Mailer:
         self.announced_version: str | None = None
         self.tidied_at: datetime | None = None
         self.secret = outbox.link_key(db.engine)
+        self.return_path = return_path  # VERP's base (mail/verp.py); None: the sender
         # The relay's own faults (refused login, sender, HELO; unreachable): in memory, so a
         # restart (after the operator fixed the password) tries again at once.
         self.relay_faults = 0
@@ -241,7 +244,12 @@ class Mailer:
             await self.db.run(outbox.dropped, due.id, now, "nothing left")
             self.metrics.email_sent["dropped"] += 1
             return
-        answer = await connection.send(email.data, self.sender, email.recipient)
+        envelope_from = (
+            verp.return_path(self.return_path, due.subscriber_id, due.id, due.token_key,
+                             self.secret)
+            if self.return_path else self.sender
+        )  # fmt: skip
+        answer = await connection.send(email.data, envelope_from, email.recipient)
         if answer.outcome is Outcome.SENT:
             if len(marking) >= UNRECORDED:
                 await recorder.settled(marking.pop(0))  # the previous 250, recorded first

@@ -25,6 +25,7 @@ registry, so several apps (tests) never share counts.
     syndicate_email_set_aside                     emails refused for themselves, kept
     syndicate_email_bounced                       addresses no longer mailed
     syndicate_email_signups_total{answer}         sign-up requests: asked, refused, limited
+    syndicate_email_returns_total{outcome,kind}   bounces and complaints that came back
     syndicate_email_queued                        emails waiting in the outbox
     syndicate_email_subscribers                   confirmed subscribers (a count, no address)
     syndicate_fediverse_deliveries_total{outcome} deliveries: delivered, retried, failed
@@ -53,7 +54,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The counters a pool sums over its workers (gauges are the answering worker's own).
 COUNTERS = (
     "requests", "bytes_sent", "reloads", "background_failures", "websub_pings",
-    "connections_closed", "email_sent", "email_signups", "fediverse_deliveries",
+    "connections_closed", "email_sent", "email_signups", "email_returns", "fediverse_deliveries",
     "fediverse_inbox", "reach_requests", "reach_bytes", "reach_embeds",
 )  # fmt: skip
 Counts = dict[str, list[list[Any]]]
@@ -86,6 +87,8 @@ class Metrics(Collector):
         self.export_version_at = 0.0  # when the export last took a new version; 0: none
         self.email_sent: defaultdict[str, int] = defaultdict(int)  # by outcome
         self.email_signups: defaultdict[str, int] = defaultdict(int)  # by answer
+        # What came back (bounces, complaints): by what became of it, and what it said.
+        self.email_returns: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.email_queued = 0  # messages due or waiting (the sender's figures, from the database)
         self.email_subscribers = 0
         self.email_set_aside = 0
@@ -267,6 +270,16 @@ class Metrics(Collector):
             for answer, value in sorted(merged["email_signups"].items()):
                 signups.add_metric([answer], value)
             yield signups
+            returned = CounterMetricFamily(
+                "syndicate_email_returns",
+                "Bounces and complaints that came back, by what became of them (suppressed, "
+                "counted, known, ignored, unmatched) and what they said (hard, soft, "
+                "complaint, ignored).",
+                labels=["outcome", "kind"],
+            )
+            for (outcome, kind), value in sorted(merged["email_returns"].items()):
+                returned.add_metric([outcome, kind], value)
+            yield returned
             yield GaugeMetricFamily(
                 "syndicate_email_queued", "Emails waiting in the outbox.", value=self.email_queued
             )

@@ -39,6 +39,7 @@ from syndicate.web import exporter as exporter_task
 from syndicate.web import mailer as mailer_task
 from syndicate.web import publishing, reload, websub
 from syndicate.web import reach as reach_task
+from syndicate.web import returns as returns_task
 from syndicate.web.accesslog import AccessLog, flush_regularly, logger_class
 from syndicate.web.board import BOARD_TASK, Board
 from syndicate.web.clock import Clock
@@ -56,9 +57,12 @@ from syndicate.web.metrics import Metrics
 from syndicate.web.publishing import rebuild_on_time
 from syndicate.web.reach import Reach
 from syndicate.web.reload import watch
+from syndicate.web.returns import Returns
 from syndicate.web.signup import People
 from syndicate.web.stats import STATS_PREFIX, Stats
 from syndicate.web.supervise import Health, describe, supervise
+from syndicate.web.webhooks import PREFIX as WEBHOOKS_PREFIX
+from syndicate.web.webhooks import Webhooks
 from syndicate.web.websub import Publisher
 
 log = logging.getLogger("syndicate")
@@ -120,11 +124,17 @@ class Service:
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
         self.mailer: Mailer | None = None
+        self.returns: Returns | None = None
         self.people: People | None = None
         people = None
         if settings.email:
             people = self._email(settings)
         wings = [(EMAIL_PREFIX, people)] if people is not None else []
+        if self.returns is not None and (settings.postmark_webhook or settings.mailgun_signing_key):
+            hooks = Webhooks(
+                self.returns, self.clock, settings.postmark_webhook, settings.mailgun_signing_key
+            )
+            wings.insert(0, (WEBHOOKS_PREFIX, hooks.handle))  # before /email/'s
         self.fediverse: Fediverse | None = None
         if settings.federating:
             assert self.database is not None
@@ -155,6 +165,7 @@ class Service:
         # One worker of a pool tells the hubs (the others would repeat every ping); a
         # preview tells no one of anything.
         pinging = (member is None or member.index == LEAD_WORKER) and not settings.preview
+        self.lead = pinging  # this process does what a pool does once (pings, listening)
         self.publisher = (
             Publisher(self.store, self.metrics, self.health, settings.state_dir)
             if pinging
@@ -194,7 +205,12 @@ class Service:
             timedelta(seconds=settings.mail_batch),
             # One name per process serving a port on this machine, the same after a restart.
             f"{socket.gethostname()}:{settings.port}:{self.member.index if self.member else 0}",
+            settings.mail_return_path,
         )
+        self.returns = Returns(
+            self.database, self.mailer.secret, settings.mail_return_path, self.metrics,
+            self.clock,
+        )  # fmt: skip
         self.metrics.email_enabled = True
         self.people = People(
             self.store, self.database, self.metrics, self.clock, self.mailer.wakeup.set,
@@ -234,6 +250,14 @@ class Service:
         mailer = self.mailer
         if mailer is not None:
             self._background(mailer_task.TASK, lambda: mailer.run(self._stop_watching))
+        listening = self.settings.bounce_listen
+        if self.returns is not None and listening is not None and self.lead:
+            returns_, (host, port) = self.returns, listening  # one process of a pool listens
+            self._background(
+                returns_task.TASK,
+                lambda: returns_task.listen(returns_, self.health, host, port,
+                                            self._stop_watching),
+            )  # fmt: skip
         if self.fediverse is not None:
             self._federate()
         exporter = self.exporter
