@@ -8,7 +8,10 @@ What each test proves, against Postfix's own replies (not ours):
 - an address that cannot go on the wire, beside ten that can, delays nobody; a domain
   beyond ASCII is delivered in IDNA;
 - a HELO Postfix refuses is the relay's fault; the default HELO name is accepted;
-- content the relay refuses at DATA is set aside, its recipient not bounced.
+- content the relay refuses at DATA is set aside, its recipient not bounced;
+- a mailbox that turns out not to exist after Postfix said 250 is learnt from Postfix's own
+  DSN, sent to the message's return path and routed to the service's listener: that
+  address, and only it, is suppressed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from syndicate.web.limits import ClientLimiter
 from tests import postfix
 from tests.conftest import CONTENT
 from tests.fakeclock import FakeClock
+from tests.live import free_port
 from tests.smtp import Sink, smtp_sink
 from tests.test_email import NOW, PUBLIC, confirm, go_live, rows, sign_up
 
@@ -41,9 +45,18 @@ def mailbox():
 
 
 @pytest.fixture(scope="module")
-def relay(mailbox: Sink):
+def returns_port() -> int:
+    """Where the service's listener for bounces will be: Postfix routes the return path's
+    domain there from the start (its `transport_maps`, as docs/email.md gives it)."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def relay(mailbox: Sink, returns_port: int):
     port = int(mailbox.url.rsplit(":", 1)[1])
-    with postfix.running_postfix({"mail.example.net": port, "xn--exmple-cua.net": port}) as running:
+    routes = {"mail.example.net": port, "xn--exmple-cua.net": port,
+              "bounces.example.net": returns_port}  # fmt: skip
+    with postfix.running_postfix(routes) as running:
         yield running
 
 
@@ -189,3 +202,32 @@ async def test_content_refused_at_data_is_set_aside_and_bounces_nobody(start, re
     assert message.set_aside_at is not None and message.last_error.startswith("550 5.7.1")
     assert rows(client, "subscribers")[0].bounced_at is None
     assert (await state(client))["email"]["set_aside"] == 1
+
+
+async def test_a_dsn_from_postfix_suppresses_that_address_and_only_it(
+    start, relay, mailbox, folder, returns_port
+):
+    client = await start(
+        "plain", mail_return_path="bounces@bounces.example.net",
+        bounce_listen=("127.0.0.1", returns_port),
+    )  # fmt: skip
+    client.service.people.limiter = ClientLimiter(100, 600)
+    gone = "gone@mail.example.net"
+    await subscribed(client, mailbox, [gone, *READERS[:3]])
+    mailbox.refuse.add(gone)  # the mailbox is closed after the confirmation
+    await go_live(client, folder, client.clock)
+    client.clock.advance(NOW + timedelta(minutes=4))
+    await client.service.mailer.round()
+    for address in READERS[:3]:
+        await mailbox.wait_for(address, 2)
+    # Postfix said 250 to every update; its bounce daemon then writes a DSN for `gone`.
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + 20
+    while not [r for r in rows(client, "subscribers") if r.bounced_at]:
+        assert time.monotonic() < deadline, relay.log()[-3000:]
+        await asyncio.sleep(0.1)
+    (suppressed,) = [r for r in rows(client, "subscribers") if r.bounced_at]
+    assert suppressed.address == gone and suppressed.bounce_reason == "hard: dsn 5.1.1"
+    assert "status=bounced" in relay.log()
