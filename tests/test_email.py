@@ -241,7 +241,7 @@ async def test_a_weekly_digest_goes_at_the_sites_day_and_time_and_only_with_news
     clock.advance(monday)
     await client.service.mailer.round()
     _, digest = await sink.wait_for(READER, 2)
-    assert digest["Subject"] == "Open Society Foundations: this week (1 new)"
+    assert digest["Subject"] == "Open Society Foundations this week: Naloxone Saves Lives <b>& more</b>"
     assert "Naloxone Saves Lives" in text_of(digest)
     clock.advance(monday + timedelta(days=7))
     await client.service.mailer.round()

@@ -32,6 +32,9 @@ CONFIRM_PATH = "/email/confirm"
 UNSUBSCRIBE_PATH = "/email/unsubscribe"
 MANAGE_PATH = "/email/manage"
 FREQUENCY_TEXT = {INSTANT: "as it happens", "weekly": "a weekly digest"}
+# What a confirmed subscriber will get, as a sentence ("You will get ...").
+FREQUENCY_PROMISE = {INSTANT: "an email as new items go live", "weekly": "a weekly digest"}
+MAX_ITEMS = 25  # items shown in one email; the rest are one link away
 
 
 # Stand-ins for a subscriber's own links in bodies rendered once for many (letters and
@@ -56,6 +59,8 @@ class Entry:
     where: str = ""
     status: str = ""
     calendar_url: str = ""
+    registration_url: str = ""
+    online_url: str = ""
 
 
 def feed_title(catalog: Catalog, topic: str, kind: str) -> str:
@@ -85,7 +90,28 @@ def _entry(catalog: Catalog, item: Item) -> Entry:
         where=eventtext.where(event),
         status=eventtext.status_label(event) or "",
         calendar_url=urls.absolute(catalog.site, urls.event_calendar_path(item.id)),
+        registration_url=event.registration_url or "",
+        online_url=event.online_url or "",
     )
+
+
+def subject_of(site: str, kind: str, titles: list[str]) -> str:
+    """ "OSF: Naloxone saves lives", "OSF: Naloxone saves lives and 2 more", "OSF this week:
+    ...": the first item by name (an inbox shows what it is about), shortened past 100."""
+    first = titles[0] if len(titles[0]) <= 100 else titles[0][:99].rstrip() + "…"
+    more = f" and {len(titles) - 1} more" if len(titles) > 1 else ""
+    return f"{site}{' this week' if kind == 'digest' else ''}: {first}{more}"
+
+
+def about(catalog: Catalog, items: list[Item]) -> str:
+    """What these items are about, for the footer: "Harm Reduction", "Harm Reduction and
+    Drug Policy" (their first topics), or the site's updates."""
+    names = sorted({catalog.topics[i.topics[0]].title for i in items
+                    if i.topics and i.topics[0] in catalog.topics})  # fmt: skip
+    if not names or len(names) > 3:
+        return "updates"
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"updates about {joined}"
 
 
 class Composer:
@@ -179,15 +205,18 @@ class Composer:
         return Outgoing(data, envelope(due.address))
 
     def _render_update(self, kind: str, items: list[Item]) -> tuple[str, str, str]:
-        entries = [_entry(self.catalog, item) for item in items]
-        if kind == "digest":
-            heading = f"This week from {self.site.title}"
-            subject = f"{self.site.title}: this week ({len(items)} new)"
-        elif len(items) == 1:
-            heading = subject = f"{self.site.title}: {items[0].title}"
-        else:
-            heading = subject = f"{self.site.title}: {len(items)} new items"
+        shown = items[:MAX_ITEMS]  # past it, a link: Gmail clips a message over ~102 KB
+        entries = [_entry(self.catalog, item) for item in shown]
+        subject = subject_of(self.site.title, kind, [item.title for item in items])
+        heading = f"This week from {self.site.title}" if kind == "digest" else subject
+        topics = {item.topics[0] for item in items if item.topics}
+        rest = (  # the rest on the topic's page when they share one, else the front page
+            urls.topic_page_path(next(iter(topics))) if len(topics) == 1 else "/"
+        )
         context = {"site": self.site, "heading": heading, "entries": entries,
+                   "preheader": " · ".join(e.title for e in entries[:3])[:150],
+                   "more": len(items) - len(shown), "more_url": f"{self.public_url}{rest}",
+                   "about": about(self.catalog, items),
                    "manage_url": _MANAGE, "unsubscribe_url": _UNSUBSCRIBE}  # fmt: skip
         return (
             subject,

@@ -32,6 +32,7 @@ from syndicate.mail.addresses import AddressError, normalised
 from syndicate.mail.links import LinkError
 from syndicate.mail.messages import (
     CONFIRM_PATH,
+    FREQUENCY_PROMISE,
     FREQUENCY_TEXT,
     MANAGE_PATH,
     UNSUBSCRIBE_PATH,
@@ -205,7 +206,8 @@ class People:
             200,
             "You are subscribed",
             [
-                f"You will get updates {FREQUENCY_TEXT.get(link.frequency, 'as they happen')}. "
+                f"You will get {FREQUENCY_PROMISE.get(link.frequency, FREQUENCY_PROMISE[INSTANT])}."
+                " "
                 "Every email has a link to change or stop them."
             ],
         )
