@@ -201,6 +201,7 @@ async def test_delays_and_successes_change_nothing(
     paths = await three_with_an_update(client, sink, folder)
     await deliver(listen_port, paths[READERS[0]], dsn(paths[READERS[0]], status, action))
     assert await bounced(client) == {}
+    assert [r.soft_bounces for r in rows(client, "subscribers")] == [0, 0, 0]  # not even soft
 
 
 async def test_soft_bounces_count_and_the_fifth_suppresses(start, sink, folder, listen_port):
@@ -257,6 +258,7 @@ async def test_an_auto_reply_to_a_return_path_changes_nothing(start, sink, folde
     reply.set_content("I am away until Monday. Your message could not be read.")
     await deliver(listen_port, paths[READERS[0]], reply.as_bytes())
     assert await bounced(client) == {}
+    assert [r.soft_bounces for r in rows(client, "subscribers")] == [0, 0, 0]
 
 
 async def test_an_arf_complaint_suppresses_by_the_unsubscribe_link_it_quotes(

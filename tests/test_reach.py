@@ -231,7 +231,9 @@ async def test_a_failed_write_is_degraded_and_loses_nothing(start, monkeypatch):
         raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
 
     monkeypatch.setattr(stored_reach, "add", broken)
-    with pytest.raises(sa.exc.OperationalError):
+    from syndicate.people.database import DatabaseUnavailable
+
+    with pytest.raises(DatabaseUnavailable, match="disk I/O error"):
         await client.service.reach.flush()
     monkeypatch.setattr(stored_reach, "add", real)
     await client.get(FEED, headers={"User-Agent": NEWSBOAT})
