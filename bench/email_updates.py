@@ -2,7 +2,9 @@
 sink has every message, against a bare aiosmtplib loop sending the same messages (the bytes
 ours sent, prepared beforehand) to the same sink over as many sessions. Prints JSON: bare_s, ours_s, ratio (bare / ours: 1 means as fast
 as the loop; target >= 0.8), signup_ms and signup_idle_ms (the median time of a sign-up POST
-with 50 concurrent clients, and alone).
+with 50 concurrent clients, and alone: at least the 50 ms floor every sign-up takes). Ours
+sends with a return path per message (VERP) and the bounce listener on; the loop sends the
+same bytes from the same return paths.
 
     python bench/email_updates.py [--recipients 10000]
 
@@ -71,17 +73,18 @@ async def wait_for(count, target: int) -> None:  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.005)
 
 
-async def bare(port: int, prepared: list[tuple[bytes, str]], count) -> float:  # type: ignore[no-untyped-def]
-    """The reference: `prepared` (each message ours sent, as bytes, and its recipient) sent
-    by a plain aiosmtplib loop over as many sessions, nothing else done."""
+async def bare(port: int, prepared: list[tuple[bytes, str, str]], count) -> float:  # type: ignore[no-untyped-def]
+    """The reference: `prepared` (each message ours sent, as bytes, its envelope sender, a
+    return path of its own, and its recipient) sent by a plain aiosmtplib loop over as many
+    sessions, nothing else done."""
     start_count = count.value
     started = time.perf_counter()
 
-    async def session(share: list[tuple[bytes, str]]) -> None:
+    async def session(share: list[tuple[bytes, str, str]]) -> None:
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
         await client.connect()
-        for data, recipient in share:
-            await client.sendmail("updates@example.org", [recipient], data)
+        for data, sender, recipient in share:
+            await client.sendmail(sender, [recipient], data)
         await client.quit()
 
     await asyncio.gather(*(session(prepared[i::SESSIONS]) for i in range(SESSIONS)))
@@ -97,7 +100,7 @@ def add_subscribers(engine, count: int) -> list[str]:  # type: ignore[no-untyped
     with engine.begin() as connection:
         connection.execute(sa.insert(subscribers), [
             {"address": a, "created_at": now, "confirmed_at": now,
-             "token_key": secrets.token_hex(16), "asks": 0} for a in addresses])  # fmt: skip
+             "token_key": secrets.token_hex(16)} for a in addresses])  # fmt: skip
         ids = connection.execute(sa.select(subscribers.c.id)).scalars().all()
         connection.execute(sa.insert(subscriptions), [
             {"subscriber_id": i, "topic": "*", "type": "*", "frequency": "instant",
@@ -115,21 +118,30 @@ async def ours(tmp: Path, port: int, recipients: int, count):  # type: ignore[no
         config=folder, state_dir=tmp / "state", public_url="https://feeds.example.org",
         watch=False, access_log=False, smtp_url=f"smtp://127.0.0.1:{port}",
         mail_from="updates@example.org", mail_rate=100_000, mail_connections=SESSIONS,
-        mail_batch=0,
+        mail_batch=0, mail_return_path="bounces@bounces.example.org",
+        bounce_listen=("127.0.0.1", free_port()),
     )  # fmt: skip
     from syndicate.mail import relay
 
-    sent: list[tuple[bytes, str]] = []  # what ours sent, for the reference to send again
+    sent: list[tuple[bytes, str, str]] = []  # what ours sent, for the reference to send again
     send = relay.Connection.send
 
     async def keeping(self, data: bytes, sender: str, recipient: str):  # type: ignore[no-untyped-def]
-        sent.append((data, recipient))
+        sent.append((data, sender, recipient))
         return await send(self, data, sender, recipient)
 
     relay.Connection.send = keeping  # type: ignore[method-assign]
     service = Service(settings)
     mailer = service.mailer
     assert mailer is not None
+    # The listener for bounces runs beside the sender, as it does in a service (its task
+    # alone: the sender's rounds are driven here).
+    from syndicate.web import returns
+
+    assert service.returns is not None and settings.bounce_listen is not None
+    service.listening = asyncio.create_task(returns.listen(
+        service.returns, service.health, *settings.bounce_listen, asyncio.Event()
+    ))  # fmt: skip
     await mailer.round()  # takes note of what is live: nobody gets the back catalogue
     add_subscribers(service.database.engine, recipients)
     (folder / "items" / "bench.yaml").write_text(ITEM)
@@ -187,6 +199,7 @@ async def main_async(recipients: int) -> dict[str, float]:
             service, ours_s, prepared = await ours(Path(name), port, recipients, count)
             bare_s = await bare(port, prepared, count)
             idle_ms, busy_ms = await signups(service)
+            service.listening.cancel()
             await service.stop()
     finally:
         sink.terminate()
