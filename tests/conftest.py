@@ -4,6 +4,7 @@ small valid config to break in tests."""
 from __future__ import annotations
 
 import os
+import shutil
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,23 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     write_config(tmp_path / "cfg", MINIMAL)
     return Path("cfg")
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A copy of the tests' content that a test may edit (an item going live, a withdrawal)."""
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    return target
+
+
+@pytest.fixture
+def sink() -> Iterator[Any]:
+    """The relay double (tests/smtp.py): a real SMTP server in the test process."""
+    from tests.smtp import smtp_sink
+
+    with smtp_sink() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

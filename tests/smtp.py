@@ -116,6 +116,19 @@ def smtp_sink(password: str | None = None) -> Iterator[Sink]:
         controller.stop()
 
 
+def email_settings(folder: Any, state: Any, smtp_url: str, **overrides: Any) -> Any:
+    """The service's settings for an email test: the content in `folder`, state in `state`,
+    the relay at `smtp_url`, the public URL the tests' links use; `overrides` on top."""
+    from syndicate.settings import Settings
+
+    values: dict[str, Any] = {
+        "config": folder, "state_dir": state, "public_url": "http://feeds.example.org",
+        "watch": False, "smtp_url": smtp_url, "mail_from": "updates@example.org",
+        "access_log": False, **overrides,
+    }  # fmt: skip
+    return Settings(**values)
+
+
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None

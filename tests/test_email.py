@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,10 +16,9 @@ from aiohttp import web
 
 from syndicate.people.database import metadata
 from syndicate.settings import Settings
-from tests.conftest import CONTENT
 from tests.fakeclock import FakeClock
 from tests.people import ENGINES, fresh_database_url
-from tests.smtp import html_of, link_in, smtp_sink, text_of
+from tests.smtp import email_settings, html_of, link_in, text_of
 
 NOW = datetime(2026, 11, 30, 15, tzinfo=UTC)  # a Monday; the tests' site is in New York
 PUBLIC = "http://feeds.example.org"
@@ -36,12 +34,6 @@ NEW_ITEM = """item:
 """
 
 
-@pytest.fixture
-def sink():
-    with smtp_sink() as running:
-        yield running
-
-
 @pytest.fixture(params=ENGINES)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     """SYNDICATE_DATABASE_URL: unset (SQLite in the state folder), or a PostgreSQL database."""
@@ -51,27 +43,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT, target)
-    return target
-
-
-@pytest.fixture
 def start(serve, folder: Path, tmp_path: Path, sink, database):  # type: ignore[no-untyped-def]
     """Start the service with email updates (the content in `folder`, the relay `sink`)."""
 
     async def starting(clock: FakeClock | None = None):  # type: ignore[no-untyped-def]
-        settings = Settings(
-            config=folder,
-            state_dir=tmp_path / "state",
-            public_url=PUBLIC,
-            watch=False,
-            smtp_url=sink.url,
-            mail_from="updates@example.org",
-            access_log=False,
-            database_url=database,
-        )
+        settings = email_settings(folder, tmp_path / "state", sink.url, database_url=database)
         return await serve(settings, clock or FakeClock(NOW))
 
     return starting

@@ -16,7 +16,6 @@ What each test proves, against Postfix's own replies (not ours):
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,13 +24,11 @@ import sqlalchemy as sa
 
 from syndicate.mail.relay import parse_relay
 from syndicate.people.database import subscribers
-from syndicate.settings import Settings
 from syndicate.web.limits import ClientLimiter
 from tests import postfix
-from tests.conftest import CONTENT
 from tests.fakeclock import FakeClock
 from tests.live import free_port
-from tests.smtp import Sink, smtp_sink
+from tests.smtp import Sink, email_settings, smtp_sink
 from tests.test_email import NOW, PUBLIC, confirm, go_live, rows, sign_up
 
 READERS = [f"reader{n}@mail.example.net" for n in range(10)]
@@ -61,23 +58,14 @@ def relay(mailbox: Sink, returns_port: int):
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT, target)
-    return target
-
-
-@pytest.fixture
 def start(serve, folder: Path, tmp_path: Path, relay, mailbox):  # type: ignore[no-untyped-def]
     mailbox.received.clear()
 
     async def starting(scenario: str, password: str | None = None, **settings: object):  # type: ignore[no-untyped-def]
         clock = FakeClock(NOW)
-        options = {"config": folder, "state_dir": tmp_path / "state", "public_url": PUBLIC,
-                   "watch": False, "smtp_url": relay.url(scenario, password),
-                   "mail_from": "updates@example.org", "access_log": False,
-                   "smtp_ca_file": relay.ca_file, **settings}  # fmt: skip
-        client = await serve(Settings(**options), clock)  # type: ignore[arg-type]
+        url = relay.url(scenario, password)
+        options = {"smtp_ca_file": relay.ca_file, **settings}
+        client = await serve(email_settings(folder, tmp_path / "state", url, **options), clock)
         client.clock = clock
         return client
 

@@ -15,7 +15,6 @@ Rules, and the ways each is broken here:
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,35 +22,17 @@ import pytest
 import sqlalchemy as sa
 
 from syndicate.people.database import subscribers
-from syndicate.settings import Settings
-from tests.conftest import CONTENT
 from tests.fakeclock import FakeClock
-from tests.smtp import smtp_sink
-from tests.test_email import NOW, PUBLIC, READER, confirm, go_live, rows, sign_up
+from tests.smtp import email_settings, smtp_sink
+from tests.test_email import NOW, READER, confirm, go_live, rows, sign_up
 
 OTHERS = [f"reader{n}@example.org" for n in range(10)]
 
 
 @pytest.fixture
-def sink():
-    with smtp_sink() as running:
-        yield running
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT, target)
-    return target
-
-
-@pytest.fixture
 def start(serve, folder: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     async def starting(url: str, clock: FakeClock, **settings: object):  # type: ignore[no-untyped-def]
-        options = {"config": folder, "state_dir": tmp_path / "state", "public_url": PUBLIC,
-                   "watch": False, "smtp_url": url, "mail_from": "updates@example.org",
-                   "access_log": False, **settings}  # fmt: skip
-        return await serve(Settings(**options), clock)  # type: ignore[arg-type]
+        return await serve(email_settings(folder, tmp_path / "state", url, **settings), clock)
 
     return starting
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import shutil
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
@@ -31,30 +30,15 @@ import sqlalchemy as sa
 
 from syndicate.mail import verp
 from syndicate.people.database import subscribers
-from syndicate.settings import Settings
-from tests.conftest import CONTENT
 from tests.fakeclock import FakeClock
 from tests.live import free_port
-from tests.smtp import smtp_sink
-from tests.test_email import NOW, PUBLIC, confirm, go_live, rows, sign_up
+from tests.smtp import email_settings
+from tests.test_email import NOW, confirm, go_live, rows, sign_up
 
 RETURN_PATH = "bounces@bounces.example.org"
 READERS = [f"reader{n}@example.org" for n in range(3)]
 POSTMARK = "postmark:correct-horse-battery"
 MAILGUN_KEY = "key-0123456789abcdef0123"
-
-
-@pytest.fixture
-def sink():
-    with smtp_sink() as running:
-        yield running
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT, target)
-    return target
 
 
 @pytest.fixture
@@ -66,13 +50,10 @@ def listen_port() -> int:
 def start(serve, folder: Path, tmp_path: Path, sink, listen_port):  # type: ignore[no-untyped-def]
     async def starting(**settings: object):  # type: ignore[no-untyped-def]
         clock = FakeClock(NOW)
-        options = {"config": folder, "state_dir": tmp_path / "state", "public_url": PUBLIC,
-                   "watch": False, "smtp_url": sink.url, "mail_from": "updates@example.org",
-                   "access_log": False, "mail_return_path": RETURN_PATH,
-                   "bounce_listen": ("127.0.0.1", listen_port),
+        options = {"mail_return_path": RETURN_PATH, "bounce_listen": ("127.0.0.1", listen_port),
                    "postmark_webhook": POSTMARK, "mailgun_signing_key": MAILGUN_KEY,
                    **settings}  # fmt: skip
-        client = await serve(Settings(**options), clock)  # type: ignore[arg-type]
+        client = await serve(email_settings(folder, tmp_path / "state", sink.url, **options), clock)
         client.clock = clock
         await wait_listening(listen_port)
         return client

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ import sqlalchemy as sa
 from syndicate.fediverse import signatures
 from syndicate.people.database import metadata
 from syndicate.settings import Settings
-from tests.conftest import CONTENT
 from tests.fakeclock import FakeClock
 from tests.fediverse import rsa_pems, start_fake_server
 
@@ -41,13 +39,6 @@ async def remote():  # type: ignore[no-untyped-def]
     server, running = await start_fake_server()
     yield server
     await running.close()
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT, target)
-    return target
 
 
 @pytest.fixture
