@@ -55,6 +55,7 @@ DUE_PER_SESSION = 500  # messages a round takes per relay session (each session 
 UNRECORDED = 8  # 250s a session may be ahead of the outbox (see Recorder)
 FIRST_RETRY, LAST_RETRY = timedelta(minutes=1), timedelta(hours=1)
 RELAY_FIRST, RELAY_LAST = timedelta(seconds=15), timedelta(minutes=10)  # the relay's faults
+COUNT_EVERY = timedelta(seconds=10)  # how often a process that does not send counts the outbox
 
 
 def digest_moment(site: Site, now: datetime) -> datetime:
@@ -103,6 +104,7 @@ class Mailer:
         # restart (after the operator fixed the password) tries again at once.
         self.relay_faults = 0
         self.relay_wait_until = datetime.min.replace(tzinfo=UTC)
+        self.counted_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -127,10 +129,14 @@ class Mailer:
 
     async def _round(self) -> None:
         now = self.clock.now()
-        if await self.db.run(outbox.hold_lease, self.holder, now, LEASE_SECONDS):
+        holding = await self.db.run(outbox.hold_lease, self.holder, now, LEASE_SECONDS)
+        if holding:
             await self._work(now)
         # Every process's own figures for /healthz and /metrics (a pool's worker answering
-        # may not be the one sending).
+        # may not be the one sending): the sender's after each round, the others' now and then.
+        if not holding and self.counted_at and now - self.counted_at < COUNT_EVERY:
+            return
+        self.counted_at = now
         counts = await self.db.run(outbox.counts)
         self.metrics.email_queued = counts["queued"]
         self.metrics.email_subscribers = counts["subscribers"]
