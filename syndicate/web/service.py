@@ -19,7 +19,6 @@ import signal
 import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -29,7 +28,6 @@ from aiohttp.http_exceptions import HttpProcessingError
 from syndicate import urls
 from syndicate.build import FROM_ADDRESS, FROM_SETTING, FROM_SITE
 from syndicate.fediverse import notes, remote
-from syndicate.mail.relay import helo_name, parse_relay
 from syndicate.people.database import Database, open_database
 from syndicate.people.keys import public_pem, signing_key
 from syndicate.reach.salt import DailySalt
@@ -46,10 +44,11 @@ from syndicate.web.clock import Clock
 from syndicate.web.connections import KEEPALIVE_SECONDS, Server, connection_budget
 from syndicate.web.content import ContentStore
 from syndicate.web.deliverer import Deliverer
+from syndicate.web.email_wing import email_wing
 from syndicate.web.exporter import Exporter
 from syndicate.web.fediverse import PREFIXES as FEDIVERSE_PREFIXES
 from syndicate.web.fediverse import Fediverse
-from syndicate.web.handlers import EMAIL_PREFIX, Handler, router
+from syndicate.web.handlers import Handler, router
 from syndicate.web.limits import Proxies
 from syndicate.web.mailer import Mailer
 from syndicate.web.member import LEAD_WORKER, Member
@@ -61,8 +60,6 @@ from syndicate.web.returns import Returns
 from syndicate.web.signup import People
 from syndicate.web.stats import STATS_PREFIX, Stats
 from syndicate.web.supervise import Health, describe, supervise
-from syndicate.web.webhooks import PREFIX as WEBHOOKS_PREFIX
-from syndicate.web.webhooks import Webhooks
 from syndicate.web.websub import Publisher
 
 log = logging.getLogger("syndicate")
@@ -126,15 +123,15 @@ class Service:
         self.mailer: Mailer | None = None
         self.returns: Returns | None = None
         self.people: People | None = None
-        people = None
+        wings: list[tuple[str, Handler]] = []
         if settings.email:
-            people = self._email(settings)
-        wings = [(EMAIL_PREFIX, people)] if people is not None else []
-        if self.returns is not None and (settings.postmark_webhook or settings.mailgun_signing_key):
-            hooks = Webhooks(
-                self.returns, self.clock, settings.postmark_webhook, settings.mailgun_signing_key
-            )
-            wings.insert(0, (WEBHOOKS_PREFIX, hooks.handle))  # before /email/'s
+            assert self.database is not None
+            email = email_wing(
+                settings, self.store, self.database, self.metrics, self.health, self.clock,
+                self.member.index if self.member else 0,
+            )  # fmt: skip
+            self.mailer, self.people, self.returns = email.mailer, email.people, email.returns
+            wings += email.routes()
         self.fediverse: Fediverse | None = None
         if settings.federating:
             assert self.database is not None
@@ -183,40 +180,6 @@ class Service:
         self._stop_watching = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._sighup = False
-
-    def _email(self, settings: Settings) -> Handler:
-        """Email updates: the database (migrated now), the sender and the /email/ endpoints."""
-        assert settings.smtp_url and settings.mail_from and self.database is not None
-        self.mailer = Mailer(
-            self.store,
-            self.database,
-            parse_relay(
-                settings.smtp_url,
-                settings.smtp_helo or helo_name(settings.public_url or settings.served_url),
-                str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
-                settings.smtp_cleartext_auth == "allow",
-            ),
-            settings.mail_from,
-            self.metrics,
-            self.health,
-            self.clock,
-            settings.mail_connections,
-            settings.mail_rate,
-            timedelta(seconds=settings.mail_batch),
-            # One name per process serving a port on this machine, the same after a restart.
-            f"{socket.gethostname()}:{settings.port}:{self.member.index if self.member else 0}",
-            settings.mail_return_path,
-        )
-        self.returns = Returns(
-            self.database, self.mailer.secret, settings.mail_return_path, self.metrics,
-            self.clock,
-        )  # fmt: skip
-        self.metrics.email_enabled = True
-        self.people = People(
-            self.store, self.database, self.metrics, self.clock, self.mailer.wakeup.set,
-            self.health,
-        )  # fmt: skip
-        return self.people.handle
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for aiohttp's `web.Server` (and its test server)."""
