@@ -132,7 +132,7 @@ bench: install system-deps
 	$(BIN)/python bench/run.py
 
 # Email updates alone: one item to 10,000 subscribers against a bare aiosmtplib loop, and
-# sign-up times (bench/email_updates.py). About half a minute.
+# sign-up times (bench/email_updates.py): five turns of each, the median ratio. About a minute.
 bench-email: install
 	$(BIN)/python bench/email_updates.py
 
