@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 
-from syndicate.people import outbox
+from syndicate.people import bounces, outbox
 from syndicate.people.database import open_database
 from syndicate.settings import Settings
 
@@ -39,10 +39,10 @@ def run(action: str, settings: Settings) -> int:
             print("set aside, by the reason (syndicate email release sends them again):")
             for reason, count in reasons:
                 print(f"  {count:>6}  {reason}")
-        bounces = outbox.bounce_reasons(engine)
-        if bounces:
+        learnt = bounces.bounce_reasons(engine)
+        if learnt:
             print("bounced, by how it was learnt:")
-            for reason, count in bounces:
+            for reason, count in learnt:
                 print(f"  {count:>6}  {reason}")
         return 0
     finally:

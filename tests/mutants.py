@@ -163,7 +163,7 @@ MUTANTS = [
      "        answer = await connection.send(email.data, envelope_from, email.recipient)\n",
      "        await self.db.run(outbox.sent, [due.id], self.clock.now())\n"
      "        answer = await connection.send(email.data, envelope_from, email.recipient)\n"),
-    ("a bounce keeps the address mailed", "syndicate/people/outbox.py",
+    ("a bounce keeps the address mailed", "syndicate/people/bounces.py",
      ".where(subscribers.c.id == subscriber_id, subscribers.c.bounced_at.is_(None))",
      ".where(subscribers.c.id == -1, subscribers.c.bounced_at.is_(None))"),
     # Issue 29: email through a real relay.

@@ -12,7 +12,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from syndicate.people import outbox, subscriptions
+from syndicate.people import bounces, outbox, subscriptions
 from syndicate.people.database import MIGRATIONS, metadata, migrate
 from syndicate.people.outbox import BATCH, Live
 from syndicate.people.subscriptions import INSTANT, WEEKLY, Feed
@@ -254,7 +254,7 @@ def test_a_bounce_stops_all_mail_to_the_address(engine):
     outbox.announce(engine, [ITEM], NOW)
     outbox.compose(engine, NOW + BATCH, None)
     (message,) = outbox.due(engine, NOW + BATCH, "test")
-    outbox.bounced(engine, message.id, subscriber, NOW + BATCH, "550 no such user")
+    bounces.bounced(engine, message.id, subscriber, NOW + BATCH, "550 no such user")
     outbox.announce(engine, [ITEM, Live("next", "events", ("harm-reduction",))], NOW + BATCH)
     outbox.compose(engine, NOW + 3 * BATCH, None)
     assert outbox.due(engine, NOW + 3 * BATCH, "test") == []
@@ -272,7 +272,7 @@ def test_an_erased_bounced_address_leaves_only_its_hash(engine):
     subscriber = subscribed(engine)
     subscriptions.request(engine, "reader@example.org", HARM, WEEKLY, NOW)
     (message,) = outbox.due(engine, NOW, "test")
-    outbox.bounced(engine, message.id, subscriber, NOW, "550 no such user")
+    bounces.bounced(engine, message.id, subscriber, NOW, "550 no such user")
     subscriptions.erase(engine, subscriber)
     (row,) = table(engine, "suppressed")
     assert row.hash == subscriptions.suppression_hash("reader@example.org")

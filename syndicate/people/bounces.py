@@ -1,4 +1,5 @@
-"""What the people wing learns from what comes back (mail/returns.py sorts it; here it is kept):
+"""What stops mail to an address, and what the people wing learns from what comes back: the
+relay refusing it at RCPT TO (`bounced`), and the reports mail/returns.py sorts (`record`):
 a hard bounce or a complaint stops mail to the address at once; soft bounces are counted, and
 `SOFT_LIMIT` of them with no more than `SOFT_WINDOW` between one and the next stop it too.
 
@@ -12,14 +13,54 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from syndicate.people.database import subscribers
-from syndicate.people.outbox import suppress
+from syndicate.people.database import messages, pending, subscribers
 
 SOFT_LIMIT = 5
 SOFT_WINDOW = timedelta(days=30)
 HARD, SOFT, COMPLAINT = "hard", "soft", "complaint"
+
+
+def bounced(
+    engine: Engine, message_id: int, subscriber_id: int, now: datetime, reason: str
+) -> None:
+    """The relay refused the recipient of `message_id` at RCPT TO, for good: no more mail to
+    the address, nothing pending for it. `reason` is the relay's reply."""
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(messages)
+            .where(messages.c.id == message_id)
+            .values(failed_at=now, last_error=reason[:300])
+        )
+        suppress(connection, subscriber_id, now, f"rcpt: {reason}")
+
+
+def suppress(connection: Connection, subscriber_id: int, now: datetime, reason: str) -> None:
+    """No more mail to `subscriber_id` (bounced, or complained): nothing pending for them is
+    composed, nothing composed is sent. `reason` says how we learnt it (never the address)."""
+    connection.execute(
+        sa.update(subscribers)
+        .where(subscribers.c.id == subscriber_id, subscribers.c.bounced_at.is_(None))
+        .values(bounced_at=now, bounce_reason=reason[:100])
+    )
+    connection.execute(
+        sa.delete(pending).where(
+            pending.c.subscriber_id == subscriber_id, pending.c.message_id.is_(None)
+        )
+    )
+
+
+def bounce_reasons(engine: Engine) -> list[tuple[str, int]]:
+    """How the addresses no longer mailed were learnt to be bad, with how many each."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(subscribers.c.bounce_reason, sa.func.count())
+            .where(subscribers.c.bounced_at.is_not(None))
+            .group_by(subscribers.c.bounce_reason)
+            .order_by(sa.func.count().desc(), subscribers.c.bounce_reason)
+        ).all()
+    return [(str(reason or ""), int(count)) for reason, count in rows]
 
 
 def token_key(engine: Engine, subscriber_id: int) -> str | None:

@@ -10,9 +10,9 @@ the database (the only SQL for it).
    subscriber's pending items has waited `BATCH` (items that go live within minutes of each
    other go in one email); weekly ones at the digest moment. The pending rows point at their
    message in the same transaction, so each item is in exactly one message.
-3. `due` / `sent` / `retry` / `bounced` / `set_aside`: the sender takes due messages, and
-   records the relay's answer (mail/replies.py sorts it); `release` puts messages set aside
-   back in the queue. A message marked sent after the relay's 250 is never sent again; one the
+3. `due` / `sent` / `retry` / `set_aside`: the sender takes due messages, and records the
+   relay's answer (mail/replies.py sorts it; a refused recipient goes to people/bounces.py);
+   `release` puts messages set aside back in the queue. A message marked sent after the relay's 250 is never sent again; one the
    relay took just before a crash is sent again at restart, with the same Message-ID (the
    only way to send twice, bounded by the messages in flight at the crash).
 4. `hold_lease`: one process sends at a time (a lease row, renewed while it sends).
@@ -319,35 +319,6 @@ def retry(engine: Engine, message_id: int, at: datetime, reason: str) -> None:
         )
 
 
-def bounced(
-    engine: Engine, message_id: int, subscriber_id: int, now: datetime, reason: str
-) -> None:
-    """The relay refused the recipient of `message_id` at RCPT TO, for good: no more mail to
-    the address, nothing pending for it. `reason` is the relay's reply."""
-    with engine.begin() as connection:
-        connection.execute(
-            sa.update(messages)
-            .where(messages.c.id == message_id)
-            .values(failed_at=now, last_error=reason[:300])
-        )
-        suppress(connection, subscriber_id, now, f"rcpt: {reason}")
-
-
-def suppress(connection: Connection, subscriber_id: int, now: datetime, reason: str) -> None:
-    """No more mail to `subscriber_id` (bounced, or complained): nothing pending for them is
-    composed, nothing composed is sent. `reason` says how we learnt it (never the address)."""
-    connection.execute(
-        sa.update(subscribers)
-        .where(subscribers.c.id == subscriber_id, subscribers.c.bounced_at.is_(None))
-        .values(bounced_at=now, bounce_reason=reason[:100])
-    )
-    connection.execute(
-        sa.delete(pending).where(
-            pending.c.subscriber_id == subscriber_id, pending.c.message_id.is_(None)
-        )
-    )
-
-
 def set_aside(engine: Engine, message_id: int, now: datetime, reason: str) -> None:
     """`message_id` was refused for itself (or cannot be made): kept with `reason`, not
     retried, until the operator releases it (`release`) or it is forgotten (retention)."""
@@ -381,18 +352,6 @@ def set_aside_reasons(engine: Engine) -> list[tuple[str, int]]:
             .where(messages.c.set_aside_at.is_not(None), messages.c.sent_at.is_(None))
             .group_by(messages.c.last_error)
             .order_by(sa.func.count().desc(), messages.c.last_error)
-        ).all()
-    return [(str(reason or ""), int(count)) for reason, count in rows]
-
-
-def bounce_reasons(engine: Engine) -> list[tuple[str, int]]:
-    """How the addresses no longer mailed were learnt to be bad, with how many each."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(subscribers.c.bounce_reason, sa.func.count())
-            .where(subscribers.c.bounced_at.is_not(None))
-            .group_by(subscribers.c.bounce_reason)
-            .order_by(sa.func.count().desc(), subscribers.c.bounce_reason)
         ).all()
     return [(str(reason or ""), int(count)) for reason, count in rows]
 

@@ -37,7 +37,7 @@ from syndicate.mail.messages import Composer
 from syndicate.mail.relay import Connection, Relay
 from syndicate.mail.replies import Outcome, without_addresses
 from syndicate.model import Site
-from syndicate.people import outbox, retention
+from syndicate.people import bounces, outbox, retention
 from syndicate.people.database import Database
 from syndicate.people.outbox import Due, Live
 from syndicate.retrying import backoff
@@ -261,7 +261,7 @@ class Mailer:
                 await recorder.settled(marking.pop(0))  # the previous 250, recorded first
             marking.append(recorder.record(due.id))
         elif answer.outcome is Outcome.BOUNCED:
-            await self.db.run(outbox.bounced, due.id, due.subscriber_id, now, answer.reply)
+            await self.db.run(bounces.bounced, due.id, due.subscriber_id, now, answer.reply)
             log.warning(
                 "a %s email bounced at RCPT TO (%s): no more mail to that address",
                 due.kind,
