@@ -100,13 +100,6 @@ class Postfix:
         path = self.root / "maillog"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def queue(self) -> str:
-        """What Postfix still holds (mailq), for a failing test's message."""
-        return subprocess.run(
-            ["postqueue", "-c", str(self.root / "etc"), "-p"],
-            capture_output=True, text=True, check=False,
-        ).stdout  # fmt: skip
-
 
 def _master_cf(ports: dict[str, int], cert: Path, key: Path, sasl: Path) -> str:
     tls = f"-o smtpd_tls_cert_file={cert} -o smtpd_tls_key_file={key}"
