@@ -155,6 +155,10 @@ default_transport = error:nothing leaves this machine in the tests
 local_transport = error:no local delivery in the tests
 transport_maps = inline:{{ {transport} }}
 smtp_tls_security_level = none
+# No idle connections kept to the tests' servers after a delivery (Postfix's cache would
+# hold them past a test; the service's listener closes such connections itself when it
+# stops: tests/test_email_returns.py).
+smtp_connection_cache_on_demand = no
 smtp_dns_support_level = disabled
 smtpd_sasl_local_domain = {REALM}
 # master.cf's -o values hold no spaces: the strict listeners name these.

@@ -347,3 +347,19 @@ def test_one_report_cannot_be_replayed_into_another_subscriber():
     assert token is not None and verp.verify(token, key, secret)
     assert not verp.verify(verp.ReturnToken(8, 70, token.mac), key, secret)
     assert not verp.verify(verp.ReturnToken(7, 71, token.mac), key, secret)
+
+
+async def test_stopping_closes_a_relays_idle_connection_to_the_listener(start, listen_port):
+    """Postfix keeps idle connections for reuse; stopping must close them, not leak them."""
+    import asyncio
+
+    client = await start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", listen_port)
+    assert (await reader.readline()).startswith(b"220")
+    writer.write(b"EHLO relay.example.net\r\n")
+    await writer.drain()
+    assert b"250" in await reader.readline()
+    client.service._stop_watching.set()  # the service stopping: the listener's task ends
+    assert await asyncio.wait_for(reader.read(), timeout=5) is not None
+    assert reader.at_eof()  # the listener closed it
+    writer.close()

@@ -12,9 +12,10 @@ the database (the only SQL for it).
    message in the same transaction, so each item is in exactly one message.
 3. `due` / `sent` / `retry` / `set_aside`: the sender takes due messages, and records the
    relay's answer (mail/replies.py sorts it; a refused recipient goes to people/bounces.py);
-   `release` puts messages set aside back in the queue. A message marked sent after the relay's 250 is never sent again; one the
-   relay took just before a crash is sent again at restart, with the same Message-ID (the
-   only way to send twice, bounded by the messages in flight at the crash).
+   `release` puts messages set aside back in the queue. A message marked sent after the
+   relay's 250 is never sent again; one the relay took just before a crash is sent again at
+   restart, with the same Message-ID (the only way to send twice, bounded by the messages in
+   flight at the crash).
 4. `hold_lease`: one process sends at a time (a lease row, renewed while it sends).
 """
 

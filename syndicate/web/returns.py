@@ -151,14 +151,27 @@ async def listen(
     is a failure in /healthz, tried again)."""
     loop = asyncio.get_running_loop()
     handler = _Handler(returns_, health)
-    server = await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=MAX_REPORT, hostname="syndicate-returns",
-                     ident="syndicate returns", timeout=60),
-        host, port,
-    )  # fmt: skip
+    sessions: set[SMTP] = set()  # open ones: a relay keeps idle connections for reuse
+
+    def session() -> SMTP:
+        made = SMTP(handler, data_size_limit=MAX_REPORT, hostname="syndicate-returns",
+                    ident="syndicate returns", timeout=60)  # fmt: skip
+        sessions.difference_update([s for s in sessions if _closed(s)])
+        sessions.add(made)
+        return made
+
+    server = await loop.create_server(session, host, port)
     log.info("taking bounces and complaints on %s:%d", host, port)
     try:
         await stop.wait()
     finally:
         server.close()
+        for open_session in sessions:  # Python 3.11's server leaves accepted ones open
+            transport = open_session.transport
+            if transport is not None and not transport.is_closing():
+                transport.close()
         await server.wait_closed()
+
+
+def _closed(session: SMTP) -> bool:
+    return session.transport is None or session.transport.is_closing()
