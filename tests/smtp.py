@@ -32,6 +32,7 @@ class Sink:
     busy: int = 0  # answer `busy_reply` to the next `busy` messages, at DATA
     busy_reply: str = "421 4.3.2 try again later"
     answers: dict[str, str] = field(default_factory=dict)  # "MAIL"/"RCPT"/"DATA": a refusal
+    logins: list[tuple[str, bool]] = field(default_factory=list)  # AUTH attempts, in order
     delay: float = 0.0  # seconds each message takes to accept
     url: str = ""
 
@@ -83,14 +84,16 @@ class Sink:
         return self.to(recipient)
 
 
-def _password_is(expected: str) -> Any:
-    """An aiosmtpd authenticator taking one user, `relay`, with the password `expected`."""
+def _password_is(expected: str, sink: Sink) -> Any:
+    """An aiosmtpd authenticator taking one user, `relay`, with the password `expected`;
+    each attempt noted in `sink.logins` (the mechanism, and whether it passed)."""
 
     def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
             b"relay",
             expected.encode(),
         )
+        sink.logins.append((mechanism, ok))
         return AuthResult(success=ok, handled=False)
 
     return check
@@ -106,7 +109,7 @@ def smtp_sink(password: str | None = None) -> Iterator[Sink]:
     if password is not None:
         # Offered, not required (aiosmtpd warns of requiring it in clear): our client logs
         # in whenever it has credentials.
-        options = {"auth_require_tls": False, "authenticator": _password_is(password)}
+        options = {"auth_require_tls": False, "authenticator": _password_is(password, sink)}
     controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
     controller.start()
     sink.url = f"smtp://127.0.0.1:{port}"

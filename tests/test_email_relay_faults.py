@@ -215,12 +215,14 @@ async def test_the_operator_may_allow_a_password_in_clear_in_so_many_words(start
 async def test_a_wrong_password_bounces_nobody_and_says_so_without_the_password(start, folder):
     with smtp_sink(password="right-one") as sink:
         url = sink.url.replace("smtp://", "smtp://relay:wrong-one@")
-        client = await start(url, FakeClock(NOW), smtp_cleartext_auth="allow")
-        await sign_up(client)
+        client = await start(url, FakeClock(NOW), smtp_cleartext_auth="allow", mail_connections=2)
+        for address in (READER, *OTHERS[:2]):  # three messages due, two sessions allowed
+            await sign_up(client, address)
         await client.service.mailer.round()
+        # One failed login for the round: not one per session, nor one per mechanism.
+        assert len(sink.logins) == 1 and sink.logins[0][1] is False
         state = await health(client)
         assert "535" in state["background"]["email"]["reason"]
         assert "wrong-one" not in str(state)
-        assert rows(client, "subscribers")[0].bounced_at is None
-        (message,) = rows(client, "messages")
-        assert message.failed_at is None and message.attempts == 0
+        assert [r.bounced_at for r in rows(client, "subscribers")] == [None] * 3
+        assert all(m.failed_at is None and m.attempts == 0 for m in rows(client, "messages"))
