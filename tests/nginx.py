@@ -40,11 +40,18 @@ http {{
 
 
 @contextmanager
-def running_nginx(include: Path, folder: Path, port: int) -> Iterator[str]:
-    """nginx serving `include` (which listens on 127.0.0.1:`port`); yields its URL."""
+def running_nginx(
+    include: Path, folder: Path, port: int, workers_as: str | None = None
+) -> Iterator[str]:
+    """nginx serving `include` (which listens on 127.0.0.1:`port`); yields its URL. With
+    `workers_as` (and the tests run as root), nginx runs as Debian runs it: the master as
+    root, the workers as that unprivileged user (`www-data`), so every file they serve must
+    be readable by others, and every folder on the way to it searchable."""
     nginx = need("nginx")
     folder.mkdir(parents=True, exist_ok=True)
-    user = "user root;" if os.geteuid() == 0 else ""  # the cache and files are ours
+    user = ""
+    if os.geteuid() == 0:  # the cache and files are ours, unless the workers are another's
+        user = f"user {workers_as};" if workers_as else "user root;"
     conf = folder / "nginx.conf"
     conf.write_text(MAIN.format(user=user, tmp=folder, include=include))
     test = subprocess.run(

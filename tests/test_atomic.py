@@ -54,3 +54,17 @@ def test_a_failed_write_leaves_the_target_and_no_temporary_file(tmp_path: Path, 
         replace_file(target, b"lost", mtime=1.0)
     assert target.read_bytes() == b"kept"
     assert [p.name for p in tmp_path.iterdir()] == ["history.json"]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_a_replaced_file_takes_the_mode_the_umask_gives_not_mkstemps(tmp_path: Path, umask, mode):
+    """nginx's workers run as www-data or nobody: a 0600 export is a 403 for everything."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "export" / "feed.atom"
+    # A process of its own: the umask is read when the module is imported, as at start.
+    code = f"import os, pathlib; os.umask({umask}); from syndicate.atomic import replace_file; replace_file(pathlib.Path({str(target)!r}), b'x')"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert target.stat().st_mode & 0o777 == mode
+    assert target.parent.stat().st_mode & 0o777 == 0o777 & ~umask

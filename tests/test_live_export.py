@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -39,7 +40,14 @@ def wait_until(condition, seconds: float, what: str):  # type: ignore[no-untyped
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+def live() -> Iterator[Live]:
+    # nginx's workers run as www-data, as on Debian: the export lies where they can reach it
+    # (pytest's own folders are 0700), kept by `serve --export` under the usual umask.
+    with tempfile.TemporaryDirectory(prefix="syndicate-live-", dir="/var/tmp") as name:
+        yield from _live(Path(name))
+
+
+def _live(tmp_path: Path) -> Iterator[Live]:
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
     out = tmp_path / "out"
@@ -50,7 +58,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
                      SYNDICATE_EXPORT_DIR=str(out), SYNDICATE_EXPORT_LISTEN=f"127.0.0.1:{port}",
                      SYNDICATE_WATCH="true") as service:  # fmt: skip
         wait_until(lambda: (out / ".syndicate-export.json").exists(), 10, "the first export")
-        with running_nginx(out / "_nginx.conf", tmp_path / "nginx", port) as nginx:
+        with running_nginx(out / "_nginx.conf", tmp_path / "nginx", port, "www-data") as nginx:
             yield Live(service, nginx, content, out)
 
 

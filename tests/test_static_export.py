@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,15 @@ def get(
 
 
 @pytest.fixture(scope="module")
-def export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Export]:
-    folder = tmp_path_factory.mktemp("export")
+def export() -> Iterator[Export]:
+    # nginx's workers run as www-data, as on Debian: the export lies where they can reach it
+    # (pytest's own folders are 0700), written by `build` under the usual umask.
+    with tempfile.TemporaryDirectory(prefix="syndicate-export-", dir="/var/tmp") as name:
+        yield from _export(Path(name))
+
+
+def _export(folder: Path) -> Iterator[Export]:
+    folder.chmod(0o755)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     out = folder / "out"
@@ -54,10 +62,9 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Export]:
          "--nginx-listen", f"127.0.0.1:{port}", str(out)],
         check=True, capture_output=True, cwd=ROOT,
     )  # fmt: skip
-    folder.chmod(0o755)
     with (
         live_server(CONTENT, folder / "service.log", SYNDICATE_PUBLIC_URL=url) as service,
-        running_nginx(out / "_nginx.conf", folder / "nginx", port) as nginx,
+        running_nginx(out / "_nginx.conf", folder / "nginx", port, workers_as="www-data") as nginx,
     ):
         yield Export(out, nginx, service)
 
