@@ -208,6 +208,15 @@ async def subscribed(client, sink, address: str = READER, **fields: str) -> None
     await confirm(client, sink, address)
 
 
+async def all_subscribed(client, sink, addresses: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Each of `addresses` signed up, its confirmation sent in one round, and confirmed."""
+    for address in addresses:
+        assert (await sign_up(client, address)).status == 202
+    await client.service.mailer.round()
+    for address in addresses:
+        await confirm(client, sink, address)
+
+
 async def test_a_weekly_digest_goes_at_the_sites_day_and_time_and_only_with_news(
     start, folder, sink
 ):
@@ -599,13 +608,7 @@ async def test_one_click_unsubscribe_takes_both_encodings_rfc_8058_names(
 ):
     import aiohttp
 
-    clock = FakeClock(NOW)
-    client = await start(clock)
-    await subscribed(client, sink)
-    await go_live(client, folder, clock)
-    clock.advance(NOW + timedelta(minutes=4))
-    await client.service.mailer.round()
-    _, update = await sink.wait_for(READER, 2)
+    client, update = await an_update(start, folder, sink)
     link = urlsplit(update["List-Unsubscribe"].strip().strip("<>"))
     form = aiohttp.FormData(default_to_multipart=encoding == "multipart")
     form.add_field("List-Unsubscribe", "One-Click")

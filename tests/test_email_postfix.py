@@ -29,7 +29,7 @@ from tests import postfix
 from tests.fakeclock import FakeClock
 from tests.live import free_port
 from tests.smtp import Sink, email_settings, smtp_sink
-from tests.test_email import NOW, PUBLIC, confirm, go_live, rows, sign_up
+from tests.test_email import NOW, PUBLIC, all_subscribed, go_live, rows, sign_up
 
 READERS = [f"reader{n}@mail.example.net" for n in range(10)]
 
@@ -79,21 +79,13 @@ def use(client, relay, scenario: str, password: str | None = None) -> None:  # t
     mailer.relay_wait_until = client.clock.now()
 
 
-async def subscribed(client, mailbox, addresses: list[str]) -> None:  # type: ignore[no-untyped-def]
-    for address in addresses:
-        assert (await sign_up(client, address)).status == 202
-    await client.service.mailer.round()
-    for address in addresses:
-        await confirm(client, mailbox, address)
-
-
 async def state(client) -> dict:  # type: ignore[no-untyped-def,type-arg]
     return await (await client.get("/healthz")).json()
 
 
 async def test_a_confirmed_list_survives_a_wrong_password(start, relay, mailbox, folder):
     client = await start("auth", postfix.PASSWORD)
-    await subscribed(client, mailbox, READERS[:3])
+    await all_subscribed(client, mailbox, READERS[:3])
     use(client, relay, "auth", "not-the-password")
     await go_live(client, folder, client.clock)
     client.clock.advance(NOW + timedelta(minutes=4))
@@ -148,7 +140,7 @@ async def test_an_address_that_cannot_go_out_beside_ten_that_can_delays_nobody(
 ):
     client = await start("plain", mail_connections=2)
     client.service.people.limiter = ClientLimiter(100, 600)  # eleven sign-ups from one client
-    await subscribed(client, mailbox, READERS)
+    await all_subscribed(client, mailbox, READERS)
     assert (await sign_up(client, "someone@exämple.net")).status == 202
     with client.service.database.engine.begin() as connection:  # from before the rule
         connection.execute(
@@ -173,10 +165,9 @@ async def test_a_helo_the_relay_refuses_is_its_fault_and_the_default_name_passes
     assert "Helo command rejected" in (await state(client))["background"]["email"]["reason"]
     assert rows(client, "subscribers")[0].bounced_at is None
     mailer = client.service.mailer
-    mailer.relay = parse_relay(relay.url("helo"), None)  # the default: see below
     from syndicate.mail.relay import helo_name
 
-    mailer.relay = parse_relay(relay.url("helo"), helo_name(PUBLIC))
+    mailer.relay = parse_relay(relay.url("helo"), helo_name(PUBLIC))  # the default name
     mailer.relay_wait_until = client.clock.now()
     await mailer.round()
     await mailbox.wait_for(READERS[2])
@@ -201,7 +192,7 @@ async def test_a_dsn_from_postfix_suppresses_that_address_and_only_it(
     )  # fmt: skip
     client.service.people.limiter = ClientLimiter(100, 600)
     gone = "gone@mail.example.net"
-    await subscribed(client, mailbox, [gone, *READERS[:3]])
+    await all_subscribed(client, mailbox, [gone, *READERS[:3]])
     mailbox.refuse.add(gone)  # the mailbox is closed after the confirmation
     await go_live(client, folder, client.clock)
     client.clock.advance(NOW + timedelta(minutes=4))

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from syndicate.people.database import subscribers
 from tests.fakeclock import FakeClock
 from tests.smtp import email_settings, smtp_sink
-from tests.test_email import NOW, READER, confirm, go_live, rows, sign_up
+from tests.test_email import NOW, READER, all_subscribed, go_live, rows, sign_up
 
 OTHERS = [f"reader{n}@example.org" for n in range(10)]
 
@@ -35,14 +35,6 @@ def start(serve, folder: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
         return await serve(email_settings(folder, tmp_path / "state", url, **settings), clock)
 
     return starting
-
-
-async def subscribed_all(client, sink, addresses: list[str]) -> None:  # type: ignore[no-untyped-def]
-    for address in addresses:
-        assert (await sign_up(client, address)).status == 202
-    await client.service.mailer.round()
-    for address in addresses:
-        await confirm(client, sink, address)
 
 
 def run_cli(argv: list[str], state: Path, capsys) -> str:  # type: ignore[no-untyped-def]
@@ -80,7 +72,7 @@ async def test_a_refusal_that_is_the_relays_bounces_nobody_and_all_goes_once_fix
 ):
     clock = FakeClock(NOW)
     client = await start(sink.url, clock)
-    await subscribed_all(client, sink, OTHERS[:3])
+    await all_subscribed(client, sink, OTHERS[:3])
     sink.answers[step] = reply
     await go_live(client, folder, clock)
     clock.advance(NOW + timedelta(minutes=4))
@@ -107,7 +99,7 @@ async def test_a_message_refused_for_itself_is_set_aside_counted_and_released(
 ):
     clock = FakeClock(NOW)
     client = await start(sink.url, clock)
-    await subscribed_all(client, sink, [READER])
+    await all_subscribed(client, sink, [READER])
     sink.answers["DATA"] = reply
     await go_live(client, folder, clock)
     clock.advance(NOW + timedelta(minutes=4))
@@ -137,7 +129,7 @@ async def test_a_message_refused_for_itself_is_set_aside_counted_and_released(
 async def test_an_address_that_cannot_go_on_the_wire_delays_nobody(start, folder, sink):
     clock = FakeClock(NOW)
     client = await start(sink.url, clock, mail_connections=2)
-    await subscribed_all(client, sink, OTHERS)
+    await all_subscribed(client, sink, OTHERS)
     # Written before the rule (sign-up refuses it now): a local part beyond ASCII, first.
     with client.service.database.engine.begin() as connection:
         connection.execute(

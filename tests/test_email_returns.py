@@ -33,7 +33,7 @@ from syndicate.people.database import subscribers
 from tests.fakeclock import FakeClock
 from tests.live import free_port
 from tests.smtp import email_settings
-from tests.test_email import NOW, confirm, go_live, rows, sign_up
+from tests.test_email import NOW, all_subscribed, go_live, rows
 
 RETURN_PATH = "bounces@bounces.example.org"
 READERS = [f"reader{n}@example.org" for n in range(3)]
@@ -77,11 +77,7 @@ async def wait_listening(port: int) -> None:
 
 async def three_with_an_update(client, sink, folder):  # type: ignore[no-untyped-def]
     """Three confirmed subscribers, each sent one update; their update's return path."""
-    for address in READERS:
-        assert (await sign_up(client, address)).status == 202
-    await client.service.mailer.round()
-    for address in READERS:
-        await confirm(client, sink, address)
+    await all_subscribed(client, sink, READERS)
     await go_live(client, folder, client.clock)
     client.clock.advance(NOW + timedelta(minutes=4))
     await client.service.mailer.round()
