@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= feeds_config
+# What `make run` keeps between restarts (SQLite for email, the fediverse, reach; the
+# Last-Modified history), unless SYNDICATE_STATE_DIR says elsewhere. Ignored by git.
+STATE  ?= .state
 
 .PHONY: install install-test system-deps run check preview new schema test test-slow mutants lint typecheck golden bench \
         bench-nginx-hit bench-email bench-fediverse bench-reach clean
@@ -11,7 +14,8 @@ CONFIG ?= feeds_config
 # installed with "No configuration" (no system instance, nothing listening): the email tests
 # run instances of their own on loopback (tests/postfix.py), logins checked by Dovecot's auth.
 SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver npm:npm \
-                   valgrind:valgrind pg_ctlcluster:postgresql postfix:postfix dovecot:dovecot-core
+                   valgrind:valgrind pg_ctlcluster:postgresql postfix:postfix dovecot:dovecot-core \
+                   systemd-analyze:systemd openssl:openssl
 # Locales the determinism test renders under (Turkish case mapping, German formats).
 TEST_LOCALES := tr_TR de_DE
 
@@ -55,6 +59,21 @@ system-deps:
 
 install-test: $(VENV)/.installed-test
 
+# The service as a deployment runs it (tests/deployment.py): Debian's own python3, with the
+# package installed as docs/deployment.md installs it. This machine's Python may live where
+# the service's user cannot reach (pyenv under /root); Debian's is /usr/bin/python3.
+DEPLOY_VENV := .venv-deploy
+DEPLOY_PYTHON ?= /usr/bin/python3
+$(DEPLOY_VENV)/.installed: pyproject.toml $(shell find syndicate -type f ! -name '*.pyc' 2>/dev/null)
+	@if [ -x $(DEPLOY_PYTHON) ] && ! $(DEPLOY_PYTHON) -c "import ensurepip" 2>/dev/null && \
+	  command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing: python3-venv"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; fi
+	@if [ -x $(DEPLOY_PYTHON) ]; then \
+	  $(DEPLOY_PYTHON) -m venv $(DEPLOY_VENV) && \
+	  $(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check . && touch $@; \
+	else echo "$(DEPLOY_PYTHON) is missing: the tests of the service as its own user will skip"; fi
+
 # axe-core, the accessibility checker the browser tests inject (from the npm registry, at the
 # version package-lock.json pins). Without npm the accessibility tests skip (fail under CI).
 AXE := tests/browser_deps/node_modules/axe-core/axe.min.js
@@ -73,7 +92,7 @@ $(FEDIFY): tests/fedify_peer/package.json tests/fedify_peer/package-lock.json
 
 # Serve the sample on http://127.0.0.1:8080/ (SYNDICATE_* variables change settings).
 run: install
-	$(BIN)/syndicate serve --config $(CONFIG)
+	SYNDICATE_STATE_DIR="$${SYNDICATE_STATE_DIR:-$(STATE)}" $(BIN)/syndicate serve --config $(CONFIG)
 
 check: install
 	$(BIN)/syndicate check --record $(CONFIG)
@@ -102,7 +121,7 @@ preview: install
 PYTEST_WORKERS ?= 4
 PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
-test: install-test system-deps $(AXE) $(FEDIFY)
+test: install-test system-deps $(AXE) $(FEDIFY) $(DEPLOY_VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) --durations=15
 
 # The property tests with many more examples than `make test` runs.
@@ -152,4 +171,4 @@ bench-nginx-hit: install system-deps
 	$(BIN)/python bench/nginx_hit.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEPLOY_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

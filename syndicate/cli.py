@@ -29,7 +29,8 @@ from syndicate.build import NoPublicURL, snapshot_for
 from syndicate.editor_commands import PREVIEW_PORT
 from syndicate.export import HEADERS_FILE, NGINX_FILE, write_export
 from syndicate.loader import load_catalog
-from syndicate.nginx import CacheTier, cache_tier
+from syndicate.nginx import CacheTier, Tls, cache_tier, certbot_paths
+from syndicate.people.errors import DatabaseUnavailable
 from syndicate.problems import ContentError
 from syndicate.progress import TerminalProgress
 from syndicate.published import FILE_NAME as RECORD_FILE
@@ -204,6 +205,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache-dir", default="/var/cache/nginx/syndicate", help="where nginx keeps the cache"
     )
     nginx.add_argument("--cache-size", default="1g", help="the cache's max_size (default 1g)")
+    nginx.add_argument(
+        "--tls", action="store_true",
+        help="serve https (http redirects there, but for certbot's challenges)",
+    )  # fmt: skip
+    nginx.add_argument("--tls-listen", default="443", help="the https listen value (default 443)")
+    nginx.add_argument(
+        "--certificate",
+        help="with --tls: the certificate chain (default certbot's "
+        "/etc/letsencrypt/live/SERVER_NAME/fullchain.pem)",
+    )
+    nginx.add_argument(
+        "--certificate-key", help="with --tls: its key (default certbot's privkey.pem beside it)"
+    )
+    nginx.add_argument(
+        "--acme-root",
+        help="serve certbot's challenges over http from this folder (certbot certonly "
+        "--webroot -w FOLDER); with --tls, default /var/www/letsencrypt",
+    )
     return parser
 
 
@@ -250,12 +269,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "preview":
         settings = _preview_settings(settings)
     try:
+        if args.command != "build":
+            settings.check_startup()
         if args.command == "build":
             return _build(settings, Path(args.out), args.nginx_listen)
         if settings.workers > 1:
             from syndicate.web.pool import run_pool
 
             load_catalog(settings.config)  # invalid content: reported once, before any worker
+            if settings.needs_database:
+                from syndicate.people.database import open_database
+
+                # Migrated once, and a database that cannot be used reported once.
+                open_database(settings.database_url, settings.state_dir).dispose()
             return run_pool(settings)
         from syndicate.web import run  # aiohttp only when serving
 
@@ -265,10 +291,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except NoPublicURL as error:
         parser.error(str(error))
-    except OSError as error:  # e.g. the port is taken
-        print(f"syndicate: {error.strerror or error}", file=sys.stderr)
+    except (SettingError, DatabaseUnavailable) as error:
+        print(f"syndicate: {error}", file=sys.stderr)
+        return 2 if isinstance(error, SettingError) else 1
+    except OSError as error:  # the port is taken, a folder cannot be written
+        print(f"syndicate: {os_error_line(error)}", file=sys.stderr)
         return 1
     return 0
+
+
+def os_error_line(error: OSError) -> str:
+    """One line for an OSError at start: its reason and the path it names, if any."""
+    reason = error.strerror or str(error)
+    return f"{reason}: {error.filename}" if error.filename else reason
 
 
 def _schema(out: str | None) -> int:
@@ -292,10 +327,24 @@ def _preview_settings(settings: Settings) -> Settings:
 def _nginx_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     upstreams = args.upstream or ["127.0.0.1:8080"]
     server_name = args.server_name or _public_host() or "_"
-    for value in [*upstreams, args.listen, server_name, args.cache_dir, args.cache_size]:
-        if not value or any(c in value for c in ";{}#\"'\n\r") or value != value.strip():
+    tls = None
+    if args.tls:
+        if server_name == "_" and not (args.certificate and args.certificate_key):
+            parser.error("--tls needs --server-name (certbot's files are named by it)")
+        certificate, key = certbot_paths(server_name)
+        tls = Tls(args.tls_listen, args.certificate or certificate, args.certificate_key or key)
+    acme_root = args.acme_root or ("/var/www/letsencrypt" if tls else None)
+    values = [*upstreams, args.listen, server_name, args.cache_dir, args.cache_size]
+    if tls is not None:
+        values += [tls.listen, tls.certificate, tls.key]
+    if acme_root is not None:
+        values.append(acme_root)
+    for value in values:
+        if not value or any(c in value for c in ";{}#\"'\n\r$") or value != value.strip():
             parser.error(f"{value!r} cannot go into an nginx configuration")
-    tier = CacheTier(upstreams, args.listen, server_name, args.cache_dir, args.cache_size)
+    tier = CacheTier(
+        upstreams, args.listen, server_name, args.cache_dir, args.cache_size, tls, acme_root
+    )
     return cache_tier(tier)
 
 

@@ -119,8 +119,24 @@ def _location(match: str, key: str, extra: Sequence[str] = (), keyed_by_query: b
         open_file_cache max=10000 inactive=60s;
         open_file_cache_valid 30s;
 {own}        add_header X-Cache-Status $upstream_cache_status always;
+        add_header Strict-Transport-Security $syndicate_hsts always;
     }}
 """
+
+
+@dataclass(frozen=True)
+class Tls:
+    """https for the tier: where it listens, the certificate files (certbot's by default)."""
+
+    listen: str = "443"
+    certificate: str = ""
+    key: str = ""
+
+
+def certbot_paths(server_name: str) -> tuple[str, str]:
+    """Where `certbot certonly` keeps the certificate and key for `server_name`."""
+    live = f"/etc/letsencrypt/live/{server_name}"
+    return f"{live}/fullchain.pem", f"{live}/privkey.pem"
 
 
 @dataclass(frozen=True)
@@ -130,6 +146,9 @@ class CacheTier:
     server_name: str = "_"
     cache_dir: str = "/var/cache/nginx/syndicate"
     cache_size: str = "1g"
+    tls: Tls | None = None
+    # The folder `certbot certonly --webroot` writes its challenges in, served over http.
+    acme_root: str | None = None
 
 
 def cache_tier(tier: CacheTier) -> str:
@@ -157,10 +176,8 @@ upstream syndicate_workers {{
 {servers}    keepalive 32;
 }}
 
-server {{
-    listen {tier.listen};
-    server_name {tier.server_name};
-
+{HSTS_MAP}
+{_servers(tier)}
 {_location("/", '"$syndicate_encoding $uri"')}
     # The fediverse (SYNDICATE_FEDIVERSE). Actors and Notes answer a browser with a redirect
     # to the page and a server with JSON (Vary: Accept): the key says which one asked.
@@ -168,7 +185,77 @@ server {{
 {_location("/ap/", '"$syndicate_encoding $syndicate_browser $uri"', FEDIVERSE_EXTRA)}
     # WebFinger's answer depends on its query (?resource=acct:topic@host): keyed by it.
 {_location("= /.well-known/webfinger", '"$syndicate_encoding $uri?$args"', keyed_by_query=True)}
-{STATS_LOCATION}}}
+{STATS_LOCATION}
+{OPERATORS_LOCATIONS}}}
+"""
+
+
+# Strict-Transport-Security on https answers only (an empty value sends no header): a
+# client that once reached the feeds over https never tries http for them again.
+HSTS_MAP = """map $scheme $syndicate_hsts {
+    default "";
+    https "max-age=31536000";
+}
+"""
+
+
+def _servers(tier: CacheTier) -> str:
+    """The opening of the server block that proxies; with TLS, the http server before it,
+    which redirects everything to https but certbot's challenges."""
+    acme = (
+        f"""    # certbot certonly --webroot -w {tier.acme_root} writes its challenges here.
+    location /.well-known/acme-challenge/ {{
+        root {tier.acme_root};
+    }}
+"""
+        if tier.acme_root
+        else ""
+    )
+    if tier.tls is None:
+        return f"""server {{
+    listen {tier.listen};
+    server_name {tier.server_name};
+{acme}"""
+    tls = tier.tls
+    target = "$host" if tier.server_name == "_" else tier.server_name
+    return f"""# http: certbot's challenges, and a permanent redirect to https for the rest.
+server {{
+    listen {tier.listen};
+    server_name {tier.server_name};
+{acme}    location / {{
+        return 301 https://{target}$request_uri;
+    }}
+}}
+
+server {{
+    listen {tls.listen} ssl;
+    server_name {tier.server_name};
+    # certbot writes these (/etc/letsencrypt/live/NAME/ for --server-name NAME); its
+    # --deploy-hook must reload nginx (`systemctl reload nginx`) after each renewal.
+    ssl_certificate {tls.certificate};
+    ssl_certificate_key {tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:syndicate_tls:10m;
+    ssl_session_timeout 1d;
+    ssl_session_tickets off;
+"""
+
+
+# /healthz and /metrics are for the operators: their reasons name the database's host and
+# the state folder, /healthz lists the workers' pids. Through the tier they answer loopback
+# only (a monitor on this machine, or one that asks the workers' port directly).
+OPERATORS_LOCATIONS = """    # For operators only: reachable from this machine, never cached.
+    location ~ ^/(healthz|metrics)$ {
+        allow 127.0.0.1;
+        allow ::1;
+        deny all;
+        proxy_pass http://syndicate_workers;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_cache off;
+        add_header X-Cache-Status BYPASS always;
+    }
 """
 
 
@@ -186,5 +273,6 @@ STATS_LOCATION = """    # Reach stats for operators: private, never cached here.
         proxy_read_timeout 30s;
         proxy_cache off;
         add_header X-Cache-Status BYPASS always;
+        add_header Strict-Transport-Security $syndicate_hsts always;
     }
 """

@@ -259,7 +259,9 @@ SETTINGS: tuple[Setting, ...] = (
         "SYNDICATE_STATE_DIR",
         None,
         _folder_or_none,
-        "A folder for what must survive restarts (the Last-Modified history); unset: none.",
+        "A folder for what must survive restarts: the Last-Modified history, and SQLite for "
+        "email, the fediverse and reach. Unset: systemd's $STATE_DIRECTORY (StateDirectory= "
+        "in the unit), else none; `make run` sets .state.",
     ),
     Setting(
         "workers",
@@ -528,6 +530,9 @@ class Settings:
                         else repr(raw)
                     )
                     raise SettingError(f"{setting.env}={shown}: {error}") from None
+        if "state_dir" not in values and environ.get("STATE_DIRECTORY"):
+            # systemd sets it for a unit with StateDirectory= (several: colon-separated).
+            values["state_dir"] = Path(environ["STATE_DIRECTORY"].split(":")[0])
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         if settings.smtp_url and not settings.mail_from:
@@ -538,6 +543,47 @@ class Settings:
                 "mail for the return paths only"
             )
         return settings
+
+    def check_startup(self) -> None:
+        """SettingError, one line naming the setting to change, for settings `serve` cannot
+        start with (those that depend on the content are checked when it is loaded)."""
+        # SQLite there: refused now. For the Last-Modified history alone the service
+        # starts, degraded, and says so in /healthz (content matters more than the history).
+        if self.state_dir is not None and self.needs_database and not self.database_url:
+            try:
+                self.state_dir.mkdir(parents=True, exist_ok=True)
+                if not os.access(self.state_dir, os.W_OK | os.X_OK):
+                    raise PermissionError("Permission denied")
+            except OSError as error:
+                reason = error.strerror or str(error)
+                raise SettingError(
+                    f"SYNDICATE_STATE_DIR={self.state_dir}: cannot be created or written "
+                    f"({reason}); give the service's user a folder of its own"
+                ) from None
+        if self.state_dir is not None or self.database_url:
+            return
+        stats = self.admin_password is not None and not self.preview
+        wanting = [
+            what
+            for on, what in (
+                (self.email, "email updates (SYNDICATE_SMTP_URL)"),
+                (self.federating, "the fediverse (SYNDICATE_FEDIVERSE)"),
+                (stats, "the stats page (SYNDICATE_ADMIN_PASSWORD)"),
+                (self.reaching and not stats, "reach (SYNDICATE_REACH)"),
+            )
+            if on
+        ]
+        if wanting:
+            need = "need" if len(wanting) > 1 else "needs"
+            raise SettingError(
+                f"{' and '.join(wanting)} {need} a database: set SYNDICATE_STATE_DIR "
+                "to a folder for SQLite, or SYNDICATE_DATABASE_URL for PostgreSQL"
+            )
+
+    @property
+    def needs_database(self) -> bool:
+        """Some feature on keeps people's data or counts: email, the fediverse, reach."""
+        return self.email or self.federating or self.reaching
 
     @property
     def federating(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,11 +57,14 @@ def live_server(
     cwd: Path | None = None,
     preview: bool = False,
     port: int | None = None,
+    as_user: str | None = None,
     **env: str,
 ) -> Iterator[LiveServer]:
     """`syndicate serve` on a free port (started in `cwd`, if given), with that address as
     its public URL unless `env` says otherwise (`SYNDICATE_PUBLIC_URL=""`: none);
-    `preview`: `syndicate preview` instead; `port`: this one rather than any free one."""
+    `preview`: `syndicate preview` instead; `port`: this one rather than any free one;
+    `as_user`: run as that unprivileged user (when the tests run as root), as a service runs
+    under systemd, so what it reads must be readable by it and what it writes its own."""
     port = port or free_port()
     command = ["preview", "--port", str(port)] if preview else ["serve"]
     url = f"http://127.0.0.1:{port}"
@@ -70,8 +75,9 @@ def live_server(
     with log.open("wb") as output:
         process = subprocess.Popen(
             # -P: as the `syndicate` command runs, nothing imported from `cwd`
-            [sys.executable, "-P", "-m", "syndicate", *command, "--config", str(config)],
+            [python_for(as_user), "-P", "-m", "syndicate", *command, "--config", str(config)],
             env=environment, stdout=output, stderr=subprocess.STDOUT, cwd=cwd,
+            **unprivileged(as_user),
         )  # fmt: skip
     try:
         deadline = time.monotonic() + 20
@@ -88,6 +94,43 @@ def live_server(
         stop(process)
 
 
+# Debian's python3 with the package's dependencies (`make test` builds it, as
+# docs/deployment.md installs the service): the tests' own Python may be one the service's
+# user cannot run (pyenv under /root, mode 0700).
+DEPLOY_PYTHON = ROOT / ".venv-deploy" / "bin" / "python"
+
+
+def python_for(user: str | None) -> str:
+    """The Python a `syndicate` process runs on: the deployment's, for an unprivileged
+    `user` (the code still comes from this checkout, by PYTHONPATH), else the tests' own."""
+    if user is None or os.geteuid() != 0:
+        return sys.executable
+    if not DEPLOY_PYTHON.exists():
+        message = f"{DEPLOY_PYTHON} is missing: `make test` builds it from Debian's python3"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return str(DEPLOY_PYTHON)
+
+
+def unprivileged(user: str | None) -> dict[str, Any]:
+    """Popen's arguments that run a process as `user`, its own group and no other (nothing
+    when `user` is None or the tests do not run as root)."""
+    if user is None or os.geteuid() != 0:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def owned_by(path: Path, user: str) -> Path:
+    """`path` (a folder, made if missing) given to `user`, for what it must write."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam(user)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    return path
+
+
 def stop(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM) -> None:
     """Stop a process this test run started, by its PID: `signum`, then SIGKILL after 10 s."""
     if process.poll() is not None:
@@ -102,10 +145,13 @@ def stop(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM) -> None
 
 @contextmanager
 def live_pool(
-    config: Path, log: Path, workers: int, cwd: Path | None = None, **env: str
-) -> Iterator[LiveServer]:
+    config: Path, log: Path, workers: int, cwd: Path | None = None,
+    as_user: str | None = None, **env: str,
+) -> Iterator[LiveServer]:  # fmt: skip
     """`syndicate serve --workers N` (see `live_server`), once every worker serves."""
-    with live_server(config, log, cwd, SYNDICATE_WORKERS=str(workers), **env) as live:
+    with live_server(
+        config, log, cwd, as_user=as_user, SYNDICATE_WORKERS=str(workers), **env
+    ) as live:
         deadline = time.monotonic() + 20
         while not _all_running(live.url):
             if time.monotonic() > deadline:

@@ -133,7 +133,9 @@ MUTANTS = [
     ("the stats session cookie readable by scripts", "syndicate/web/stats.py",
      'httponly=True, samesite="Strict",', 'httponly=False, samesite="Strict",'),
     ("the nginx tier caches /stats/ like the feeds", "syndicate/nginx.py",
-     "{STATS_LOCATION}}}", "}}"),
+     "{STATS_LOCATION}\n", "\n"),
+    ("the nginx tier lets anyone read /healthz and /metrics", "syndicate/nginx.py",
+     "        allow ::1;\n        deny all;\n", "\n"),
     ("the access log keeps the client's address", "syndicate/web/accesslog.py",
      "{network(request.remote)}", "{request.remote}"),
     # Issue 20: the fediverse.

@@ -7,12 +7,12 @@ stops it by PID. Every path nginx writes (pid, logs, temporary files) is under `
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import subprocess
+import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,19 +39,33 @@ http {{
 """
 
 
+# As Debian runs them: nginx's workers as www-data; the service as a user of its own (not
+# root, not nginx's), here `nobody`, as systemd's DynamicUser= would give it one.
+NGINX_USER = "www-data"
+SERVICE_USER = "nobody"
+
+
+@contextmanager
+def reachable_folder(prefix: str) -> Iterator[Path]:
+    """A folder, removed afterwards, that nginx's workers and the service's user can reach
+    (pytest's own folders are 0700 root): under /var/tmp, mode 0755."""
+    with tempfile.TemporaryDirectory(prefix=prefix, dir="/var/tmp") as name:
+        folder = Path(name)
+        folder.chmod(0o755)
+        yield folder
+
+
 @contextmanager
 def running_nginx(
-    include: Path, folder: Path, port: int, workers_as: str | None = None
+    include: Path, folder: Path, port: int, workers_as: str = NGINX_USER
 ) -> Iterator[str]:
-    """nginx serving `include` (which listens on 127.0.0.1:`port`); yields its URL. With
-    `workers_as` (and the tests run as root), nginx runs as Debian runs it: the master as
-    root, the workers as that unprivileged user (`www-data`), so every file they serve must
-    be readable by others, and every folder on the way to it searchable."""
+    """nginx serving `include` (which listens on 127.0.0.1:`port`); yields its URL. When the
+    tests run as root, nginx runs as Debian runs it: the master as root, the workers as
+    `workers_as` (www-data), so every file they serve must be readable by others, every
+    folder on the way to it searchable, and a cache folder theirs."""
     nginx = need("nginx")
     folder.mkdir(parents=True, exist_ok=True)
-    user = ""
-    if os.geteuid() == 0:  # the cache and files are ours, unless the workers are another's
-        user = f"user {workers_as};" if workers_as else "user root;"
+    user = f"user {workers_as};" if os.geteuid() == 0 else ""
     conf = folder / "nginx.conf"
     conf.write_text(MAIN.format(user=user, tmp=folder, include=include))
     test = subprocess.run(
@@ -65,11 +79,12 @@ def running_nginx(
     try:
         deadline = time.monotonic() + 10
         while True:
-            try:
-                urllib.request.urlopen(url + "/nginx-ready-probe", timeout=1).close()
+            try:  # any answer (a redirect to https too) says nginx is up
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                probe.request("GET", "/nginx-ready-probe")
+                probe.getresponse().read()
+                probe.close()
                 break
-            except urllib.error.HTTPError:
-                break  # answering
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail("nginx did not start:\n" + (folder / "error.log").read_text())
@@ -77,3 +92,48 @@ def running_nginx(
         yield url
     finally:
         stop(process, signal.SIGQUIT)  # graceful
+
+
+def self_signed(folder: Path, host: str) -> tuple[Path, Path]:
+    """A certificate for `host` and 127.0.0.1, signed by its own key, and that key: what
+    certbot would write, for a test on loopback. Clients trust the certificate itself."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName(host), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    chain, secret = folder / "fullchain.pem", folder / "privkey.pem"
+    chain.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    secret.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    secret.chmod(0o600)
+    return chain, secret

@@ -20,7 +20,7 @@ from tests.conftest import CONTENT
 from tests.fakeclock import FakeClock
 
 NOW = datetime(2026, 11, 30, 15, tzinfo=UTC)
-PUBLIC = "http://feeds.example.org"
+PUBLIC = "https://feeds.example.org"
 HOST = "feeds.example.org"
 AP = "application/activity+json"
 

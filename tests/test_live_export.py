@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import CONTENT
-from tests.live import LiveServer, free_port, live_server
-from tests.nginx import running_nginx
+from tests.live import LiveServer, free_port, live_server, owned_by
+from tests.nginx import SERVICE_USER, reachable_folder, running_nginx
 from tests.test_static_export import assert_served_alike, get
 
 
@@ -43,22 +42,22 @@ def wait_until(condition, seconds: float, what: str):  # type: ignore[no-untyped
 def live() -> Iterator[Live]:
     # nginx's workers run as www-data, as on Debian: the export lies where they can reach it
     # (pytest's own folders are 0700), kept by `serve --export` under the usual umask.
-    with tempfile.TemporaryDirectory(prefix="syndicate-live-", dir="/var/tmp") as name:
-        yield from _live(Path(name))
+    with reachable_folder("syndicate-live-") as folder:
+        yield from _live(folder)
 
 
 def _live(tmp_path: Path) -> Iterator[Live]:
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
-    out = tmp_path / "out"
+    out = owned_by(tmp_path / "out", SERVICE_USER)  # the service's to write, nginx's to read
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    tmp_path.chmod(0o755)
-    with live_server(content, tmp_path / "service.log", SYNDICATE_PUBLIC_URL=url,
+    with live_server(content, tmp_path / "service.log", as_user=SERVICE_USER,
+                     SYNDICATE_PUBLIC_URL=url,
                      SYNDICATE_EXPORT_DIR=str(out), SYNDICATE_EXPORT_LISTEN=f"127.0.0.1:{port}",
                      SYNDICATE_WATCH="true") as service:  # fmt: skip
         wait_until(lambda: (out / ".syndicate-export.json").exists(), 10, "the first export")
-        with running_nginx(out / "_nginx.conf", tmp_path / "nginx", port, "www-data") as nginx:
+        with running_nginx(out / "_nginx.conf", tmp_path / "nginx", port) as nginx:
             yield Live(service, nginx, content, out)
 
 

@@ -26,7 +26,7 @@ from syndicate.settings import Settings
 from syndicate.urls import Moves, former_paths, moved_path
 from tests.conftest import CONTENT, ROOT
 from tests.live import free_port, live_server, need
-from tests.nginx import running_nginx
+from tests.nginx import reachable_folder, running_nginx
 from tests.test_clients import newsboat
 
 PUBLIC = "https://feeds.example.org"
@@ -221,7 +221,12 @@ def get(url: str, path: str) -> tuple[int, dict[str, str]]:
         connection.close()
 
 
-def test_the_static_export_redirects_alike_in_nginx(renamed: Path, tmp_path: Path):
+def test_the_static_export_redirects_alike_in_nginx(renamed: Path):
+    with reachable_folder("syndicate-moves-") as folder:
+        _redirects_alike(renamed, folder)
+
+
+def _redirects_alike(renamed: Path, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     out = tmp_path / "out"
@@ -230,7 +235,6 @@ def test_the_static_export_redirects_alike_in_nginx(renamed: Path, tmp_path: Pat
          url, "--nginx-listen", f"127.0.0.1:{port}", str(out)],
         check=True, capture_output=True, cwd=ROOT,
     )  # fmt: skip
-    tmp_path.chmod(0o755)
     lines = (out / "_redirects").read_text().splitlines()
     assert f"/topics/{OLD_TOPIC}/feed.atom {url}/topics/{NEW_TOPIC}/feed.atom 301" in lines
     assert f"/{OLD_TYPE}.rss {url}/{NEW_TYPE}.rss 301" in lines

@@ -12,6 +12,7 @@ import http.client
 import json
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -24,8 +25,10 @@ import pytest
 
 from syndicate.conditional import accepts_gzip
 from tests.conftest import CONTENT
-from tests.live import ROOT, LiveServer, free_port, live_pool
-from tests.nginx import running_nginx
+from tests.live import ROOT, LiveServer, free_port, live_pool, owned_by
+from tests.nginx import NGINX_USER, SERVICE_USER, reachable_folder, running_nginx, self_signed
+
+TLS_HOST = "feeds.example.org"
 
 MAX_AGE = 2
 # nginx keeps time in whole seconds and expires an entry once its validity has passed: an
@@ -80,51 +83,64 @@ def served_by_workers(tier: Tier, route: str = "feed", status: int = 200) -> flo
 
 
 @pytest.fixture
-def tier(tmp_path: Path) -> Iterator[Tier]:
-    yield from tier_with(tmp_path, MAX_AGE)
+def tier() -> Iterator[Tier]:
+    yield from tier_with(MAX_AGE)
 
 
 @pytest.fixture
-def lasting_tier(tmp_path: Path) -> Iterator[Tier]:
+def lasting_tier() -> Iterator[Tier]:
     """A tier whose entries stay fresh for the whole test (max-age 5 minutes)."""
-    yield from tier_with(tmp_path, 300)
+    yield from tier_with(300)
 
 
 @pytest.fixture
-def federating_tier(tmp_path: Path) -> Iterator[Tier]:
+def federating_tier() -> Iterator[Tier]:
     """A tier in front of workers that make topics followable from the fediverse."""
-    yield from tier_with(tmp_path, 300, SYNDICATE_FEDIVERSE="true",
-                         SYNDICATE_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
+    yield from tier_with(300, state=True, SYNDICATE_FEDIVERSE="true")
 
 
 @pytest.fixture
-def stats_tier(tmp_path: Path) -> Iterator[Tier]:
+def stats_tier() -> Iterator[Tier]:
     """A tier in front of workers with the operators' stats."""
-    yield from tier_with(tmp_path, 300, SYNDICATE_ADMIN_PASSWORD=STATS_PASSWORD,
-                         SYNDICATE_STATE_DIR=str(tmp_path / "state"))  # fmt: skip
+    yield from tier_with(300, state=True, SYNDICATE_ADMIN_PASSWORD=STATS_PASSWORD)
 
 
 STATS_PASSWORD = "an operators' password"
 
 
-def tier_with(tmp_path: Path, max_age: int, **env: str) -> Iterator[Tier]:
-    content = tmp_path / "content"
-    shutil.copytree(CONTENT, content)
-    port = free_port()
-    nginx_url = f"http://127.0.0.1:{port}"
-    with live_pool(content, tmp_path / "service.log", 2, SYNDICATE_MAX_AGE=str(max_age),
-                   SYNDICATE_STALE_WHILE_REVALIDATE="30", SYNDICATE_STALE_IF_ERROR="3600",
-                   SYNDICATE_PUBLIC_URL=nginx_url, SYNDICATE_WATCH="true", **env) as service:  # fmt: skip
-        upstream = service.url.removeprefix("http://")
-        include = tmp_path / "syndicate-nginx.conf"
-        generated = subprocess.run(
-            [sys.executable, "-m", "syndicate", "nginx-config", "--upstream", upstream,
-             "--listen", f"127.0.0.1:{port}", "--cache-dir", str(tmp_path / "cache")],
-            capture_output=True, text=True, check=True, cwd=ROOT,
-        )  # fmt: skip
-        include.write_text(generated.stdout)
-        with running_nginx(include, tmp_path / "nginx", port) as url:
-            yield Tier(service, url, content)
+def tier_with(max_age: int, state: bool = False, tls: bool = False, **env: str) -> Iterator[Tier]:
+    """nginx with `syndicate nginx-config`'s configuration (`tls`: with --tls, a self-signed
+    certificate for feeds.example.org) in front of a pool of two workers, run as Debian runs
+    them: nginx's workers as www-data, the service as a user of its own; `state`: with a
+    state folder (the service's)."""
+    with reachable_folder("syndicate-tier-") as folder:
+        content = folder / "content"
+        shutil.copytree(CONTENT, content)
+        if state:
+            env["SYNDICATE_STATE_DIR"] = str(owned_by(folder / "state", SERVICE_USER))
+        port, tls_port = free_port(), free_port()
+        nginx_url = f"https://127.0.0.1:{tls_port}" if tls else f"http://127.0.0.1:{port}"
+        with live_pool(content, folder / "service.log", 2, as_user=SERVICE_USER,
+                       SYNDICATE_MAX_AGE=str(max_age), SYNDICATE_STALE_WHILE_REVALIDATE="30",
+                       SYNDICATE_STALE_IF_ERROR="3600", SYNDICATE_PUBLIC_URL=nginx_url,
+                       SYNDICATE_WATCH="true", **env) as service:  # fmt: skip
+            upstream = service.url.removeprefix("http://")
+            options = ["--upstream", upstream, "--listen", f"127.0.0.1:{port}",
+                       "--cache-dir", str(owned_by(folder / "cache", NGINX_USER))]  # fmt: skip
+            if tls:
+                certificate, key = self_signed(folder / "tls", TLS_HOST)
+                options += ["--tls", "--tls-listen", f"127.0.0.1:{tls_port}",
+                            "--server-name", TLS_HOST, "--certificate", str(certificate),
+                            "--certificate-key", str(key),
+                            "--acme-root", str(folder / "acme")]  # fmt: skip
+            include = folder / "syndicate-nginx.conf"
+            generated = subprocess.run(
+                [sys.executable, "-m", "syndicate", "nginx-config", *options],
+                capture_output=True, text=True, check=True, cwd=ROOT,
+            )  # fmt: skip
+            include.write_text(generated.stdout)
+            with running_nginx(include, folder / "nginx", port) as url:
+                yield Tier(service, nginx_url if tls else url, content)
 
 
 def sample_paths(tier: Tier) -> list[str]:
@@ -294,3 +310,89 @@ def test_a_stats_url_through_the_tier_is_never_served_from_its_cache(stats_tier:
         assert signed_in.cache in ("", "BYPASS")
     again = request(stats_tier.nginx, "/stats/")  # signed out again: not the page just seen
     assert again.status == 303 and b"Reach by topic" not in again.body
+
+
+def request_from(source: str, url: str, path: str) -> Answer:
+    """GET `path` from a connection whose own address is `source` (another loopback address:
+    to nginx, a client that is not this machine's 127.0.0.1)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(
+        parts.hostname, parts.port, timeout=10, source_address=(source, 0)
+    )
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        fields = {name.lower(): value for name, value in response.getheaders()}
+        return Answer(response.status, fields, response.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/metrics"])
+def test_the_operators_paths_answer_this_machine_only_and_are_never_cached(
+    lasting_tier: Tier, path: str
+):
+    for _ in range(2):
+        local = request(lasting_tier.nginx, path)
+        assert local.status == 200 and local.cache == "BYPASS"
+    other = request_from("127.0.0.2", lasting_tier.nginx, path)
+    assert other.status == 403
+    assert b"pid" not in other.body and b"syndicate_" not in other.body
+    feed = request_from("127.0.0.2", lasting_tier.nginx, "/feed.atom")
+    assert feed.status == 200  # everything else is public
+
+
+@pytest.fixture
+def tls_tier() -> Iterator[Tier]:
+    yield from tier_with(300, tls=True)
+
+
+def secure(tier: Tier, path: str, **headers: str) -> Answer:
+    """GET over https, trusting the tier's own certificate, with SNI and Host its name."""
+    parts = urllib.parse.urlsplit(tier.nginx)
+    folder = tier.content.parent / "tls"
+    context = ssl.create_default_context(cafile=str(folder / "fullchain.pem"))
+    conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=10, context=context)
+    try:
+        conn.request(
+            "GET", path, headers={"Accept-Encoding": "identity", "Host": TLS_HOST, **headers}
+        )
+        response = conn.getresponse()
+        fields = {name.lower(): value for name, value in response.getheaders()}
+        return Answer(response.status, fields, response.read())
+    finally:
+        conn.close()
+
+
+def http_side(tier: Tier) -> str:
+    """The tier's http address (the one that redirects), from its generated configuration."""
+    conf = (tier.content.parent / "syndicate-nginx.conf").read_text()
+    return "http://" + re.findall(r"(?m)^    listen (127\.0\.0\.1:\d+);$", conf)[0]
+
+
+def test_over_https_the_tier_serves_the_service_s_bytes_with_hsts(tls_tier: Tier):
+    direct = request(tls_tier.service.url, "/feed.atom")
+    served = secure(tls_tier, "/feed.atom")
+    assert served.status == 200 and served.body == direct.body
+    assert served.headers["etag"] == direct.headers["etag"]
+    assert served.headers["strict-transport-security"] == "max-age=31536000"
+    assert secure(tls_tier, "/feed.atom").cache == "HIT"
+
+
+def test_over_http_everything_is_redirected_to_https_without_hsts(tls_tier: Tier):
+    for path in ("/feed.atom", "/topics/harm-reduction/feed.atom?utm_source=x", "/healthz"):
+        answer = request(http_side(tls_tier), path, Host=TLS_HOST)
+        assert answer.status == 301
+        assert answer.headers["location"] == f"https://{TLS_HOST}{path}"
+        assert "strict-transport-security" not in answer.headers  # RFC 6797 7.2: https only
+
+
+def test_certbot_s_challenges_are_served_over_http_from_the_webroot(tls_tier: Tier):
+    acme = tls_tier.content.parent / "acme" / ".well-known" / "acme-challenge"
+    acme.mkdir(parents=True)
+    (acme / "a-token").write_text("a-token.thumbprint")
+    (acme / "a-token").chmod(0o644)
+    for part in (acme.parent.parent, acme.parent, acme):
+        part.chmod(0o755)
+    answer = request(http_side(tls_tier), "/.well-known/acme-challenge/a-token", Host=TLS_HOST)
+    assert answer.status == 200 and answer.body == b"a-token.thumbprint"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import http.client
 import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CONTENT
-from tests.live import ROOT, LiveServer, free_port, live_server
-from tests.nginx import running_nginx
+from tests.live import ROOT, LiveServer, free_port, live_server, owned_by, python_for, unprivileged
+from tests.nginx import SERVICE_USER, reachable_folder, running_nginx
 
 # Fields each server writes for itself; the ETag is compared by what it does, not its form.
 OWN = {"date", "server", "connection", "keep-alive", "etag", "accept-ranges"}
@@ -48,24 +46,24 @@ def get(
 def export() -> Iterator[Export]:
     # nginx's workers run as www-data, as on Debian: the export lies where they can reach it
     # (pytest's own folders are 0700), written by `build` under the usual umask.
-    with tempfile.TemporaryDirectory(prefix="syndicate-export-", dir="/var/tmp") as name:
-        yield from _export(Path(name))
+    with reachable_folder("syndicate-export-") as folder:
+        yield from _export(folder)
 
 
 def _export(folder: Path) -> Iterator[Export]:
-    folder.chmod(0o755)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    out = folder / "out"
+    out = owned_by(folder / "out", SERVICE_USER)  # built by the service's user, read by nginx's
     subprocess.run(
-        [sys.executable, "-m", "syndicate", "build", "--config", str(CONTENT), "--public-url", url,
+        [python_for(SERVICE_USER), "-m", "syndicate", "build", "--config", str(CONTENT), "--public-url", url,
          "--nginx-listen", f"127.0.0.1:{port}", str(out)],
-        check=True, capture_output=True, cwd=ROOT,
+        check=True, capture_output=True, cwd=ROOT, **unprivileged(SERVICE_USER),
     )  # fmt: skip
     with (
-        live_server(CONTENT, folder / "service.log", SYNDICATE_PUBLIC_URL=url) as service,
-        running_nginx(out / "_nginx.conf", folder / "nginx", port, workers_as="www-data") as nginx,
-    ):
+        live_server(CONTENT, folder / "service.log", as_user=SERVICE_USER,
+                    SYNDICATE_PUBLIC_URL=url) as service,
+        running_nginx(out / "_nginx.conf", folder / "nginx", port) as nginx,
+    ):  # fmt: skip
         yield Export(out, nginx, service)
 
 

@@ -27,6 +27,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Dialect, Engine
 
+from syndicate.people.errors import DatabaseUnavailable
+
+__all__ = ["Database", "DatabaseUnavailable", "open_database"]
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_FILE = "syndicate.sqlite3"
 
@@ -395,12 +399,13 @@ def open_database(url: str | None, state_dir: Path | None) -> Engine:
     if url is None and state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(database_url(url, state_dir))
-    migrate(engine)
+    try:
+        migrate(engine)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        engine.dispose()
+        where = "SYNDICATE_DATABASE_URL" if url else "SQLite in SYNDICATE_STATE_DIR"
+        raise DatabaseUnavailable(f"{_reason(error)} ({where})") from error
     return engine
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The database is down or cannot write; the message says why (never a password)."""
 
 
 def _reason(error: Exception) -> str:

@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import socket
+import urllib.parse
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
@@ -31,7 +32,7 @@ from syndicate.fediverse import notes, remote
 from syndicate.people.database import Database, open_database
 from syndicate.people.keys import public_pem, signing_key
 from syndicate.reach.salt import DailySalt
-from syndicate.settings import Settings
+from syndicate.settings import SettingError, Settings
 from syndicate.web import deliverer as deliverer_task
 from syndicate.web import exporter as exporter_task
 from syndicate.web import mailer as mailer_task
@@ -96,6 +97,7 @@ class Service:
         member: Member | None = None,
         salt: DailySalt | None = None,
     ) -> None:
+        settings.check_startup()
         self.member = member
         _quiet_malformed_requests()
         self.metrics = Metrics()
@@ -103,7 +105,7 @@ class Service:
         self.clock = clock or Clock()
         # People's data (email subscribers, fediverse followers): the database, migrated now.
         self.database: Database | None = None
-        if settings.email or settings.federating or settings.reaching:
+        if settings.needs_database:
             self.database = Database(open_database(settings.database_url, settings.state_dir))
         self.actors_private_key: str | None = None
         if settings.federating:
@@ -117,6 +119,8 @@ class Service:
                 settings, state_dir=settings.state_dir / f"worker-{member.index}"
             )
         self.store = ContentStore(store_settings, self.metrics, self.health, self.clock)
+        if settings.federating:
+            _check_federation_url(self.store.snapshot.catalog.site.feeds_url, settings)
         self.board = Board(member, self.store, self.metrics, self.health) if member else None
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None
@@ -380,6 +384,25 @@ async def serve(
     finally:
         await runner.cleanup()
         await service.stop()
+
+
+def _check_federation_url(public: str, settings: Settings) -> None:
+    """Other servers talk only to https: the fediverse on an http public URL is refused,
+    except on this machine's own address (a trial), where it is a warning."""
+    url = urllib.parse.urlsplit(public)
+    if url.scheme == "https" or settings.federation_allow_local:
+        return
+    if (url.hostname or "") in ("localhost", "127.0.0.1", "::1"):
+        log.warning(
+            "the fediverse is on, but the public URL %s is not https: no other server will "
+            "follow its topics (a trial on this machine only)",
+            public,
+        )
+        return
+    raise SettingError(
+        f"SYNDICATE_FEDIVERSE=true needs an https public URL, and it is {public}: set "
+        "SYNDICATE_PUBLIC_URL=https://... (other servers talk only to https)"
+    )
 
 
 def _log_addresses(settings: Settings, service: Service) -> None:
