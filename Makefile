@@ -15,7 +15,7 @@ STATE  ?= .state
 # run instances of their own on loopback (tests/postfix.py), logins checked by Dovecot's auth.
 SYSTEM_PROGRAMS := newsboat:newsboat nginx:nginx-light wrk:wrk chromium:chromium chromedriver:chromium-driver npm:npm \
                    valgrind:valgrind pg_ctlcluster:postgresql postfix:postfix dovecot:dovecot-core \
-                   systemd-analyze:systemd openssl:openssl
+                   systemd-analyze:systemd openssl:openssl curl:curl
 # Locales the determinism test renders under (Turkish case mapping, German formats).
 TEST_LOCALES := tr_TR de_DE
 
