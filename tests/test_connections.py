@@ -4,6 +4,7 @@ SYNDICATE_HEADER_TIMEOUT=1; bounded: a few sockets, under 10 s."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import time
@@ -14,12 +15,18 @@ from tests.conftest import CONTENT
 from tests.live import live_server
 
 TIMEOUT = 1  # SYNDICATE_HEADER_TIMEOUT for these tests
+# The stats page's sign-in reads its body before it answers: a body that arrives slowly holds
+# a handler waiting for it (POST /stats/sign-in).
+READS_BODIES = {"SYNDICATE_ADMIN_PASSWORD": "a password for these tests"}
+SIGN_IN = b"POST /stats/sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+BODY_LIMIT = 6.0  # a dripping body is closed within the header timeout and a sweep or two
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    log = tmp_path_factory.mktemp("connections") / "log"
-    with live_server(CONTENT, log, SYNDICATE_HEADER_TIMEOUT=str(TIMEOUT)) as live:
+    folder = tmp_path_factory.mktemp("connections")
+    with live_server(CONTENT, folder / "log", SYNDICATE_HEADER_TIMEOUT=str(TIMEOUT),
+                     **READS_BODIES, SYNDICATE_STATE_DIR=str(folder / "state")) as live:  # fmt: skip
         yield live
 
 
@@ -240,3 +247,98 @@ def request_on_reply(sock: socket.socket) -> bytes:
             break
         reply += chunk
     return reply
+
+
+def replies(sock: socket.socket, count: int) -> list[bytes]:
+    """The status lines of the next `count` replies on `sock` (each with Content-Length)."""
+    data, lines = b"", []
+    while len(lines) < count:
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {lines}: {data[:200]!r}"
+            data += chunk
+        head, _, data = data.partition(b"\r\n\r\n")
+        lines.append(head.split(b"\r\n", 1)[0])
+        length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n")[1:]
+                          if line.lower().startswith(b"content-length:")))  # fmt: skip
+        while len(data) < length:
+            data += sock.recv(65536)
+        data = data[length:]
+    return lines
+
+
+@pytest.mark.parametrize("size", [100_000, 300_000, 1_000_000])
+def test_a_request_body_is_never_counted_as_head(server, size):
+    """A POST body of any size the endpoints take (an activity: up to 1 MB) is a body, never
+    a head over 32 KB: three requests on one connection, each answered for itself."""
+    body = b"x" * size
+    request = (f"POST /feed.atom HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {size}\r\n"
+               "Content-Type: application/octet-stream\r\n\r\n").encode() + body  # fmt: skip
+    with connect(server.url) as sock:
+        sock.settimeout(10)
+        for _ in range(3):
+            for start in range(0, len(request), 16384):  # as a client's writes arrive
+                sock.sendall(request[start : start + 16384])
+            (status,) = replies(sock, 1)
+            assert status.startswith(b"HTTP/1.1 405 "), status
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert replies(sock, 1)[0].startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_request_body_dripped_slowly_is_closed_by_its_deadline(server):
+    """A body below the minimum rate (1 KB/s after the header timeout) is closed, as a head
+    that drips is: a slow body holds a connection no longer than a slow head."""
+    with connect(server.url) as sock:
+        sock.sendall(SIGN_IN + f"Origin: {server.url}\r\nContent-Length: 1000\r\n\r\n".encode())
+        took = closed_after(sock, drip=b"x" * 100, limit=BODY_LIMIT)
+    assert took < BODY_LIMIT
+
+
+async def test_slow_bodies_are_shed_before_new_clients_are_refused():
+    """The connection layer itself (`connections.Server`, what `serve` runs), with a handler
+    that reads its whole body before answering, as every endpoint that takes a POST does."""
+    from aiohttp import web
+
+    from syndicate.web.connections import SLOW_BODY, Server
+
+    closed: list[str] = []
+
+    async def handler(request: web.BaseRequest) -> web.Response:
+        await request.read()
+        return web.Response(text="ok")
+
+    server = Server(handler, head_timeout=30, max_connections=BOUND, on_close=closed.append)
+    runner = web.ServerRunner(server)
+    await runner.setup()
+    site = web.SockSite(runner, socket.create_server(("127.0.0.1", 0)))
+    await site.start()
+    port = site._sock.getsockname()[1]  # type: ignore[union-attr]
+    slow = []
+    try:
+        for _ in range(BOUND + 5):  # each a POST whose body has barely begun
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nxxxxx")
+            await writer.drain()
+            slow.append(writer)
+        await asyncio.sleep(0.3)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+        reply = await asyncio.wait_for(reader.read(64), 5)
+        writer.close()
+        assert reply.startswith(b"HTTP/1.1 200 "), reply
+        assert SLOW_BODY in closed
+    finally:
+        for writer in slow:
+            writer.close()
+        await runner.cleanup()
+
+
+def test_a_client_that_closes_mid_body_is_logged_as_no_error(server):
+    with connect(server.url) as sock:
+        sock.sendall(
+            SIGN_IN + f"Origin: {server.url}\r\nContent-Length: 1000\r\n\r\npassword=".encode()
+        )
+        time.sleep(0.2)
+    time.sleep(0.5)
+    log = server.log.read_text()
+    assert "Traceback" not in log and " ERROR " not in log, log[-3000:]

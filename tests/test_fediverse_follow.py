@@ -19,6 +19,7 @@ from syndicate.people.database import metadata
 from syndicate.settings import Settings
 from tests.fakeclock import FakeClock
 from tests.fediverse import rsa_pems, start_fake_server
+from tests.people import ENGINES, fresh_database_url
 
 NOW = datetime(2026, 11, 30, 15, tzinfo=UTC)
 PUBLIC = "http://feeds.example.org"
@@ -419,3 +420,28 @@ async def test_one_client_cannot_flood_the_inbox(client, remote, monkeypatch):
             "object": f"{PUBLIC}/ap/notes/x"}  # fmt: skip
     statuses = [(await post(client, remote, like)).status for _ in range(3)]
     assert statuses == [202, 202, 429]
+
+
+@pytest.fixture(params=ENGINES)
+async def client_on(request, serve, folder: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The service on each engine (PostgreSQL holds a column's width; SQLite does not)."""
+    settings = Settings(
+        config=folder, state_dir=tmp_path / "state", public_url=PUBLIC, watch=False,
+        access_log=False, fediverse=True, federation_allow_local=True,
+        database_url=fresh_database_url(request.param, tmp_path, request),
+    )  # fmt: skip
+    found = await serve(settings, FakeClock(NOW))
+    await found.service.deliverer.round()
+    return found
+
+
+@pytest.mark.parametrize("field", ["id", "object"])
+async def test_an_activity_naming_an_id_longer_than_its_column_is_refused_with_a_reason(
+    client_on, remote, field
+):
+    activity = follow_of(remote)
+    activity[field] = activity[field] + "/" + "a" * 600  # a signed Follow, 600 characters over
+    response = await post(client_on, remote, activity)
+    assert response.status == 400
+    assert "over 500 characters" in json.loads(await response.read())["error"]
+    assert rows(client_on, "followers") == []

@@ -158,3 +158,53 @@ def test_an_rfc_9421_signature_that_proves_too_little_is_refused(covered, create
     assert ("content-digest" in request.headers) == (body is not None)
     with pytest.raises(SignatureError, match=reason):
         verify(request, PUBLIC, NOW)
+
+
+def cavage(headers: dict[str, str], covered: list[str], extra: str = "") -> dict[str, str]:
+    """`headers` with a draft-cavage Signature over `covered`, made here with our test key
+    (so that a Date or `created` can be given in any form a sender might use)."""
+    key = serialization.load_pem_private_key(PRIVATE.encode(), None)
+    lines = [
+        "(request-target): post /ap/inbox" if name == "(request-target)"
+        else f"(created): {extra}" if name == "(created)"
+        else f"{name}: {headers[name.title()]}"
+        for name in covered
+    ]  # fmt: skip
+    signed = key.sign("\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr, call-arg]
+    created = f',created="{extra}"' if extra else ""
+    value = (f'keyId="{KEY_ID}",algorithm="hs2019",headers="{" ".join(covered)}"{created},'
+             f'signature="{base64.b64encode(signed).decode()}"')  # fmt: skip
+    return {**headers, "Signature": value}
+
+
+DIGEST = "SHA-256=" + base64.b64encode(hashlib.sha256(BODY).digest()).decode()
+
+
+def test_a_date_in_zone_minus_0000_is_read_as_utc():
+    """RFC 5322 3.3: -0000 is UTC whose sender does not say its own offset; Python reads it
+    as a naive time (which compared with an aware one raised TypeError: a 500)."""
+    headers = {"Host": "feeds.example.org", "Date": "Mon, 30 Nov 2026 15:00:00 -0000",
+               "Digest": DIGEST}  # fmt: skip
+    signed = cavage(headers, ["(request-target)", "host", "date", "digest"])
+    verify(received(signed), PUBLIC, NOW + timedelta(minutes=5))
+    with pytest.raises(SignatureError, match="12 hours"):
+        verify(received(signed), PUBLIC, NOW + timedelta(hours=13))
+
+
+@pytest.mark.parametrize("created", ["9" * 400, "99999999999999999999", "-99999999999999", "soon",
+                                     "1.5e9"])  # fmt: skip
+def test_a_created_time_that_is_huge_or_not_a_number_is_refused_with_its_reason(created):
+    headers = {"Host": "feeds.example.org", "Digest": DIGEST}
+    signed = cavage(headers, ["(request-target)", "host", "(created)", "digest"], created)
+    with pytest.raises(SignatureError, match="created"):
+        verify(received(signed), PUBLIC, NOW)
+
+
+def test_an_rfc_9421_created_time_out_of_range_is_refused_with_its_reason():
+    request = received({
+        "Content-Type": "application/activity+json", "Content-Digest": "sha-256=:AAAA:",
+        "Signature-Input": f'sig1=("@method" "@target-uri" "content-digest");created=999999999999999;keyid="{KEY_ID}"',
+        "Signature": "sig1=:AAAA:",
+    })  # fmt: skip
+    with pytest.raises(SignatureError):
+        verify(request, PUBLIC, NOW)

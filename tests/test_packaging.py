@@ -31,7 +31,10 @@ def installed_package() -> Path:
 def test_the_installed_package_holds_every_file_of_the_source_tree():
     tracked = files(SOURCE)
     missing = sorted(tracked - files(installed_package()))
-    assert not missing, f"not installed by pip (pyproject.toml's package-data): {missing}"
+    assert not missing, (
+        f"not installed by pip (pyproject.toml's package-data), or the install is older than "
+        f"the tree (make .venv-deploy/.installed): {missing}"
+    )
 
 
 def test_the_installed_package_is_this_version():

@@ -19,8 +19,8 @@ from lxml import html
 from syndicate import templating
 from syndicate.people import reach as stored
 from syndicate.people.reach import Row
+from syndicate.people.signins import CLIENT_LIMIT, FAILURE_LIMIT, SLOW_SECONDS
 from syndicate.settings import Settings
-from syndicate.web.stats import CLIENT_LIMIT, FAILURE_LIMIT
 from tests.conftest import CONTENT
 from tests.fakeclock import FakeClock
 
@@ -124,7 +124,8 @@ async def test_the_overview_shows_each_topics_reach_and_its_chart(start):
     (row,) = [r for r in page.xpath("//tbody/tr") if r.xpath("string(th)") == "Harm Reduction"]
     cells = [c.text_content() for c in row.xpath("td")]
     assert cells[0] == str(16 + 4)  # today's Feedly figure and newsboat pollers
-    assert cells[3] == str(40 + 30 + 20) and cells[4] == "50%" and cells[5] == "1"
+    assert cells[1] == "16"  # Feedly's latest figure in the 7 days (it reported every day)
+    assert cells[4] == str(40 + 30 + 20) and cells[5] == "50%" and cells[6] == "1"
     charts = page.xpath("//svg[@role='img']")
     assert len(charts) == 1 + len(client.service.store.snapshot.catalog.topics)
     harm = next(c for c in charts if "Harm Reduction" in c.xpath("string(title)"))
@@ -234,3 +235,71 @@ async def test_without_a_password_there_is_no_stats_page(serve, tmp_path):
     client = await serve(Settings(config=CONTENT, state_dir=tmp_path, public_url=PUBLIC,
                                   watch=False, access_log=False))  # fmt: skip
     assert (await client.get("/stats/", allow_redirects=False)).status == 404
+
+
+async def test_after_guessing_from_many_addresses_the_right_password_gets_in_after_a_wait(start):
+    """A lockout slows guessing (one sign-in a minute for everyone) but never locks out."""
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    for n in range(FAILURE_LIMIT):
+        await sign_in(client, "a wrong guess!", **{"X-Forwarded-For": f"198.51.100.{n + 1}"})
+    refused = await sign_in(client, PASSWORD, **{"X-Forwarded-For": "203.0.113.1"})
+    assert refused.status == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 0 < wait <= SLOW_SECONDS + 1
+    clock.advance(NOW + timedelta(seconds=wait))
+    assert (await sign_in(client, PASSWORD, **{"X-Forwarded-For": "203.0.113.1"})).status == 303
+
+
+async def test_while_slowed_one_sign_in_a_minute_is_let_through_for_everyone(start):
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    for n in range(FAILURE_LIMIT):
+        await sign_in(client, "a wrong guess!", **{"X-Forwarded-For": f"198.51.100.{n + 1}"})
+    clock.advance(NOW + timedelta(seconds=SLOW_SECONDS + 1))
+    guess = await sign_in(client, "another guess", **{"X-Forwarded-For": "192.0.2.1"})
+    assert guess.status == 401  # let through, and wrong
+    clock.advance(NOW + timedelta(seconds=SLOW_SECONDS + 2))
+    assert (await sign_in(client, "a third", **{"X-Forwarded-For": "192.0.2.2"})).status == 429
+
+
+async def test_from_this_machine_the_operator_signs_in_whatever_the_guessing(start):
+    client = await start()
+    for n in range(FAILURE_LIMIT):
+        await sign_in(client, "a wrong guess!", **{"X-Forwarded-For": f"198.51.100.{n + 1}"})
+    assert (await sign_in(client, PASSWORD, **{"X-Forwarded-For": "203.0.113.1"})).status == 429
+    assert (await sign_in(client)).status == 303  # no X-Forwarded-For: 127.0.0.1, a tunnel
+
+
+async def test_the_limits_are_shared_by_every_worker(serve, tmp_path: Path):
+    """Two services on one database, as a pool's workers are: one address's sign-ins are
+    counted together (each worker counted its own: three workers took three times as many)."""
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT, folder)
+    settings = Settings(config=folder, state_dir=tmp_path / "state", public_url=PUBLIC,
+                        watch=False, access_log=False, admin_password=PASSWORD)  # fmt: skip
+    first = await serve(settings, FakeClock(NOW))
+    second = await serve(settings, FakeClock(NOW))
+    guesser = {"X-Forwarded-For": "198.51.100.9"}
+    for n in range(CLIENT_LIMIT):
+        worker = first if n % 2 else second
+        assert (await sign_in(worker, "a wrong guess!", **guesser)).status == 401
+    for worker in (first, second):
+        assert (await sign_in(worker, PASSWORD, **guesser)).status == 429
+
+
+async def test_sign_ins_are_kept_as_keyed_hashes_for_the_window_only(start):
+    import sqlalchemy as sa
+
+    from syndicate.people.database import sign_in_attempts
+
+    clock = FakeClock(NOW)
+    client = await start(clock)
+    await sign_in(client, "a wrong guess!", **{"X-Forwarded-For": "198.51.100.9"})
+    with client.service.database.engine.connect() as connection:
+        (row,) = connection.execute(sa.select(sign_in_attempts)).all()
+    assert len(row.client) == 64 and "198.51" not in row.client and row.failed
+    clock.advance(NOW + timedelta(minutes=16))
+    await sign_in(client, "another", **{"X-Forwarded-For": "198.51.100.10"})
+    with client.service.database.engine.connect() as connection:
+        assert len(connection.execute(sa.select(sign_in_attempts)).all()) == 1  # the old one gone

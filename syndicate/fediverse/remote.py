@@ -14,7 +14,6 @@ public keys it found for a while: an inbox gets many activities from the same ac
 from __future__ import annotations
 
 import ipaddress
-import json
 import ssl
 import time
 from collections import OrderedDict
@@ -28,6 +27,7 @@ from urllib.parse import urldefrag, urlsplit
 import aiohttp
 from aiohttp.abc import ResolveResult
 
+from syndicate import untrusted
 from syndicate.fediverse import signatures
 
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5, sock_read=10)
@@ -115,6 +115,10 @@ class Remote:
     public_pem: str
 
 
+# The longest actor id or inbox kept (the followers table's columns); Mastodon's are under 100.
+MAX_URL = 500
+
+
 def _actor(document: dict[str, Any]) -> Remote:
     key = document.get("publicKey")
     if isinstance(key, list):
@@ -129,6 +133,9 @@ def _actor(document: dict[str, Any]) -> Remote:
         raise RemoteError("the actor document lacks its id, inbox or key")
     if key.get("owner", document["id"]) != document["id"]:
         raise RemoteError("the actor's key belongs to another actor")
+    urls = (str(document["id"]), str(inbox), shared if isinstance(shared, str) else "")
+    if any(len(url) > MAX_URL for url in urls):
+        raise RemoteError(f"the actor's id or inboxes are over {MAX_URL} characters")
     return Remote(
         str(document["id"]), str(inbox), shared if isinstance(shared, str) else None,
         str(key["id"]), str(key["publicKeyPem"]),
@@ -182,7 +189,7 @@ class Actors:
             host = urlsplit(url).hostname
             raise RemoteError(f"{host} could not be asked: {cause}"[:300]) from None
         try:
-            found = json.loads(body)
+            found = untrusted.loads(body)
         except ValueError:
             raise RemoteError(f"{url[:200]} is not JSON") from None
         if not isinstance(found, dict):

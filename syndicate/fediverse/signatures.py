@@ -23,7 +23,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +35,8 @@ from http_message_signatures import HTTPMessageVerifier, algorithms
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 from http_message_signatures.resolvers import MappingKeyResolver
 from multidict import CIMultiDict
+
+from syndicate import untrusted
 
 SKEW = timedelta(hours=12)  # how far a signature's date may be from now (Mastodon's window)
 SIGNED_POST: tuple[str, ...] = ("(request-target)", "host", "date", "digest", "content-type")
@@ -229,11 +231,14 @@ def _verify_cavage(received: Received, public_pem: str, now: datetime) -> None:
             raise SignatureError(f"the signature covers {name}, which the request lacks")
     if "date" in names:
         try:
-            signed_at = parsedate_to_datetime(received.headers["Date"])
-        except (TypeError, ValueError):
+            signed_at = untrusted.http_date(received.headers["Date"])
+        except ValueError:
             raise SignatureError("the Date header is not a date") from None
     else:
-        signed_at = datetime.fromtimestamp(int(params.get("created", "0") or 0), now.tzinfo)
+        try:
+            signed_at = untrusted.timestamp(params.get("created", ""), now.tzinfo)
+        except ValueError:
+            raise SignatureError("the signature's created is not a Unix time") from None
     _check_date(signed_at, now)
     if received.body:
         _check_digest(received)
@@ -261,7 +266,11 @@ def _verify_rfc9421(received: Received, public_pem: str, now: datetime) -> None:
     created = params.get("created")
     if not isinstance(created, int):
         raise SignatureError("the signature has no created time")
-    _check_date(datetime.fromtimestamp(created, now.tzinfo), now)
+    try:
+        signed_at = untrusted.timestamp(created, now.tzinfo)
+    except ValueError:
+        raise SignatureError("the signature's created is not a Unix time") from None
+    _check_date(signed_at, now)
     covered = params["covered"]
     if "@method" not in covered or not (
         "@target-uri" in covered or {"@authority", "@path"} <= covered

@@ -295,6 +295,18 @@ admin_sessions = sa.Table(
 )
 
 
+# Sign-ins to /stats/ in the last 15 minutes, for limits every worker and machine shares: a
+# keyed hash of the client's address (never the address), whether the password was wrong.
+sign_in_attempts = sa.Table(
+    "sign_in_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+    sa.Column("client", sa.String(64), nullable=False),
+    sa.Column("failed", sa.Boolean, nullable=False),
+)
+
+
 def dialect_insert(connection: Connection, table: sa.Table) -> Any:
     """The dialect's INSERT (for ON CONFLICT DO NOTHING)."""
     if connection.dialect.name == "postgresql":

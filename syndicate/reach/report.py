@@ -5,6 +5,10 @@ behind the subscriber figures and the partners embedding each topic. Pure: no I/
 Reach of a feed on a day = the subscribers hosted readers reported (their latest figure,
 each reader once) + the distinct other pollers. A topic's is the sum of its feeds': one
 person subscribed to two of its feeds counts twice (these are subscriptions, not people).
+
+Subscribers over a rolling 7 days = each hosted reader's latest figure reported in the 7 days
+to that day (FeedPress counts so): a reader that polls a feed every few days, which the daily
+figure misses on the days it does not come, is counted on each of them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from syndicate.reach.charts import Chart, bar_chart
 
 SITE = ""  # the scope of what belongs to no topic: site-wide feeds, event files
 EMBEDS = ("component", "fragment", "iframe")
+ROLLING_DAYS = 7
 _TOPIC = re.compile(r"^(?:/embed)?/topics/([^/]+)/")
 
 
@@ -43,12 +48,24 @@ class Feed:
     email: int = 0  # the latest day's
     followers: int = 0
     readers: dict[str, int] = field(default_factory=dict)  # the latest day's figures
+    # Every figure each hosted reader reported, by day: for the rolling 7 days.
+    reports: dict[str, dict[date, int]] = field(default_factory=lambda: defaultdict(dict))
     families: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # latest day
     partners: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def not_modified_share(self) -> float:
         return self.not_modified / self.answered if self.answered else 0.0
+
+    def subscribers_7d(self, day: date) -> int:
+        """Each hosted reader's latest figure reported in the 7 days to `day`, summed."""
+        first = day - timedelta(days=ROLLING_DAYS - 1)
+        total = 0
+        for by_day in self.reports.values():
+            days = [d for d in by_day if first <= d <= day]
+            if days:
+                total += by_day[max(days)]
+        return total
 
 
 @dataclass
@@ -66,6 +83,15 @@ class Scope:
 
     def latest(self, day: date) -> int:
         return self.total("reach").get(day, 0)
+
+    def subscribers_7d(self, day: date) -> int:
+        return sum(feed.subscribers_7d(day) for feed in self.feeds.values())
+
+    def rolling_chart(self, last: date, days: int) -> Chart:
+        series = {last - timedelta(days=n): 0 for n in range(days)}
+        for day in series:
+            series[day] = self.subscribers_7d(day)
+        return bar_chart(f"Subscribers of {self.title}, rolling 7 days", series, last, days)
 
     @property
     def email(self) -> int:
@@ -123,6 +149,8 @@ def build(rows: Iterable[Row], catalog: Catalog, last: date, days: int = 90) -> 
 
 def _add(feed: Feed, row: Row, last: date) -> None:
     measure, value = row.measure, row.value
+    if measure == SUBSCRIBERS:
+        feed.reports[row.detail][row.day] = feed.reports[row.detail].get(row.day, 0) + value
     if measure in (SUBSCRIBERS, POLLERS):
         feed.reach[row.day] += value
         if row.day == last:

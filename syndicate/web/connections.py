@@ -57,6 +57,13 @@ TOO_LARGE = (
 RESERVED_FILES = 64  # descriptors kept for content files, logs, the watcher, outgoing pings
 SHED_AT, SHED_TO = 0.90, 0.75  # of max_connections: idle ones closed from, and down to
 SHED, REFUSED = "idle-closed", "refused"  # why a connection was closed early (on_close)
+SLOW_BODY = "slow-body"
+# A request body must arrive whole within BODY_SECONDS of its head (a 1 MB activity at 17
+# KB/s), and at MIN_BODY_RATE bytes a second on average once the header timeout has passed:
+# as a dripping head does, a dripping body would hold a connection for as long as it liked
+# (nginx: client_body_timeout, 60 s between reads).
+BODY_SECONDS = 60.0
+MIN_BODY_RATE = 1024.0
 log = logging.getLogger("syndicate.connections")
 
 
@@ -82,12 +89,16 @@ def connection_budget(max_connections: int) -> int:
 
 class HeadTimeoutHandler(RequestHandler):
     """aiohttp's protocol, noting when the head it waits for started to arrive and how big
-    it has grown: a head over `MAX_HEAD_BYTES` is answered 431 before it is buffered."""
+    it has grown (a head over `MAX_HEAD_BYTES` is answered 431 before it is buffered), and
+    how fast a request's body arrives once its head has (the sweep closes slow ones)."""
 
     head_started: float | None = None  # loop time of the head's first byte; None: no head due
     head_bytes = 0  # bytes of the head arriving so far
     _tail = b""  # the last bytes received, for a blank line split between two reads
     _discarding = False  # answered 431: what the client still sends is read and dropped
+    _payload: Any = None  # the body of the newest request whose head has arrived
+    body_started: float | None = None  # loop time that head arrived, while its body arrives
+    body_bytes = 0  # bytes received since
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -96,7 +107,9 @@ class HeadTimeoutHandler(RequestHandler):
     def data_received(self, data: bytes) -> None:
         if self._discarding:
             return
-        if self.head_started is None and not self._busy():
+        if self.body_started is not None:
+            self.body_bytes += len(data)
+        elif self.head_started is None and not self._busy():
             self.head_started = self._loop.time()  # the first byte of a head
             self.head_bytes, self._tail = 0, b""
         if self.head_started is not None:
@@ -106,12 +119,28 @@ class HeadTimeoutHandler(RequestHandler):
                 return
             self.head_bytes += len(data)
             self._tail = data[-3:]
+        parsed = self._request_count
         super().data_received(data)
+        if self._request_count != parsed and self._messages:  # a head arrived whole
+            self.head_started = None
+            self._payload = self._messages[-1][1]
+            self.body_started, self.body_bytes = self._loop.time(), 0
+        if self.body_started is not None and self.body_arrived():
+            self.body_started = None
+
+    def body_arrived(self) -> bool:
+        """The newest request's body is whole (or it had none)."""
+        return self._payload is None or self._payload.is_eof()
 
     def _busy(self) -> bool:
-        """A request is being handled or waits to be: what arrives is its body or the next
-        request, which aiohttp's own limits bound."""
-        return self._current_request is not None or bool(self._messages)
+        """A request is being handled, waits to be, or its body is arriving: what arrives
+        is that body or the next request, which aiohttp's own limits bound."""
+        return (
+            self._request_in_progress
+            or self._current_request is not None
+            or bool(self._messages)
+            or not self.body_arrived()
+        )
 
     def _too_large(self) -> None:
         """Answer 431 and close; until then (at most `LINGER_SECONDS`) read and drop what
@@ -180,6 +209,8 @@ class Server(web.Server):
                 len(self._connections), self.max_connections,
             )  # fmt: skip
         if len(self._connections) - closed > self.max_connections:
+            closed += self._shed_slow_bodies(len(self._connections) - closed - self.max_connections)
+        if len(self._connections) - closed > self.max_connections:
             # Closed once aiohttp has finished setting the connection up (closing it from
             # within its connection_made leaves its request task without a manager).
             self._loop.call_soon(newcomer.force_close)
@@ -192,6 +223,22 @@ class Server(web.Server):
                     self.max_connections,
                 )
 
+    def _shed_slow_bodies(self, wanted: int) -> int:
+        """Close up to `wanted` connections whose request body is still arriving, slowest
+        first: a new client is worth more than a body that is taking its time."""
+        now = self._loop.time()
+        arriving = [
+            (handler.body_bytes / max(now - started, 1e-3), index, handler)
+            for index, handler in enumerate(self._connections)
+            if isinstance(handler, HeadTimeoutHandler)
+            and (started := handler.body_started) is not None
+        ]
+        arriving.sort(key=lambda entry: entry[:2])
+        for _, _, handler in arriving[:wanted]:
+            handler.force_close()
+            self.on_close(SLOW_BODY)
+        return min(wanted, len(arriving))
+
     def _schedule_sweep(self) -> None:
         period = self.head_timeout / SWEEPS_PER_TIMEOUT
         self._sweep = self._loop.call_later(period, self._close_late_heads)
@@ -199,12 +246,19 @@ class Server(web.Server):
     def _close_late_heads(self) -> None:
         self._sweep = None
         limit = self._loop.time() - self.head_timeout
+        now = self._loop.time()
         for handler in list(self._connections):
             started = getattr(handler, "head_started", None)
             if started is not None and started <= limit:
                 handler.head_started = None  # type: ignore[attr-defined]
                 log.debug("closed a connection that sent no complete request head in time")
                 handler.force_close()
+            body = getattr(handler, "body_started", None)
+            if body is not None and _slow(now - body, handler.body_bytes, self.head_timeout):  # type: ignore[attr-defined]
+                handler.body_started = None  # type: ignore[attr-defined]
+                log.debug("closed a connection whose request body arrived too slowly")
+                handler.force_close()
+                self.on_close(SLOW_BODY)
         if self._connections:
             self._schedule_sweep()
 
@@ -222,12 +276,19 @@ class Server(web.Server):
         return BaseRequest(message, payload, protocol, writer, task, self._loop)
 
 
+def _slow(elapsed: float, received: int, grace: float) -> bool:
+    """A body arriving for `elapsed` seconds, `received` bytes of it so far, is too slow."""
+    return elapsed > BODY_SECONDS or (elapsed > grace and received < MIN_BODY_RATE * elapsed)
+
+
 def _idle(handler: RequestHandler) -> bool:
     """No request under way, queued or arriving: a keep-alive connection between requests
     (aiohttp's `_current_request` is the request being handled, `_messages` those parsed
     and not yet handled)."""
     return (
         getattr(handler, "head_started", None) is None
+        and getattr(handler, "body_started", None) is None
         and getattr(handler, "_current_request", None) is None
+        and not getattr(handler, "_request_in_progress", False)
         and not getattr(handler, "_messages", None)
     )

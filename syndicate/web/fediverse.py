@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from multidict import CIMultiDict
 
-from syndicate import urls
+from syndicate import untrusted, urls
 from syndicate.fediverse import activities, documents, signatures
-from syndicate.fediverse.remote import Actors, Remote, RemoteError
+from syndicate.fediverse.remote import MAX_URL, Actors, Remote, RemoteError
 from syndicate.headers import CORS
 from syndicate.model import Catalog
 from syndicate.people import deliveries, followers
@@ -287,9 +287,9 @@ def _id(value: object) -> str:
 def _activity(body: bytes) -> dict[str, Any]:
     """The activity `body` holds, with the fields every handling needs; 400 otherwise."""
     try:
-        found = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Refused(400, "The body is not JSON.") from None
+        found = untrusted.loads(body)
+    except ValueError as error:  # UnicodeDecodeError too
+        raise Refused(400, f"The body is not JSON we read: {str(error)[:80]}.") from None
     if not isinstance(found, dict):
         raise Refused(400, "An activity is a JSON object.")
     for name in ("id", "type"):
@@ -298,5 +298,12 @@ def _activity(body: bytes) -> dict[str, Any]:
     actor = _id(found.get("actor"))
     if not actor.startswith(("https://", "http://")):
         raise Refused(400, "The activity names no actor (a URL).")
+    for name, value in (
+        ("id", found["id"]),
+        ("actor", actor),
+        ("object's id", _id(found.get("object"))),
+    ):
+        if len(value) > MAX_URL:  # kept in columns that wide (a Follow's id, its actor)
+            raise Refused(400, f"The activity's {name} is over {MAX_URL} characters.")
     found["actor"] = actor
     return found

@@ -5,12 +5,12 @@ capped in bytes and in fields; anything else is a `BadRequest` with a reason, ne
 from __future__ import annotations
 
 import email.policy
-import json
 from email.parser import BytesParser
 from urllib.parse import parse_qs
 
 from aiohttp import web
 
+from syndicate import untrusted
 from syndicate.web.limits import capped_body
 
 MAX_FIELDS = 20  # more than any form of ours has
@@ -35,7 +35,7 @@ async def form_fields(request: web.BaseRequest, cap: int) -> dict[str, str]:
         raise BadRequest(400, "The request is not UTF-8.") from None
     if kind == "application/json":
         try:
-            parsed = json.loads(text) if text else {}
+            parsed = untrusted.loads(text) if text else {}
         except ValueError:
             raise BadRequest(400, "The request is not JSON.") from None
         if not isinstance(parsed, dict):

@@ -9,6 +9,7 @@ import ipaddress
 from collections import OrderedDict, deque
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 TRACKED_CLIENTS = 100_000
 Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
@@ -96,9 +97,15 @@ async def capped_body(request: web.BaseRequest, cap: int) -> bytes | None:
     if request.content_length is not None and request.content_length > cap:
         return None
     chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > cap:
-            return None
-        chunks.append(chunk)
+    try:
+        async for chunk in request.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > cap:
+                return None
+            chunks.append(chunk)
+    except ConnectionError:
+        # The client went away mid-body: nobody to answer, nothing to log but a line.
+        raise web.HTTPBadRequest(text="The connection closed before the whole body came.") from None
+    except HttpProcessingError as error:  # a malformed chunked body, a body past its length
+        raise web.HTTPBadRequest(text=f"The body is malformed: {error.message}"[:200]) from None
     return b"".join(chunks)

@@ -16,7 +16,7 @@ registry, so several apps (tests) never share counts.
     syndicate_scheduled_items                     items waiting for their `published` moment
     syndicate_removed_items                       published items removed without a withdrawal
     syndicate_next_rebuild_timestamp_seconds      when time next changes what is served (0: none)
-    syndicate_connections_closed_total{reason}    closed near the bound: idle-closed, refused
+    syndicate_connections_closed_total{reason}    closed early: idle-closed, refused, slow-body
     syndicate_connections_max                     the bound on open connections per process
     syndicate_export_files_written_total          files written into the live export
     syndicate_export_timestamp_seconds            when the live export last took a version

@@ -120,7 +120,7 @@ class Service:
             )
         self.store = ContentStore(store_settings, self.metrics, self.health, self.clock)
         if settings.federating:
-            _check_federation_url(self.store.snapshot.catalog.site.feeds_url, settings)
+            _check_federation_url(self.store.snapshot.catalog.site.feeds_url or "", settings)
         self.board = Board(member, self.store, self.metrics, self.health) if member else None
         self.metrics.degraded = self.degraded
         self.access_log = AccessLog() if settings.access_log else None

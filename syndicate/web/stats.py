@@ -1,9 +1,9 @@
 """/stats/: reach, for the people who run the service, behind the operators' password.
 
 * Sign-in compares the password (SYNDICATE_ADMIN_PASSWORD) in constant time and is limited
-  per client address (`CLIENT_LIMIT` tries in `WINDOW`) and for everyone together
-  (`FAILURE_LIMIT` wrong passwords in `WINDOW`, then every sign-in waits): a password
-  cannot be guessed at speed, even from many addresses.
+  per client address and, slowed, for everyone together, with counts every worker shares in
+  the database (`people/signins.py`): a password cannot be guessed at speed, even from many
+  addresses, and the operator is never locked out.
 * A session is a random token in a `Secure`, `HttpOnly`, `SameSite=Strict` cookie scoped to
   /stats/; the database keeps only its hash, for `SESSION_HOURS`. Signing out deletes it.
 * Every stats URL but the sign-in answers a person without a session with a redirect to it
@@ -23,7 +23,6 @@ import hmac
 import io
 import json
 import secrets
-import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -32,19 +31,20 @@ from aiohttp import web
 
 from syndicate import assets, templating, urls
 from syndicate.people import reach as stored
+from syndicate.people import signins
 from syndicate.people.database import Database
 from syndicate.reach import report
 from syndicate.reach.charts import bar_chart
 from syndicate.web.clock import Clock
 from syndicate.web.content import ContentStore
-from syndicate.web.limits import ClientLimiter, Proxies, capped_body, client_address
+from syndicate.web.limits import Proxies, capped_body, client_address
 from syndicate.web.reach import UNKNOWN, day_bounds, origin_of
 
 STATS_PREFIX = "/stats/"
 SIGN_IN, SIGN_OUT = "/stats/sign-in", "/stats/sign-out"
 COOKIE = "syndicate_stats"
 SESSION_HOURS = 12
-CLIENT_LIMIT, FAILURE_LIMIT, WINDOW = 10, 30, 900.0
+LOOPBACK = frozenset({"127.0.0.1", "::1"})  # this machine: an SSH tunnel to the service
 DAYS = 90
 MAX_BODY = 2048
 HEADERS = {
@@ -75,8 +75,6 @@ class Stats:
             store, db, clock, keep_days, trusted
         )  # fmt: skip
         self._password = hashlib.sha256(password.encode("utf-8")).digest()
-        self.clients = ClientLimiter(CLIENT_LIMIT, WINDOW)
-        self.failures = ClientLimiter(FAILURE_LIMIT, WINDOW)  # one key: everyone's failures
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         path, method = request.path, request.method
@@ -128,10 +126,13 @@ class Stats:
     async def _sign_in(self, request: web.BaseRequest) -> web.Response:
         if not self._from_our_pages(request):
             return _text(403, "A sign-in must come from the sign-in page of this service.")
-        now = time.monotonic()
-        client = client_address(request, self.trusted)
-        wait = max(self.clients.allow(client, now), self._failures_wait(now))
-        if wait:
+        now = self.clock.now()
+        address = client_address(request, self.trusted)
+        # The limits every worker shares (people/signins.py), by a keyed hash of the address.
+        client = hmac.new(self._password, address.encode(), hashlib.sha256).hexdigest()
+        found = await self.db.run(signins.standing, client, now)
+        wait = signins.wait(found, now, local=address in LOOPBACK)
+        if wait > 0:
             response = self._sign_in_page(
                 429, f"Too many sign-in attempts: try again in {int(wait) + 1} seconds."
             )
@@ -142,8 +143,9 @@ class Stats:
             return _text(413, f"A sign-in is a password, under {MAX_BODY} bytes.")
         given = parse_qs(body.decode("utf-8", "replace")).get("password", [""])[0]
         digest = hashlib.sha256(given.encode("utf-8")).digest()
-        if not hmac.compare_digest(digest, self._password):
-            self.failures.allow("everyone", now)  # counted against everyone's limit
+        right = hmac.compare_digest(digest, self._password)
+        await self.db.run(signins.record, client, not right, now)
+        if not right:
             return self._sign_in_page(401, "That is not the operators' password.")
         token = secrets.token_urlsafe(32)
         now_at = self.clock.now()
@@ -156,15 +158,6 @@ class Stats:
             httponly=True, samesite="Strict",
         )  # fmt: skip
         return response
-
-    def _failures_wait(self, now: float) -> float:
-        """Seconds until everyone may try again, once `FAILURE_LIMIT` failures were seen."""
-        times = self.failures.seen.get("everyone")
-        if times is None:
-            return 0.0
-        while times and times[0] <= now - WINDOW:
-            times.popleft()
-        return times[0] + WINDOW - now if len(times) >= FAILURE_LIMIT else 0.0
 
     async def _sign_out(self, request: web.BaseRequest, token: str) -> web.Response:
         body = await capped_body(request, MAX_BODY)

@@ -20,12 +20,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections import OrderedDict
 from typing import Any
 
 from aiohttp import web
 
+from syndicate import untrusted
 from syndicate.mail.addresses import AddressError, normalised
 from syndicate.mail.replies import bad_address_status
 from syndicate.mail.returns import COMPLAINT, HARD, IGNORED, SOFT, Report
@@ -141,8 +141,8 @@ class Webhooks:
 
 def _json(data: bytes) -> dict[str, Any]:
     try:
-        parsed = json.loads(data)
-    except ValueError:
+        parsed = untrusted.loads(data)
+    except ValueError:  # UnicodeDecodeError and nesting too
         raise WebhookError(400, "The body is not JSON.") from None
     if not isinstance(parsed, dict):
         raise WebhookError(400, "The body is not a JSON object.")
