@@ -123,8 +123,10 @@ class HeadTimeoutHandler(RequestHandler):
         super().data_received(data)
         if self._request_count != parsed and self._messages:  # a head arrived whole
             self.head_started = None
-            self._payload = self._messages[-1][1]
-            self.body_started, self.body_bytes = self._loop.time(), 0
+            payload = self._messages[-1][1]
+            if not payload.is_eof():  # a body follows (a GET's payload is at its end)
+                self._payload = payload
+                self.body_started, self.body_bytes = self._loop.time(), 0
         if self.body_started is not None and self.body_arrived():
             self.body_started = None
 
