@@ -291,19 +291,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except NoPublicURL as error:
         parser.error(str(error))
-    except (SettingError, DatabaseUnavailable) as error:
-        print(f"syndicate: {error}", file=sys.stderr)
-        return 2 if isinstance(error, SettingError) else 1
-    except OSError as error:  # the port is taken, a folder cannot be written
-        print(f"syndicate: {os_error_line(error)}", file=sys.stderr)
-        return 1
+    except (SettingError, DatabaseUnavailable, OSError) as error:  # OSError: a port taken
+        return refused(error)
     return 0
 
 
-def os_error_line(error: OSError) -> str:
-    """One line for an OSError at start: its reason and the path it names, if any."""
-    reason = error.strerror or str(error)
-    return f"{reason}: {error.filename}" if error.filename else reason
+def refused(error: SettingError | DatabaseUnavailable | OSError) -> int:
+    """Say why `serve` cannot start, in one line on stderr; its exit status (2: a setting
+    to change). For `serve` and for each worker of a pool alike."""
+    if isinstance(error, SettingError | DatabaseUnavailable):
+        line = str(error)
+    else:
+        reason = error.strerror or str(error)
+        line = f"{reason}: {error.filename}" if error.filename else reason
+    print(f"syndicate: {line}", file=sys.stderr)
+    return 2 if isinstance(error, SettingError) else 1
 
 
 def _schema(out: str | None) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -37,6 +39,38 @@ http {{
     include {include};
 }}
 """
+
+
+STOCK = Path("/etc/nginx")  # Debian's own configuration, as apt-get installs it
+
+
+def stock_copy(tmp: Path, port: int) -> Path:
+    """Debian's /etc/nginx copied under `tmp`, its runtime paths moved there too."""
+    if not (STOCK / "nginx.conf").exists() or not (STOCK / "sites-enabled" / "default").exists():
+        message = "Debian's stock /etc/nginx is not installed (apt-get install nginx-light)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    etc = tmp / "etc" / "nginx"
+    shutil.copytree(STOCK, etc, symlinks=False)
+    conf = (etc / "nginx.conf").read_text()
+    assert "user www-data;" in conf  # kept: the workers run as Debian runs them
+    conf = conf.replace("/etc/nginx", str(etc))
+    conf = re.sub(r"(?m)^pid .*$", f"pid {tmp}/nginx.pid;", conf)
+    conf = re.sub(r"(?m)^(\s*)error_log .*$", rf"\1error_log {tmp}/error.log;", conf)
+    conf = re.sub(r"(?m)^(\s*)access_log .*$", rf"\1access_log {tmp}/access.log;", conf)
+    temporary = "".join(
+        f"\t{kind}_temp_path {tmp}/{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = conf.replace("http {\n", "http {\n" + temporary, 1)
+    (etc / "nginx.conf").write_text(conf)
+    default = etc / "sites-enabled" / "default"
+    site = default.read_text()
+    site = re.sub(r"(?m)^\s*listen \[::\]:80 default_server;\n", "", site)
+    site = site.replace("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;")
+    default.write_text(site)
+    return etc
 
 
 # As Debian runs them: nginx's workers as www-data; the service as a user of its own (not

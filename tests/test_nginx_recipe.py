@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,9 +25,7 @@ import pytest
 
 from tests.conftest import CONTENT
 from tests.live import ROOT, free_port, live_server, need, stop
-from tests.nginx import SERVICE_USER, reachable_folder
-
-STOCK = Path("/etc/nginx")
+from tests.nginx import SERVICE_USER, reachable_folder, stock_copy
 
 
 def recipe() -> list[str]:
@@ -37,35 +34,6 @@ def recipe() -> list[str]:
     block = re.search(r"```sh\n# recipe: nginx caching tier\n(.*?)```", text, re.S)
     assert block, "docs/deployment.md has no nginx recipe block"
     return [line for line in block.group(1).replace("\\\n", " ").splitlines() if line.strip()]
-
-
-def stock_copy(tmp: Path, port: int) -> Path:
-    """Debian's /etc/nginx copied under `tmp`, its runtime paths moved there too."""
-    if not (STOCK / "nginx.conf").exists() or not (STOCK / "sites-enabled" / "default").exists():
-        message = "Debian's stock /etc/nginx is not installed (apt-get install nginx-light)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    etc = tmp / "etc" / "nginx"
-    shutil.copytree(STOCK, etc, symlinks=False)
-    conf = (etc / "nginx.conf").read_text()
-    assert "user www-data;" in conf  # kept: the workers run as Debian runs them
-    conf = conf.replace("/etc/nginx", str(etc))
-    conf = re.sub(r"(?m)^pid .*$", f"pid {tmp}/nginx.pid;", conf)
-    conf = re.sub(r"(?m)^(\s*)error_log .*$", rf"\1error_log {tmp}/error.log;", conf)
-    conf = re.sub(r"(?m)^(\s*)access_log .*$", rf"\1access_log {tmp}/access.log;", conf)
-    temporary = "".join(
-        f"\t{kind}_temp_path {tmp}/{kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf = conf.replace("http {\n", "http {\n" + temporary, 1)
-    (etc / "nginx.conf").write_text(conf)
-    default = etc / "sites-enabled" / "default"
-    site = default.read_text()
-    site = re.sub(r"(?m)^\s*listen \[::\]:80 default_server;\n", "", site)
-    site = site.replace("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;")
-    default.write_text(site)
-    return etc
 
 
 def get(url: str, host: str) -> tuple[int, dict[str, str], bytes]:

@@ -34,8 +34,7 @@ import pytest
 from tests.conftest import CONTENT
 from tests.deployment import run_unit
 from tests.live import ROOT, free_port, need, stop
-from tests.nginx import reachable_folder, self_signed
-from tests.test_nginx_recipe import stock_copy
+from tests.nginx import reachable_folder, self_signed, stock_copy
 
 HOST = "feeds.example.org"
 MOVED = ("/opt/syndicate", "/srv/syndicate", "/etc/syndicate", "/etc/systemd",

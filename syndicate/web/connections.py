@@ -137,12 +137,8 @@ class HeadTimeoutHandler(RequestHandler):
     def _busy(self) -> bool:
         """A request is being handled, waits to be, or its body is arriving: what arrives
         is that body or the next request, which aiohttp's own limits bound."""
-        return (
-            self._request_in_progress
-            or self._current_request is not None
-            or bool(self._messages)
-            or not self.body_arrived()
-        )
+        # (aiohttp sets _request_in_progress before, and clears it after, _current_request.)
+        return self._request_in_progress or bool(self._messages) or not self.body_arrived()
 
     def _too_large(self) -> None:
         """Answer 431 and close; until then (at most `LINGER_SECONDS`) read and drop what

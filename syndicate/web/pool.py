@@ -238,7 +238,7 @@ def _from_json(spec: dict[str, Any]) -> tuple[Settings, Member]:
 
 def main() -> None:
     """A worker's entry point (`WORKER_ENTRY`, run by the pool with the spec on stdin)."""
-    from syndicate.cli import os_error_line
+    from syndicate.cli import refused
     from syndicate.people.errors import DatabaseUnavailable
     from syndicate.settings import SettingError
     from syndicate.web.service import run
@@ -248,9 +248,5 @@ def main() -> None:
     seed, day = spec["reach_seed"]
     try:
         run(settings, member, DailySalt(bytes.fromhex(seed), date.fromisoformat(day)))
-    except (SettingError, DatabaseUnavailable) as error:  # one line, as `serve` gives it
-        print(f"syndicate: {error}", file=sys.stderr)
-        sys.exit(2 if isinstance(error, SettingError) else 1)
-    except OSError as error:
-        print(f"syndicate: {os_error_line(error)}", file=sys.stderr)
-        sys.exit(1)
+    except (SettingError, DatabaseUnavailable, OSError) as error:  # one line, as `serve` says
+        sys.exit(refused(error))
